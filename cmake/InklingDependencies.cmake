@@ -1,0 +1,17 @@
+# Every dependency comes from Debian; say which package to install when one is missing.
+function(inkling_require pkg debian)
+  find_package(${pkg} ${ARGN} QUIET)
+  if(NOT ${pkg}_FOUND)
+    message(FATAL_ERROR "inkling needs ${pkg}: install it with `apt-get install ${debian}`")
+  endif()
+endfunction()
+
+inkling_require(xsimd libxsimd-dev)
+inkling_require(OpenMP "libomp-dev (or GCC's libgomp)")
+inkling_require(Eigen3 libeigen3-dev)
+if(INKLING_BUILD_TESTS)
+  inkling_require(doctest doctest-dev)
+endif()
+if(INKLING_BUILD_BENCH)
+  inkling_require(benchmark libbenchmark-dev)
+endif()

@@ -1,0 +1,48 @@
+// KVCache: the keys and values of past positions, per layer and per sequence, plus the
+// scratch memory of the forward passes that use it. Owned by one thread at a time.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+
+#include "inkling/tensor.hpp"
+
+namespace inkling {
+
+class Model;
+
+struct KVCacheOptions {
+  int n_ctx = 0;              // positions per sequence; 0 = the model's training context
+  int n_seq = 1;              // independent sequences (beams, parallel requests)
+  DType type = DType::F32;    // F32 or F16
+};
+
+class KVCache {
+ public:
+  // Sizes the cache for `model`. Throws Error(InvalidArgument) for n_ctx/n_seq out of
+  // range or an unsupported type.
+  KVCache(const Model& model, KVCacheOptions options = {});
+  ~KVCache();
+  KVCache(KVCache&&) noexcept;
+  KVCache& operator=(KVCache&&) noexcept;
+
+  int n_ctx() const noexcept;
+  int n_seq() const noexcept;
+  DType type() const noexcept;
+  // Number of positions stored for `seq` (positions 0..length-1 are filled).
+  int length(int seq = 0) const;
+  std::size_t bytes() const noexcept;  // memory of the K/V storage
+
+  void clear(int seq = -1);                   // -1: every sequence
+  void truncate(int seq, int new_length);     // drop positions >= new_length
+  void copy(int src_seq, int dst_seq);        // dst becomes a copy of src (fork)
+
+  struct Impl;
+  Impl& impl() noexcept { return *impl_; }
+  const Impl& impl() const noexcept { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace inkling

@@ -1,0 +1,98 @@
+// ModelConfig (hyper-parameters read from <arch>.* metadata) and Model: a loaded,
+// immutable model whose weights are views into the memory-mapped GGUF file.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "inkling/tensor.hpp"
+#include "inkling/tokenizer.hpp"
+
+namespace inkling {
+
+class GgufFile;
+class KVCache;
+
+struct ModelOptions {
+  int threads = 0;       // 0 = number of physical cores
+  bool use_mmap = true;  // false: read the file into memory
+};
+
+struct ModelConfig {
+  std::string architecture;  // general.architecture, e.g. "llama"
+  std::string name;          // general.name, may be empty
+  int n_vocab = 0;
+  int n_ctx_train = 0;
+  int n_embd = 0;
+  int n_layer = 0;
+  int n_head = 0;
+  int n_head_kv = 0;
+  int head_dim = 0;  // per-head size of Q and K (and V)
+  int n_ff = 0;
+  int n_rot = 0;     // rotary dimensions per head
+  float norm_eps = 1e-5f;
+  float rope_freq_base = 10000.0f;
+  float rope_freq_scale = 1.0f;  // 1 / linear scaling factor
+  bool tied_output = false;      // logits use token_embd.weight
+
+  int q_dim() const noexcept { return n_head * head_dim; }
+  int kv_dim() const noexcept { return n_head_kv * head_dim; }
+};
+
+// Tokens to run through the model in one pass: each entry has a token, its position in
+// its sequence, the sequence it belongs to, and whether its logits are wanted.
+struct Batch {
+  std::vector<TokenId> tokens;
+  std::vector<int> positions;
+  std::vector<int> seq_ids;
+  std::vector<std::uint8_t> want_logits;
+
+  void add(TokenId token, int position, int seq_id = 0, bool logits = false) {
+    tokens.push_back(token);
+    positions.push_back(position);
+    seq_ids.push_back(seq_id);
+    want_logits.push_back(logits ? 1 : 0);
+  }
+  void clear() { tokens.clear(); positions.clear(); seq_ids.clear(); want_logits.clear(); }
+  int size() const noexcept { return static_cast<int>(tokens.size()); }
+  int n_logits() const noexcept;
+};
+
+class Model {
+ public:
+  // Loads and validates a GGUF model. Throws Error(Io) if the file cannot be read,
+  // Error(Format) for a corrupt or inconsistent file, Error(Unsupported) for an
+  // architecture or tensor type this version does not run.
+  static std::shared_ptr<const Model> load(const std::filesystem::path& path,
+                                           ModelOptions options = {});
+  static std::shared_ptr<const Model> from_file(std::shared_ptr<const GgufFile> file,
+                                                ModelOptions options = {});
+  ~Model();
+
+  const ModelConfig& config() const noexcept;
+  const Tokenizer& tokenizer() const noexcept;
+  const GgufFile& file() const noexcept;
+  int threads() const noexcept;
+  std::size_t weight_bytes() const noexcept;  // bytes of all tensors in the file
+  std::string isa() const;                    // the kernel level chosen at load
+
+  // Runs a batch through the model, storing K/V in `cache`, and writes n_vocab logits
+  // for each entry marked want_logits, in batch order, into logits_out (which must hold
+  // batch.n_logits() * n_vocab floats). Validates tokens, positions and sequence ids
+  // (Error(InvalidArgument)) and cache room (Error(ContextFull)) before computing.
+  // Thread safety: a Model may be used by many threads at once, each with its own cache.
+  void forward(const Batch& batch, KVCache& cache, std::span<float> logits_out) const;
+
+  struct Impl;
+
+ private:
+  explicit Model(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace inkling
