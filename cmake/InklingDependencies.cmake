@@ -15,3 +15,13 @@ endif()
 if(INKLING_BUILD_BENCH)
   inkling_require(benchmark libbenchmark-dev)
 endif()
+
+# Unicode categories, case mapping and decomposition for the tokenizers.
+find_path(UTF8PROC_INCLUDE_DIR utf8proc.h)
+find_library(UTF8PROC_LIBRARY utf8proc)
+if(NOT UTF8PROC_INCLUDE_DIR OR NOT UTF8PROC_LIBRARY)
+  message(FATAL_ERROR "inkling needs utf8proc: install it with `apt-get install libutf8proc-dev`")
+endif()
+add_library(inkling_utf8proc INTERFACE)
+target_include_directories(inkling_utf8proc INTERFACE ${UTF8PROC_INCLUDE_DIR})
+target_link_libraries(inkling_utf8proc INTERFACE ${UTF8PROC_LIBRARY})

@@ -85,6 +85,7 @@ class Tokenizer {
   struct Impl;
 
  private:
+  friend class Detokenizer;
   std::unique_ptr<Impl> impl_;
 };
 
@@ -94,7 +95,10 @@ class Tokenizer {
 // flush() equals Tokenizer::decode of the whole sequence. One thread at a time.
 class Detokenizer {
  public:
-  explicit Detokenizer(const Tokenizer& tokenizer, bool special = false);
+  // strip_leading_space: drop the SentencePiece space prefix of the first token, as
+  // decode() does for a whole text; pass false when continuing after a prompt.
+  explicit Detokenizer(const Tokenizer& tokenizer, bool special = false,
+                       bool strip_leading_space = true);
   std::string push(TokenId id);
   std::string flush();  // emits what is held back (incomplete tail -> U+FFFD)
   void reset();
@@ -102,10 +106,10 @@ class Detokenizer {
  private:
   const Tokenizer* tokenizer_;
   bool special_;
+  bool strip_;
   bool first_ = true;
+  std::string raw_;      // decoded bytes a clean-up pattern may still change
   std::string pending_;  // bytes of an incomplete UTF-8 character
-  std::string raw_;      // decoded bytes so far, for the leading-space and clean-up rules
-  std::size_t emitted_ = 0;
 };
 
 }  // namespace inkling

@@ -1,0 +1,217 @@
+// `inkling bench`: prompt-processing and generation speed, defined as llama-bench's pp/tg
+// so the two can be compared side by side on the same file and thread count:
+//   ppN: N prompt tokens decoded in one batch into an empty cache, tokens/s;
+//   tgN: N tokens decoded one at a time from an empty cache, tokens/s.
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <algorithm>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "inkling/error.hpp"
+#include "inkling/kv_cache.hpp"
+#include "inkling/model.hpp"
+#include "kernels/kernels.hpp"
+
+namespace {
+
+struct BenchOptions {
+  std::string model;
+  std::vector<int> prompt_sizes{512};
+  std::vector<int> gen_sizes{128};
+  std::vector<int> threads{0};
+  int repetitions = 5;
+  bool json = false;
+  bool no_mmap = false;
+};
+
+void usage() {
+  std::puts(
+      "usage: inkling bench -m MODEL [-p N[,N...]] [-n N[,N...]] [-t T[,T...]] [-r R] [--json]\n"
+      "\n"
+      "Measures prompt processing (ppN: N tokens in one batch into an empty cache) and\n"
+      "generation (tgN: N tokens decoded one at a time) in tokens/s, mean +- sd over R\n"
+      "repetitions after one warm-up, as llama-bench defines them.\n"
+      "\n"
+      "  -m, --model PATH    GGUF model file\n"
+      "  -p, --prompt N,...  prompt sizes (default 512; 0 skips)\n"
+      "  -n, --gen N,...     generation lengths (default 128; 0 skips)\n"
+      "  -t, --threads T,... thread counts (default: physical cores)\n"
+      "  -r, --reps R        repetitions (default 5)\n"
+      "      --no-mmap       read the model into memory instead of mapping it\n"
+      "      --json          one JSON object per result line instead of a table");
+}
+
+std::vector<int> parse_list(const char* flag, const char* text) {
+  std::vector<int> out;
+  std::string s(text);
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    const std::size_t comma = s.find(',', start);
+    const std::string item = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    char* end = nullptr;
+    const long v = std::strtol(item.c_str(), &end, 10);
+    if (item.empty() || *end != '\0' || v < 0 || v > 1000000)
+      throw inkling::Error(inkling::ErrorCode::InvalidArgument,
+                           std::string(flag) + ": '" + item + "' is not a count in [0, 1000000]");
+    out.push_back(static_cast<int>(v));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+BenchOptions parse(int argc, char** argv) {
+  BenchOptions o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> const char* {
+      if (i + 1 >= argc)
+        throw inkling::Error(inkling::ErrorCode::InvalidArgument, a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "-h" || a == "--help") { usage(); std::exit(0); }
+    else if (a == "-m" || a == "--model") o.model = value();
+    else if (a == "-p" || a == "--prompt") o.prompt_sizes = parse_list("-p", value());
+    else if (a == "-n" || a == "--gen") o.gen_sizes = parse_list("-n", value());
+    else if (a == "-t" || a == "--threads") o.threads = parse_list("-t", value());
+    else if (a == "-r" || a == "--reps") {
+      auto r = parse_list("-r", value());
+      if (r.size() != 1 || r[0] < 1)
+        throw inkling::Error(inkling::ErrorCode::InvalidArgument, "-r needs one count >= 1");
+      o.repetitions = r[0];
+    } else if (a == "--json") o.json = true;
+    else if (a == "--no-mmap") o.no_mmap = true;
+    else throw inkling::Error(inkling::ErrorCode::InvalidArgument, "unknown option '" + a + "' (see inkling bench --help)");
+  }
+  if (o.model.empty())
+    throw inkling::Error(inkling::ErrorCode::InvalidArgument, "bench needs a model: -m MODEL");
+  return o;
+}
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+std::size_t peak_rss_bytes() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<std::size_t>(u.ru_maxrss) * 1024;  // Linux reports KiB
+}
+
+struct Stats {
+  double mean = 0, sd = 0;
+};
+
+Stats stats(const std::vector<double>& v) {
+  Stats s;
+  for (double x : v) s.mean += x;
+  s.mean /= static_cast<double>(v.size());
+  if (v.size() > 1) {
+    for (double x : v) s.sd += (x - s.mean) * (x - s.mean);
+    s.sd = std::sqrt(s.sd / static_cast<double>(v.size() - 1));
+  }
+  return s;
+}
+
+// One run: returns seconds. Random token ids, like llama-bench.
+double run_prompt(const inkling::Model& model, inkling::KVCache& cache, int n, std::mt19937& rng,
+                  std::vector<float>& logits) {
+  inkling::Batch batch;
+  std::uniform_int_distribution<int> pick(0, model.config().n_vocab - 1);
+  for (int i = 0; i < n; ++i) batch.add(pick(rng), i, 0, i + 1 == n);
+  cache.clear();
+  const double t0 = now_seconds();
+  model.forward(batch, cache, logits);
+  return now_seconds() - t0;
+}
+
+double run_gen(const inkling::Model& model, inkling::KVCache& cache, int n, std::mt19937& rng,
+               std::vector<float>& logits) {
+  inkling::Batch batch;
+  std::uniform_int_distribution<int> pick(0, model.config().n_vocab - 1);
+  cache.clear();
+  const double t0 = now_seconds();
+  for (int i = 0; i < n; ++i) {
+    batch.clear();
+    batch.add(pick(rng), i, 0, true);
+    model.forward(batch, cache, logits);
+  }
+  return now_seconds() - t0;
+}
+
+}  // namespace
+
+int cmd_bench(int argc, char** argv) {
+  const BenchOptions o = parse(argc, argv);
+  std::mt19937 rng(1234);
+  int max_ctx = 1;
+  for (int p : o.prompt_sizes) max_ctx = std::max(max_ctx, p);
+  for (int g : o.gen_sizes) max_ctx = std::max(max_ctx, g);
+
+  if (!o.json) {
+    std::printf("| model | size | type | threads | isa | test | t/s | TTFT (pp) / TPOT (tg) ms |\n");
+    std::printf("|---|---|---|---|---|---|---|---|\n");
+  }
+  for (int threads : o.threads) {
+    inkling::ModelOptions mo;
+    mo.threads = threads;
+    mo.use_mmap = !o.no_mmap;
+    auto model = inkling::Model::load(o.model, mo);
+    inkling::KVCache cache(*model, {.n_ctx = max_ctx});
+    std::vector<float> logits(static_cast<std::size_t>(model->config().n_vocab));
+    const std::string name = std::filesystem::path(o.model).filename().string();
+
+    std::string type = "?";
+    if (const auto* t = model->file().find_tensor("blk.0.attn_q.weight"))
+      type = std::string(inkling::dtype_name(t->type));
+
+    auto report = [&](const std::string& test, int n, const std::vector<double>& secs) {
+      std::vector<double> tps;
+      for (double s : secs) tps.push_back(n / s);
+      const Stats st = stats(tps);
+      // For pp the whole batch is the time to first token; for tg, time per output token.
+      const bool is_prompt = test.rfind("pp", 0) == 0;
+      const double ms = is_prompt ? 1000.0 * n / st.mean : 1000.0 / st.mean;
+      if (o.json) {
+        std::printf("{\"model\": \"%s\", \"bytes\": %zu, \"type\": \"%s\", \"threads\": %d, "
+                    "\"isa\": \"%s\", \"test\": \"%s\", \"n\": %d, \"tps_mean\": %.3f, "
+                    "\"tps_sd\": %.3f, \"%s\": %.4f, \"peak_rss\": %zu}\n",
+                    name.c_str(), model->weight_bytes(), type.c_str(), model->threads(),
+                    model->isa().c_str(), test.c_str(), n, st.mean, st.sd,
+                    is_prompt ? "ttft_ms" : "tpot_ms", ms, peak_rss_bytes());
+      } else {
+        std::printf("| %s | %.1f MiB | %s | %d | %s | %s | %.2f ± %.2f | %.3f |\n", name.c_str(),
+                    model->weight_bytes() / 1048576.0, type.c_str(), model->threads(),
+                    model->isa().c_str(), test.c_str(), st.mean, st.sd, ms);
+      }
+      std::fflush(stdout);
+    };
+
+    for (int p : o.prompt_sizes) {
+      if (p == 0) continue;
+      run_prompt(*model, cache, p, rng, logits);  // warm-up: page in weights, grow buffers
+      std::vector<double> secs;
+      for (int r = 0; r < o.repetitions; ++r) secs.push_back(run_prompt(*model, cache, p, rng, logits));
+      report("pp" + std::to_string(p), p, secs);
+    }
+    for (int g : o.gen_sizes) {
+      if (g == 0) continue;
+      run_gen(*model, cache, std::min(g, 8), rng, logits);
+      std::vector<double> secs;
+      for (int r = 0; r < o.repetitions; ++r) secs.push_back(run_gen(*model, cache, g, rng, logits));
+      report("tg" + std::to_string(g), g, secs);
+    }
+  }
+  if (!o.json)
+    std::printf("\npeak resident memory: %.1f MiB; CPU: %s\n", peak_rss_bytes() / 1048576.0,
+                inkling::kernels::cpu_description().c_str());
+  return 0;
+}

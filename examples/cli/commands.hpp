@@ -1,0 +1,8 @@
+// The `inkling` subcommands; each takes argv with argv[0] = the subcommand name.
+#pragma once
+
+int cmd_run(int argc, char** argv);
+int cmd_tokenize(int argc, char** argv);
+int cmd_info(int argc, char** argv);
+int cmd_bench(int argc, char** argv);
+int cmd_synth(int argc, char** argv);

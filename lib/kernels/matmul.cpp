@@ -1,0 +1,63 @@
+// The collective matrix multiply (see the threading contract in kernels.hpp).
+#include <omp.h>
+
+#include <algorithm>
+#include <string>
+
+#include "inkling/error.hpp"
+#include "kernels/kernel_table.hpp"
+
+namespace inkling::kernels {
+namespace {
+
+// Output rows per work item: a block of weight rows small enough to stay in L1/L2 while
+// every token of the batch is multiplied with it, so prefill reads each weight once.
+constexpr std::int64_t kRowBlock = 16;
+
+}  // namespace
+
+void matmul(Isa isa, const TensorView& w, const float* x, int n_tokens, float* y, Workspace& ws) {
+  const KernelTable& table = table_for(isa);
+  const WeightKernels* wk = table.for_type(w.type);
+  // Type support is checked when a model binds its weights; this guards direct callers.
+  // It cannot throw inside a parallel region, so report it before any thread work.
+  if (!wk) {
+    if (omp_in_parallel()) std::abort();
+    throw Error(ErrorCode::Unsupported, "matmul: tensor '" + std::string(w.name) + "' has type " +
+                                            std::string(dtype_name(w.type)) + ", which has no kernel");
+  }
+  const std::int64_t k = w.shape[0];
+  const std::int64_t m = w.rows();
+
+  const std::byte* act = reinterpret_cast<const std::byte*>(x);
+  std::size_t act_row = static_cast<std::size_t>(k) * sizeof(float);
+  if (wk->quantize) {
+    act_row = static_cast<std::size_t>(dtype_row_bytes(wk->activation_type, k));
+    const std::size_t need = act_row * static_cast<std::size_t>(n_tokens);
+#pragma omp single
+    if (ws.activations.size() < need) ws.activations.resize(need);
+#pragma omp for schedule(static)
+    for (int t = 0; t < n_tokens; ++t)
+      wk->quantize(x + static_cast<std::int64_t>(t) * k, ws.activations.data() + act_row * static_cast<std::size_t>(t), k);
+    act = ws.activations.data();
+  }
+
+  const std::size_t w_row = w.row_bytes();
+  const std::int64_t n_blocks = (m + kRowBlock - 1) / kRowBlock;
+  const VecDotFn dot = wk->vec_dot;
+#pragma omp for schedule(static)
+  for (std::int64_t blk = 0; blk < n_blocks; ++blk) {
+    const std::int64_t r0 = blk * kRowBlock, r1 = std::min(m, r0 + kRowBlock);
+    for (int t = 0; t < n_tokens; ++t) {
+      const std::byte* a = act + act_row * static_cast<std::size_t>(t);
+      float* yt = y + static_cast<std::int64_t>(t) * m;
+      for (std::int64_t r = r0; r < r1; ++r) yt[r] = dot(k, w.data + w_row * static_cast<std::size_t>(r), a);
+    }
+  }
+}
+
+float dot_f32(Isa isa, const float* a, const float* b, std::int64_t n) { return table_for(isa).dot_f32(a, b, n); }
+
+void axpy_f32(Isa isa, float a, const float* x, float* y, std::int64_t n) { table_for(isa).axpy_f32(a, x, y, n); }
+
+}  // namespace inkling::kernels

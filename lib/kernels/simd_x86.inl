@@ -1,0 +1,167 @@
+// Vector kernels shared by kernels_avx2.cpp and kernels_avx512.cpp. Included (not
+// compiled on its own) inside a per-ISA namespace, with that file's ISA flags, so the
+// same source becomes an AVX2 and an AVX-512 version. Float code uses xsimd with the
+// architecture `Arch`; int8 dot products use intrinsics (xsimd has no maddubs / VNNI).
+//
+// Expects, before inclusion: `using Arch = xsimd::...;` in the enclosing namespace.
+
+using FBatch = xsimd::batch<float, Arch>;
+constexpr std::int64_t kLanes = static_cast<std::int64_t>(FBatch::size);
+
+inline float h2f(std::uint16_t h) { return _cvtsh_ss(h); }
+
+float dot_f32(const float* a, const float* b, std::int64_t n) {
+  FBatch acc0(0.0f), acc1(0.0f);
+  std::int64_t i = 0;
+  for (; i + 2 * kLanes <= n; i += 2 * kLanes) {
+    acc0 = xsimd::fma(FBatch::load_unaligned(a + i), FBatch::load_unaligned(b + i), acc0);
+    acc1 = xsimd::fma(FBatch::load_unaligned(a + i + kLanes), FBatch::load_unaligned(b + i + kLanes), acc1);
+  }
+  for (; i + kLanes <= n; i += kLanes)
+    acc0 = xsimd::fma(FBatch::load_unaligned(a + i), FBatch::load_unaligned(b + i), acc0);
+  float s = xsimd::hadd(acc0 + acc1);
+  for (; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+void axpy_f32(float alpha, const float* x, float* y, std::int64_t n) {
+  const FBatch va(alpha);
+  std::int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    xsimd::fma(va, FBatch::load_unaligned(x + i), FBatch::load_unaligned(y + i)).store_unaligned(y + i);
+  for (; i < n; ++i) y[i] += alpha * x[i];
+}
+
+float dot_f32_w(std::int64_t k, const void* w, const void* a) {
+  return dot_f32(static_cast<const float*>(w), static_cast<const float*>(a), k);
+}
+
+// Sum over 32 int8 pairs, as 8 int32 lanes: |x| * sign(y, x) keeps maddubs's unsigned
+// operand non-negative; with VNNI one instruction does the multiply and the adds.
+inline __m256i dot_i8x32(__m256i x, __m256i y) {
+  const __m256i ax = _mm256_sign_epi8(x, x);
+  const __m256i sy = _mm256_sign_epi8(y, x);
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+  return _mm256_dpbusd_epi32(_mm256_setzero_si256(), ax, sy);
+#else
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), _mm256_set1_epi16(1));
+#endif
+}
+
+inline float hsum(__m256 v) {
+  const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 s2 = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
+}
+
+// The 32 quants of a Q4_0 block as signed bytes in element order (low nibbles are
+// elements 0..15, high nibbles 16..31), minus the offset 8.
+inline __m256i unpack_q4(const std::uint8_t* qs) {
+  const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  const __m128i mask = _mm_set1_epi8(0x0F);
+  const __m128i lo = _mm_and_si128(packed, mask);
+  const __m128i hi = _mm_and_si128(_mm_srli_epi16(packed, 4), mask);
+  return _mm256_sub_epi8(_mm256_set_m128i(hi, lo), _mm256_set1_epi8(8));
+}
+
+float dot_q4_0(std::int64_t k, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockQ4_0*>(w);
+  const auto* y = static_cast<const BlockQ8_0*>(a);
+  __m256 acc = _mm256_setzero_ps();
+  for (std::int64_t i = 0; i < k / kQK; ++i) {
+    const __m256i qx = unpack_q4(x[i].qs);
+    const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].qs));
+    const __m256 s = _mm256_cvtepi32_ps(dot_i8x32(qx, qy));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)), s, acc);
+  }
+  return hsum(acc);
+}
+
+float dot_q8_0(std::int64_t k, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockQ8_0*>(w);
+  const auto* y = static_cast<const BlockQ8_0*>(a);
+  __m256 acc = _mm256_setzero_ps();
+  for (std::int64_t i = 0; i < k / kQK; ++i) {
+    const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i].qs));
+    const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].qs));
+    const __m256 s = _mm256_cvtepi32_ps(dot_i8x32(qx, qy));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)), s, acc);
+  }
+  return hsum(acc);
+}
+
+float dot_f16(std::int64_t k, const void* w, const void* a) {
+  const auto* x = static_cast<const std::uint16_t*>(w);
+  const auto* y = static_cast<const std::uint16_t*>(a);
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  std::int64_t i = 0;
+  for (; i + 16 <= k; i += 16) {
+    acc0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i))),
+                           _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(y + i))), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i + 8))),
+                           _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(y + i + 8))), acc1);
+  }
+  double s = hsum(_mm256_add_ps(acc0, acc1));
+  for (; i < k; ++i) s += static_cast<double>(h2f(x[i]) * h2f(y[i]));
+  return static_cast<float>(s);
+}
+
+inline __m256 bf16x8_to_f32(const std::uint16_t* p) {
+  const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+}
+
+float dot_bf16(std::int64_t k, const void* w, const void* a) {
+  const auto* x = static_cast<const std::uint16_t*>(w);
+  const auto* y = static_cast<const std::uint16_t*>(a);
+  __m256 acc = _mm256_setzero_ps();
+  std::int64_t i = 0;
+  for (; i + 8 <= k; i += 8) acc = _mm256_fmadd_ps(bf16x8_to_f32(x + i), bf16x8_to_f32(y + i), acc);
+  double s = hsum(acc);
+  for (; i < k; ++i) s += static_cast<double>(bf16_to_f32(x[i]) * bf16_to_f32(y[i]));
+  return static_cast<float>(s);
+}
+
+// Q8_0 activations as llama.cpp's x86 path computes them (127/amax, ties to even).
+void quantize_q8_0(const float* x, void* out, std::int64_t k) {
+  auto* b = static_cast<BlockQ8_0*>(out);
+  const __m256 sign_mask = _mm256_set1_ps(-0.0f);
+  for (std::int64_t i = 0; i < k / kQK; ++i, x += kQK) {
+    __m256 v[4];
+    __m256 amax = _mm256_setzero_ps();
+    for (int j = 0; j < 4; ++j) {
+      v[j] = _mm256_loadu_ps(x + 8 * j);
+      amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign_mask, v[j]));
+    }
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    const float max_scalar = _mm_cvtss_f32(m);
+    const float d = max_scalar / 127.0f;
+    const float id = max_scalar != 0.0f ? 127.0f / max_scalar : 0.0f;
+    b[i].d = _cvtss_sh(d, 0);
+    const __m256 mul = _mm256_set1_ps(id);
+    __m256i q[4];
+    for (int j = 0; j < 4; ++j)
+      q[j] = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v[j], mul), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    // Pack 32-bit -> 16 -> 8 bits; packs interleave 128-bit lanes, so restore the order.
+    const __m256i p01 = _mm256_packs_epi32(q[0], q[1]);
+    const __m256i p23 = _mm256_packs_epi32(q[2], q[3]);
+    __m256i p = _mm256_packs_epi16(p01, p23);
+    p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(b[i].qs), p);
+  }
+}
+
+KernelTable make_table() {
+  KernelTable t = scalar_table();
+  t.dot_f32 = dot_f32;
+  t.axpy_f32 = axpy_f32;
+  t.f32.vec_dot = dot_f32_w;
+  t.f16.vec_dot = dot_f16;
+  t.bf16.vec_dot = dot_bf16;
+  t.q4_0 = {DType::Q8_0, quantize_q8_0, dot_q4_0};
+  t.q8_0 = {DType::Q8_0, quantize_q8_0, dot_q8_0};
+  t.q5_0.quantize = quantize_q8_0;
+  return t;
+}

@@ -1,0 +1,97 @@
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "inkling/error.hpp"
+#include "model/kv_cache_impl.hpp"
+#include "model/model_impl.hpp"
+
+namespace inkling {
+
+void KVCache::Impl::check_seq(int seq, const char* what) const {
+  if (seq < 0 || seq >= n_seq)
+    throw Error(ErrorCode::InvalidArgument, std::string("KVCache::") + what + ": sequence " +
+                                                std::to_string(seq) + " is out of range [0, " +
+                                                std::to_string(n_seq) + ")");
+}
+
+KVCache::KVCache(const Model& model, KVCacheOptions options) : impl_(std::make_unique<Impl>()) {
+  const ModelConfig& c = model.config();
+  const int n_ctx = options.n_ctx == 0 ? c.n_ctx_train : options.n_ctx;
+  if (n_ctx < 1 || n_ctx > (1 << 24))
+    throw Error(ErrorCode::InvalidArgument,
+                "KVCache: n_ctx " + std::to_string(options.n_ctx) + " is out of range");
+  if (options.n_seq < 1 || options.n_seq > 4096)
+    throw Error(ErrorCode::InvalidArgument,
+                "KVCache: n_seq " + std::to_string(options.n_seq) + " is out of range [1, 4096]");
+  if (options.type != DType::F32)
+    throw Error(ErrorCode::InvalidArgument, "KVCache: cache type " +
+                                                std::string(dtype_name(options.type)) +
+                                                " is not supported (F32)");
+  Impl& m = *impl_;
+  m.owner = detail::model_impl_id(model);
+  m.n_ctx = n_ctx;
+  m.n_seq = options.n_seq;
+  m.n_layer = c.n_layer;
+  m.kv_dim = c.kv_dim();
+  m.type = options.type;
+  const std::size_t n = static_cast<std::size_t>(m.n_layer) * m.n_seq * m.n_ctx * m.kv_dim;
+  try {
+    m.k.assign(n, 0.0f);
+    m.v.assign(n, 0.0f);
+  } catch (const std::bad_alloc&) {
+    throw Error(ErrorCode::OutOfMemory,
+                "KVCache: cannot allocate " + std::to_string(2 * n * sizeof(float)) + " bytes");
+  }
+  m.length.assign(static_cast<std::size_t>(m.n_seq), 0);
+}
+
+KVCache::~KVCache() = default;
+KVCache::KVCache(KVCache&&) noexcept = default;
+KVCache& KVCache::operator=(KVCache&&) noexcept = default;
+
+int KVCache::n_ctx() const noexcept { return impl_->n_ctx; }
+int KVCache::n_seq() const noexcept { return impl_->n_seq; }
+DType KVCache::type() const noexcept { return impl_->type; }
+
+int KVCache::length(int seq) const {
+  impl_->check_seq(seq, "length");
+  return impl_->length[static_cast<std::size_t>(seq)];
+}
+
+std::size_t KVCache::bytes() const noexcept {
+  return (impl_->k.size() + impl_->v.size()) * sizeof(float);
+}
+
+void KVCache::clear(int seq) {
+  if (seq == -1) {
+    std::fill(impl_->length.begin(), impl_->length.end(), 0);
+    return;
+  }
+  impl_->check_seq(seq, "clear");
+  impl_->length[static_cast<std::size_t>(seq)] = 0;
+}
+
+void KVCache::truncate(int seq, int new_length) {
+  impl_->check_seq(seq, "truncate");
+  int& len = impl_->length[static_cast<std::size_t>(seq)];
+  if (new_length < 0)
+    throw Error(ErrorCode::InvalidArgument, "KVCache::truncate: negative length");
+  len = std::min(len, new_length);
+}
+
+void KVCache::copy(int src, int dst) {
+  Impl& m = *impl_;
+  m.check_seq(src, "copy");
+  m.check_seq(dst, "copy");
+  if (src == dst) return;
+  const int len = m.length[static_cast<std::size_t>(src)];
+  const std::size_t count = static_cast<std::size_t>(len) * m.kv_dim;
+  for (int l = 0; l < m.n_layer; ++l) {
+    std::memcpy(m.k_at(l, dst, 0), m.k_at(l, src, 0), count * sizeof(float));
+    std::memcpy(m.v_at(l, dst, 0), m.v_at(l, src, 0), count * sizeof(float));
+  }
+  m.length[static_cast<std::size_t>(dst)] = len;
+}
+
+}  // namespace inkling

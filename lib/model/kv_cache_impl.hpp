@@ -1,0 +1,46 @@
+// KVCache internals, shared by the cache and the forward pass.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "inkling/kv_cache.hpp"
+#include "inkling/model.hpp"
+#include "kernels/kernels.hpp"
+
+namespace inkling {
+
+// Activation buffers of one forward pass, sized on first use and then reused: no
+// allocation per token once a batch of that size has run.
+struct ForwardBuffers {
+  std::vector<float> x, xn, q, k, v, att, o, gate, up;
+  std::vector<float> rope_cos, rope_sin;  // per token, n_rot/2 each
+  std::vector<float> scores;              // per thread, n_ctx each
+  std::vector<float> out_rows;            // normed rows whose logits are wanted
+  std::vector<int> logit_rows;            // batch index of each wanted row
+  std::vector<int> seq_next;              // validation: next position per sequence
+  std::vector<std::uint8_t> seq_seen;
+  kernels::Workspace kernel_ws;
+};
+
+struct KVCache::Impl {
+  const void* owner = nullptr;  // the Model::Impl this cache was sized for
+  int n_ctx = 0, n_seq = 0, n_layer = 0, kv_dim = 0;
+  DType type = DType::F32;
+  // Layout [layer][seq][position][kv_dim]: one sequence's keys are contiguous, so a
+  // fork is a memcpy and attention streams rows in order.
+  std::vector<float> k, v;
+  std::vector<int> length;  // filled positions per sequence
+  ForwardBuffers buffers;
+
+  std::size_t offset(int layer, int seq, int pos) const noexcept {
+    return ((static_cast<std::size_t>(layer) * n_seq + seq) * n_ctx + pos) *
+           static_cast<std::size_t>(kv_dim);
+  }
+  float* k_at(int layer, int seq, int pos) noexcept { return k.data() + offset(layer, seq, pos); }
+  float* v_at(int layer, int seq, int pos) noexcept { return v.data() + offset(layer, seq, pos); }
+  void check_seq(int seq, const char* what) const;
+};
+
+}  // namespace inkling
