@@ -16,8 +16,10 @@
 #include <vector>
 
 #include "inkling/error.hpp"
+#include "inkling/gguf.hpp"
 #include "inkling/kv_cache.hpp"
 #include "inkling/model.hpp"
+#include "commands.hpp"
 #include "kernels/kernels.hpp"
 
 namespace {
@@ -148,6 +150,7 @@ double run_gen(const inkling::Model& model, inkling::KVCache& cache, int n, std:
 }
 
 }  // namespace
+
 
 int cmd_bench(int argc, char** argv) {
   const BenchOptions o = parse(argc, argv);

@@ -1,0 +1,49 @@
+// A small command-line flag reader shared by the subcommands: every value is checked
+// and a bad one is an Error(InvalidArgument) naming the flag.
+#pragma once
+
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "inkling/error.hpp"
+
+class Args {
+ public:
+  Args(int argc, char** argv) : argc_(argc), argv_(argv) {}
+
+  bool next() { return ++i_ < argc_; }
+  std::string_view flag() const { return argv_[i_]; }
+  bool is(std::string_view a, std::string_view b = {}) const { return flag() == a || (!b.empty() && flag() == b); }
+
+  std::string value() {
+    if (i_ + 1 >= argc_) fail(std::string(flag()) + " needs a value");
+    return argv_[++i_];
+  }
+  long long integer(long long lo, long long hi) {
+    const std::string f(flag());
+    const std::string v = value();
+    char* end = nullptr;
+    const long long x = std::strtoll(v.c_str(), &end, 10);
+    if (v.empty() || *end || x < lo || x > hi)
+      fail(f + ": '" + v + "' is not an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    return x;
+  }
+  float real() {
+    const std::string f(flag());
+    const std::string v = value();
+    char* end = nullptr;
+    const float x = std::strtof(v.c_str(), &end);
+    if (v.empty() || *end) fail(f + ": '" + v + "' is not a number");
+    return x;
+  }
+  [[noreturn]] static void fail(const std::string& what) {
+    throw inkling::Error(inkling::ErrorCode::InvalidArgument, what);
+  }
+  [[noreturn]] void unknown() const { fail("unknown option '" + std::string(flag()) + "' (see --help)"); }
+
+ private:
+  int argc_;
+  char** argv_;
+  int i_ = 0;
+};

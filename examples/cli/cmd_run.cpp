@@ -1,0 +1,257 @@
+// `inkling run`: generate text from a prompt and stream it, optionally showing the
+// model's confidence at every step.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "args.hpp"
+#include "commands.hpp"
+#include "inkling/inkling.hpp"
+#include "json_out.hpp"
+
+namespace {
+
+void usage() {
+  std::puts(
+      "usage: inkling run -m MODEL -p PROMPT [options]\n"
+      "\n"
+      "Generates text after PROMPT and streams it to stdout, then prints a line of timings.\n"
+      "\n"
+      "model and context:\n"
+      "  -m, --model PATH        GGUF model file\n"
+      "  -p, --prompt TEXT       the prompt (BOS is added as the model's vocabulary says)\n"
+      "  -n, --max-tokens N      generate at most N tokens (default 128)\n"
+      "      --min-tokens N      do not stop (end-of-text, stop strings) before N tokens (default 0)\n"
+      "      --ctx N             context length in tokens (default: the model's)\n"
+      "  -t, --threads N         threads (default: physical cores)\n"
+      "      --no-mmap           read the model into memory instead of mapping it\n"
+      "sampling (applied in this order: bias, penalties, top-k, typical-p, top-p, min-p, temp):\n"
+      "      --temp T            temperature; 0 = greedy, always the most likely token (default 0.8)\n"
+      "      --top-k K           keep the K most likely tokens; 0 = off (default 40)\n"
+      "      --top-p P           keep the smallest set whose probability reaches P; 1 = off (default 0.95)\n"
+      "      --min-p P           drop tokens less likely than P x the most likely one; 0 = off (default 0.05)\n"
+      "      --typical-p P       locally typical sampling; 1 = off (default 1)\n"
+      "      --repeat-penalty R  divide positive / multiply negative logits of recent tokens by R (default 1)\n"
+      "      --presence-penalty X   subtract X from every recent token's logit (default 0)\n"
+      "      --frequency-penalty X  subtract X per occurrence of a recent token (default 0)\n"
+      "      --penalty-window N  how many recent tokens the penalties look at; -1 = all (default 64)\n"
+      "      --bias ID=VALUE     add VALUE to token ID's logit (-inf bans it); repeatable\n"
+      "      --seed S            random seed; the same seed gives the same text (default: random)\n"
+      "stopping:\n"
+      "      --stop TEXT         stop before TEXT appears (matched across tokens); repeatable\n"
+      "      --stop-token ID     stop at token ID; repeatable\n"
+      "      --ignore-eos        do not stop at the model's end-of-text tokens\n"
+      "beam search:\n"
+      "      --beams N           keep the N best sequences (deterministic) (default 1 = off)\n"
+      "      --length-penalty L  beam score = logprob / length^L (default 1)\n"
+      "      --return-sequences N  print the N best beams (default 1)\n"
+      "output:\n"
+      "      --show-probs        colour each token by its probability and show the top alternatives\n"
+      "                          as bars (plain text when stdout is not a terminal)\n"
+      "      --top-n N           alternatives shown per token (default 5)\n"
+      "      --json              one JSON object per token, then a summary with the metrics\n"
+      "      --metrics           print time to first token, time per token, tokens/s and memory\n"
+      "      --special           show control tokens (e.g. </s>) in the text");
+}
+
+struct RunOptions {
+  std::string model, prompt;
+  inkling::ModelOptions model_options;
+  inkling::GenerationConfig gen;
+  bool show_probs = false, json = false, metrics = false, seed_given = false;
+};
+
+RunOptions parse(int argc, char** argv) {
+  RunOptions o;
+  o.gen.max_new_tokens = 128;
+  Args a(argc, argv);
+  while (a.next()) {
+    if (a.is("-h", "--help")) { usage(); std::exit(0); }
+    else if (a.is("-m", "--model")) o.model = a.value();
+    else if (a.is("-p", "--prompt")) o.prompt = a.value();
+    else if (a.is("-n", "--max-tokens")) o.gen.max_new_tokens = static_cast<int>(a.integer(0, 1 << 24));
+    else if (a.is("--min-tokens")) o.gen.min_new_tokens = static_cast<int>(a.integer(0, 1 << 24));
+    else if (a.is("--ctx")) o.gen.n_ctx = static_cast<int>(a.integer(1, 1 << 24));
+    else if (a.is("-t", "--threads")) o.model_options.threads = static_cast<int>(a.integer(1, 1024));
+    else if (a.is("--no-mmap")) o.model_options.use_mmap = false;
+    else if (a.is("--temp")) o.gen.sampling.temperature = a.real();
+    else if (a.is("--top-k")) o.gen.sampling.top_k = static_cast<int>(a.integer(-1, 1 << 24));
+    else if (a.is("--top-p")) o.gen.sampling.top_p = a.real();
+    else if (a.is("--min-p")) o.gen.sampling.min_p = a.real();
+    else if (a.is("--typical-p")) o.gen.sampling.typical_p = a.real();
+    else if (a.is("--repeat-penalty")) o.gen.sampling.repeat_penalty = a.real();
+    else if (a.is("--presence-penalty")) o.gen.sampling.presence_penalty = a.real();
+    else if (a.is("--frequency-penalty")) o.gen.sampling.frequency_penalty = a.real();
+    else if (a.is("--penalty-window")) o.gen.sampling.penalty_window = static_cast<int>(a.integer(-1, 1 << 24));
+    else if (a.is("--bias")) {
+      const std::string v = a.value();
+      const auto eq = v.find('=');
+      char* end = nullptr;
+      const long id = eq == std::string::npos ? -1 : std::strtol(v.c_str(), &end, 10);
+      if (eq == std::string::npos || end != v.c_str() + eq || id < 0) Args::fail("--bias: expected ID=VALUE, got '" + v + "'");
+      const std::string val = v.substr(eq + 1);
+      const float b = val == "-inf" ? -INFINITY : std::strtof(val.c_str(), &end);
+      if (val != "-inf" && (val.empty() || *end)) Args::fail("--bias: '" + val + "' is not a number");
+      o.gen.sampling.logit_bias.emplace_back(static_cast<inkling::TokenId>(id), b);
+    } else if (a.is("--seed")) {
+      o.gen.sampling.seed = static_cast<std::uint64_t>(a.integer(0, INT64_MAX));
+      o.seed_given = true;
+    } else if (a.is("--stop")) o.gen.stop.push_back(a.value());
+    else if (a.is("--stop-token")) o.gen.stop_tokens.push_back(static_cast<inkling::TokenId>(a.integer(0, INT32_MAX)));
+    else if (a.is("--ignore-eos")) o.gen.stop_at_eog = false;
+    else if (a.is("--beams")) o.gen.num_beams = static_cast<int>(a.integer(1, 64));
+    else if (a.is("--length-penalty")) o.gen.length_penalty = a.real();
+    else if (a.is("--return-sequences")) o.gen.num_return_sequences = static_cast<int>(a.integer(1, 64));
+    else if (a.is("--show-probs")) o.show_probs = true;
+    else if (a.is("--top-n")) o.gen.top_n_alternatives = static_cast<int>(a.integer(0, 100));
+    else if (a.is("--json")) o.json = true;
+    else if (a.is("--metrics")) o.metrics = true;
+    else if (a.is("--special")) o.gen.special_text = true;
+    else a.unknown();
+  }
+  if (o.model.empty()) Args::fail("run needs a model: -m MODEL.gguf (see inkling run --help)");
+  if (!o.seed_given) o.gen.sampling.seed = (static_cast<std::uint64_t>(std::random_device{}()) << 32) | std::random_device{}();
+  o.gen.validate();
+  return o;
+}
+
+// Printable form of a piece for the probability table.
+std::string visible(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\n') out += "\\n";
+    else if (c == '\t') out += "\\t";
+    else out += c;
+  }
+  return "'" + out + "'";
+}
+
+std::string bar(float p, int width) {
+  static const char* kEighths[] = {"", "▏", "▎", "▍", "▌", "▋", "▊", "▉"};
+  const int units = static_cast<int>(std::lround(p * static_cast<float>(width) * 8));
+  std::string out;
+  for (int i = 0; i < units / 8; ++i) out += "█";
+  out += kEighths[units % 8];
+  return out;
+}
+
+// Background colour for a probability: red (unlikely) through yellow to green (sure).
+std::string colour(float p) {
+  static const int kScale[] = {196, 202, 208, 214, 220, 226, 190, 154, 118, 82, 46};
+  const int i = std::clamp(static_cast<int>(p * 10.0f + 0.5f), 0, 10);
+  return "\x1b[48;5;" + std::to_string(kScale[i]) + "m\x1b[38;5;16m";
+}
+
+void print_json_step(const inkling::StepInfo& s) {
+  std::string line = "{\"index\": " + std::to_string(s.index) + ", \"token\": " + std::to_string(s.token) +
+                     ", \"text\": " + json_string(s.text) + ", \"prob\": " + json_number(s.prob) +
+                     ", \"logprob\": " + json_number(s.logprob) + ", \"raw_prob\": " + json_number(s.raw_prob) +
+                     ", \"entropy\": " + json_number(s.entropy) + ", \"raw_entropy\": " + json_number(s.raw_entropy) +
+                     ", \"ms\": " + json_number(s.ms_since_prev) + ", \"alternatives\": [";
+  for (std::size_t i = 0; i < s.alternatives.size(); ++i) {
+    const auto& a = s.alternatives[i];
+    line += (i ? ", " : "") + std::string("{\"token\": ") + std::to_string(a.id) + ", \"text\": " + json_string(a.text) +
+            ", \"prob\": " + json_number(a.prob) + ", \"logprob\": " + json_number(a.logprob) + "}";
+  }
+  line += "], \"raw_alternatives\": [";
+  for (std::size_t i = 0; i < s.raw_alternatives.size(); ++i) {
+    const auto& a = s.raw_alternatives[i];
+    line += (i ? ", " : "") + std::string("{\"token\": ") + std::to_string(a.id) + ", \"text\": " + json_string(a.text) +
+            ", \"prob\": " + json_number(a.prob) + "}";
+  }
+  line += "]}";
+  std::puts(line.c_str());
+}
+
+std::string metrics_json(const inkling::Metrics& m) {
+  return "{\"ttft_ms\": " + json_number(m.ttft_ms) + ", \"tpot_ms_mean\": " + json_number(m.tpot_ms_mean) +
+         ", \"tpot_ms_p90\": " + json_number(m.tpot_ms_p90) + ", \"prompt_tps\": " + json_number(m.prompt_tps) +
+         ", \"gen_tps\": " + json_number(m.gen_tps) + ", \"prompt_tokens\": " + std::to_string(m.prompt_tokens) +
+         ", \"gen_tokens\": " + std::to_string(m.gen_tokens) + ", \"model_bytes\": " + std::to_string(m.model_bytes) +
+         ", \"kv_bytes\": " + std::to_string(m.kv_bytes) + ", \"peak_rss\": " + std::to_string(m.peak_rss) + "}";
+}
+
+void print_probability_table(const std::vector<inkling::StepInfo>& steps, bool tty, const inkling::Tokenizer& tok) {
+  std::printf("\n\n%s per-token probabilities (chosen token, then the top alternatives) %s\n",
+              tty ? "\x1b[1m" : "", tty ? "\x1b[0m" : "");
+  for (const auto& s : steps) {
+    const std::string piece = visible(tok.token_to_piece(s.token, true));
+    if (tty) {
+      std::printf("%4d %s%-14s\x1b[0m %5.1f%% %-12s", s.index, colour(s.prob).c_str(), piece.c_str(), 100 * s.prob,
+                  bar(s.prob, 10).c_str());
+    } else {
+      std::printf("%4d %-14s %5.1f%%", s.index, piece.c_str(), 100 * s.prob);
+    }
+    for (const auto& a : s.alternatives) {
+      if (a.id == s.token) continue;
+      if (tty)
+        std::printf(" | %s %4.1f%% %s", visible(a.text).c_str(), 100 * a.prob, bar(a.prob, 6).c_str());
+      else
+        std::printf(" | %s %.1f%%", visible(a.text).c_str(), 100 * a.prob);
+    }
+    std::printf("\n");
+  }
+}
+
+}  // namespace
+
+int cmd_run(int argc, char** argv) {
+  const RunOptions o = parse(argc, argv);
+  auto model = inkling::Model::load(o.model, o.model_options);
+  inkling::Generator gen(model, o.gen);
+  const bool tty = isatty(STDOUT_FILENO) != 0;
+  std::vector<inkling::StepInfo> steps;
+
+  if (!o.json) {
+    std::fputs(o.prompt.c_str(), stdout);
+    std::fflush(stdout);
+  }
+  const auto result = gen.run(o.prompt, [&](const inkling::StepInfo& s) {
+    if (o.json) {
+      print_json_step(s);
+    } else if (o.show_probs && tty) {
+      std::fputs((colour(s.prob) + s.text + "\x1b[0m").c_str(), stdout);
+    } else {
+      std::fputs(s.text.c_str(), stdout);
+    }
+    std::fflush(stdout);
+    if (o.show_probs) steps.push_back(s);
+    return true;
+  });
+  const inkling::Metrics& m = result.metrics;
+  if (o.json) {
+    std::string seqs = "[";
+    for (std::size_t i = 0; i < result.sequences.size(); ++i) {
+      const auto& s = result.sequences[i];
+      seqs += (i ? ", " : "") + std::string("{\"text\": ") + json_string(s.text) + ", \"logprob\": " +
+              json_number(s.logprob) + ", \"score\": " + json_number(s.score) + ", \"stop_reason\": \"" +
+              std::string(inkling::stop_reason_name(s.stop_reason)) + "\"}";
+    }
+    std::printf("{\"done\": true, \"stop_reason\": \"%s\", \"text\": %s, \"sequences\": %s], \"metrics\": %s}\n",
+                std::string(inkling::stop_reason_name(result.stop_reason)).c_str(), json_string(result.text).c_str(),
+                seqs.c_str(), metrics_json(m).c_str());
+    return 0;
+  }
+  if (o.gen.num_beams > 1) {
+    std::fputs(result.text.c_str(), stdout);
+    for (std::size_t i = 0; i < result.sequences.size(); ++i)
+      std::printf("\n[beam %zu] score %.4f logprob %.4f: %s", i, result.sequences[i].score, result.sequences[i].logprob,
+                  result.sequences[i].text.c_str());
+  }
+  if (o.show_probs) print_probability_table(steps, tty, model->tokenizer());
+  std::fprintf(stderr, "\n\n[%s] prompt: %d tokens, %.1f tokens/s | generated: %d tokens, %.1f tokens/s\n",
+               std::string(inkling::stop_reason_name(result.stop_reason)).c_str(), m.prompt_tokens, m.prompt_tps,
+               m.gen_tokens, m.gen_tps);
+  if (o.metrics)
+    std::fprintf(stderr,
+                 "time to first token %.2f ms | time per output token %.3f ms (p90 %.3f ms) | model %.1f MiB | "
+                 "KV cache %.1f MiB | peak RSS %.1f MiB | kernels %s | %d threads\n",
+                 m.ttft_ms, m.tpot_ms_mean, m.tpot_ms_p90, m.model_bytes / 1048576.0, m.kv_bytes / 1048576.0,
+                 m.peak_rss / 1048576.0, model->isa().c_str(), model->threads());
+  return 0;
+}

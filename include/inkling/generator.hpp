@@ -1,0 +1,135 @@
+// Generator: drives prefill and decode over a Model and its KVCache, chooses tokens with
+// a Sampler (or beam search), applies the stop rules, streams each step with its
+// probabilities and alternatives, and measures what users feel (TTFT, TPOT, tokens/s).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "inkling/kv_cache.hpp"
+#include "inkling/model.hpp"
+#include "inkling/sampler.hpp"
+#include "inkling/tokenizer.hpp"
+
+namespace inkling {
+
+enum class StopReason { None, MaxTokens, EndOfSequence, StopString, StopToken, ContextFull, Cancelled };
+std::string_view stop_reason_name(StopReason reason) noexcept;
+
+// What to do when the context has no room for the next token.
+enum class ContextFullPolicy { Stop, Error };
+
+struct GenerationConfig {
+  int max_new_tokens = 256;
+  int min_new_tokens = 0;             // end-of-generation tokens, stop tokens and stop strings wait until then
+  std::vector<std::string> stop;      // matched on the decoded text, across token boundaries; not emitted
+  std::vector<TokenId> stop_tokens;   // extra ids that end generation
+  bool stop_at_eog = true;            // end at the model's end-of-generation tokens (EOS, EOT, ...)
+  ContextFullPolicy on_context_full = ContextFullPolicy::Stop;
+  int n_ctx = 0;                      // KV cache positions; 0 = the model's training context
+  DType kv_type = DType::F32;
+  int num_beams = 1;                  // > 1: beam search (deterministic; the sampler's filters are not used)
+  float length_penalty = 1.0f;        // beam score = sum of logprobs / length^length_penalty
+  bool early_stopping = true;         // beam search ends once num_beams hypotheses have finished
+  int num_return_sequences = 1;       // beam search: how many finished sequences to return (<= num_beams)
+  int top_n_alternatives = 5;         // alternatives reported per step (<= 100)
+  bool special_text = false;          // render control tokens in the output text
+  SamplerConfig sampling;
+
+  void validate() const;  // Error(InvalidArgument) naming the parameter
+};
+
+struct Alternative {
+  TokenId id = kNoToken;
+  std::string text;  // the token's piece (may be part of a UTF-8 character)
+  float prob = 0;
+  float logprob = 0;
+};
+
+// One generated token, as streamed.
+struct StepInfo {
+  int index = 0;                 // 0 for the first generated token
+  TokenId token = kNoToken;
+  std::string text;              // UTF-8-complete text released by this step (may be empty:
+                                 // held back while it could start a stop string)
+  float prob = 0, logprob = 0;   // of the chosen token in the final (filtered) distribution
+  float raw_prob = 0, raw_logprob = 0;  // in the model's own distribution
+  float entropy = 0, raw_entropy = 0;   // nats
+  std::vector<Alternative> alternatives;      // final distribution, most likely first
+  std::vector<Alternative> raw_alternatives;  // model's distribution, most likely first
+  double ms_since_prev = 0;      // since the previous token (the first: since the prompt began)
+  bool final = false;            // the last step; stop_reason says why
+};
+
+struct Metrics {
+  double ttft_ms = 0;        // prompt start -> first token chosen
+  double tpot_ms_mean = 0;   // time per output token after the first
+  double tpot_ms_p90 = 0;
+  double prompt_tps = 0;     // prompt tokens / prefill time
+  double gen_tps = 0;        // generated tokens / time after the prompt
+  double prefill_ms = 0;
+  double total_ms = 0;
+  int prompt_tokens = 0;
+  int gen_tokens = 0;
+  std::size_t model_bytes = 0;
+  std::size_t kv_bytes = 0;
+  std::size_t peak_rss = 0;  // bytes, the process's peak resident set (Linux getrusage)
+};
+
+struct Sequence {
+  std::vector<TokenId> tokens;  // generated ids (without a final end-of-generation token)
+  std::string text;
+  double logprob = 0;           // sum of the counted tokens' log-probabilities
+  double score = 0;             // logprob / length^length_penalty
+  int length = 0;               // tokens counted in logprob (includes a final EOS)
+  StopReason stop_reason = StopReason::None;
+};
+
+struct GenerationResult {
+  std::string text;               // the best sequence's text
+  std::vector<TokenId> tokens;
+  StopReason stop_reason = StopReason::None;
+  std::vector<Sequence> sequences;  // beam search: sorted by score; otherwise the one sequence
+  Metrics metrics;
+};
+
+// One thread at a time, except cancel(), which any thread may call.
+class Generator {
+ public:
+  Generator(std::shared_ptr<const Model> model, GenerationConfig config);
+  ~Generator();
+
+  // Tokenizes (BOS as the vocabulary says) and prefills in one forward pass. Starts a new
+  // generation; Error(ContextFull) if the prompt does not fit the context.
+  void prompt(std::string_view text);
+  void prompt_tokens(std::span<const TokenId> ids);
+  // Pull style: the next token, or nullopt once generation has ended (sampling and
+  // greedy modes; beam search runs through run()).
+  std::optional<StepInfo> step();
+  // Prompt + generation; on_step returning false cancels.
+  GenerationResult run(std::string_view prompt, std::function<bool(const StepInfo&)> on_step = {});
+  GenerationResult run_tokens(std::span<const TokenId> prompt, std::function<bool(const StepInfo&)> on_step = {});
+
+  void cancel() noexcept;  // thread-safe: the current run() ends with StopReason::Cancelled
+  StopReason stop_reason() const noexcept;
+  const Metrics& metrics() const noexcept;
+  const std::string& text() const noexcept;               // emitted so far
+  const std::vector<TokenId>& tokens() const noexcept;    // generated so far
+  const GenerationConfig& config() const noexcept;
+  const KVCache& cache() const noexcept;
+  const Model& model() const noexcept;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace inkling

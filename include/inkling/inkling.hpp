@@ -1,0 +1,11 @@
+// Umbrella header: the whole public C++ API.
+#pragma once
+
+#include "inkling/error.hpp"
+#include "inkling/generator.hpp"
+#include "inkling/gguf.hpp"
+#include "inkling/kv_cache.hpp"
+#include "inkling/model.hpp"
+#include "inkling/sampler.hpp"
+#include "inkling/tensor.hpp"
+#include "inkling/tokenizer.hpp"

@@ -1,0 +1,284 @@
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "generate/generator_impl.hpp"
+#include "inkling/error.hpp"
+
+namespace inkling {
+
+namespace detail {
+
+double ms_between(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+std::size_t peak_rss_bytes() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<std::size_t>(u.ru_maxrss) * 1024;  // Linux reports KiB
+}
+
+void ban_ending_tokens(const Tokenizer& tok, const GenerationConfig& c, std::span<float> logits) {
+  for (std::size_t i = 0; i < logits.size(); ++i)
+    if (tok.is_eog(static_cast<TokenId>(i))) logits[i] = -INFINITY;
+  for (TokenId id : c.stop_tokens)
+    if (id >= 0 && static_cast<std::size_t>(id) < logits.size()) logits[static_cast<std::size_t>(id)] = -INFINITY;
+}
+
+}  // namespace detail
+
+std::string_view stop_reason_name(StopReason r) noexcept {
+  switch (r) {
+    case StopReason::None: return "none";
+    case StopReason::MaxTokens: return "max_tokens";
+    case StopReason::EndOfSequence: return "end_of_sequence";
+    case StopReason::StopString: return "stop_string";
+    case StopReason::StopToken: return "stop_token";
+    case StopReason::ContextFull: return "context_full";
+    case StopReason::Cancelled: return "cancelled";
+  }
+  return "?";
+}
+
+void GenerationConfig::validate() const {
+  auto bad = [](const std::string& m) { throw Error(ErrorCode::InvalidArgument, "generation: " + m); };
+  if (max_new_tokens < 0) bad("max_new_tokens must be >= 0, got " + std::to_string(max_new_tokens));
+  if (min_new_tokens < 0 || min_new_tokens > max_new_tokens)
+    bad("min_new_tokens must be in [0, max_new_tokens], got " + std::to_string(min_new_tokens));
+  if (n_ctx < 0) bad("n_ctx must be >= 0 (0 = the model's context), got " + std::to_string(n_ctx));
+  if (num_beams < 1 || num_beams > 64) bad("num_beams must be in [1, 64], got " + std::to_string(num_beams));
+  if (num_return_sequences < 1 || num_return_sequences > num_beams)
+    bad("num_return_sequences must be in [1, num_beams], got " + std::to_string(num_return_sequences));
+  if (!std::isfinite(length_penalty)) bad("length_penalty must be finite");
+  if (top_n_alternatives < 0 || top_n_alternatives > 100)
+    bad("top_n_alternatives must be in [0, 100], got " + std::to_string(top_n_alternatives));
+  for (const auto& s : stop)
+    if (s.empty()) bad("stop strings must not be empty");
+  sampling.validate();
+}
+
+namespace {
+SamplerConfig sampler_config(const GenerationConfig& c) {
+  c.validate();
+  SamplerConfig s = c.sampling;
+  s.top_n = std::max(s.top_n, c.top_n_alternatives);
+  return s;
+}
+}  // namespace
+
+Generator::Impl::Impl(std::shared_ptr<const Model> m, GenerationConfig c)
+    : model(std::move(m)),
+      config(std::move(c)),
+      cache(*model, {.n_ctx = config.n_ctx, .n_seq = config.num_beams > 1 ? 2 * config.num_beams : 1, .type = config.kv_type}),
+      sampler(sampler_config(config)),
+      detok(model->tokenizer(), config.special_text, false),
+      stop_text(config.stop) {}
+
+Generator::Generator(std::shared_ptr<const Model> model, GenerationConfig config) {
+  if (!model) throw Error(ErrorCode::InvalidArgument, "Generator: null model");
+  impl_ = std::make_unique<Impl>(std::move(model), std::move(config));
+}
+
+Generator::~Generator() = default;
+
+void Generator::Impl::begin(std::span<const TokenId> prompt) {
+  t_start = Clock::now();
+  cancel_requested = false;
+  reason = StopReason::None;
+  generated.clear();
+  text.clear();
+  token_ms.clear();
+  detok.reset();
+  stop_text.reset();
+  metrics = Metrics{};
+  metrics.model_bytes = model->weight_bytes();
+  metrics.kv_bytes = cache.bytes();
+  cache.clear();
+  const int n = static_cast<int>(prompt.size());
+  if (n == 0) throw Error(ErrorCode::InvalidArgument, "generation: the prompt has no tokens (this vocabulary adds no BOS)");
+  if (n >= cache.n_ctx())
+    throw Error(ErrorCode::ContextFull, "generation: the prompt has " + std::to_string(n) +
+                                            " tokens but the context holds " + std::to_string(cache.n_ctx()) +
+                                            " (at least one more is needed to generate)");
+  history.assign(prompt.begin(), prompt.end());
+  logits.resize(static_cast<std::size_t>(model->config().n_vocab));
+  Batch batch;
+  for (int i = 0; i < n; ++i) batch.add(prompt[static_cast<std::size_t>(i)], i, 0, i + 1 == n);
+  model->forward(batch, cache, logits);
+  position = n;
+  metrics.prompt_tokens = n;
+  metrics.prefill_ms = detail::ms_between(t_start, Clock::now());
+  metrics.prompt_tps = metrics.prefill_ms > 0 ? n / (metrics.prefill_ms / 1000.0) : 0;
+  t_prev = t_start;
+  active = true;
+}
+
+std::vector<Alternative> Generator::Impl::alternatives(std::span<const TokenProb> probs) const {
+  std::vector<Alternative> out;
+  out.reserve(probs.size());
+  for (const TokenProb& p : probs)
+    out.push_back({p.id, model->tokenizer().token_to_piece(p.id, true), p.prob, p.logprob});
+  return out;
+}
+
+std::optional<StepInfo> Generator::Impl::next() {
+  if (!active) return std::nullopt;
+  const Tokenizer& tok = model->tokenizer();
+  const int index = static_cast<int>(generated.size());
+  auto end_with = [&](StopReason r) {
+    reason = r;
+    active = false;
+    finish_metrics();
+  };
+  if (cancel_requested) {
+    end_with(StopReason::Cancelled);
+    return std::nullopt;
+  }
+  if (index >= config.max_new_tokens) {
+    end_with(StopReason::MaxTokens);
+    return std::nullopt;
+  }
+  const bool may_end = index >= config.min_new_tokens;
+  if (!may_end) detail::ban_ending_tokens(tok, config, logits);
+  const TokenId id = sampler.sample(logits, history);
+  const auto now = Clock::now();
+
+  StepInfo s;
+  s.index = index;
+  s.token = id;
+  s.prob = sampler.chosen().prob;
+  s.logprob = sampler.chosen().logprob;
+  s.raw_prob = sampler.chosen_raw().prob;
+  s.raw_logprob = sampler.chosen_raw().logprob;
+  s.entropy = sampler.entropy();
+  s.raw_entropy = sampler.raw_entropy();
+  s.alternatives = alternatives(sampler.top(config.top_n_alternatives));
+  s.raw_alternatives = alternatives(sampler.raw_top(config.top_n_alternatives));
+  s.ms_since_prev = detail::ms_between(t_prev, now);
+  if (index == 0) {
+    t_first = now;
+    metrics.ttft_ms = detail::ms_between(t_start, now);
+  } else {
+    token_ms.push_back(s.ms_since_prev);
+  }
+  t_prev = now;
+
+  const bool is_eog = config.stop_at_eog && tok.is_eog(id);
+  const bool is_stop_token = std::find(config.stop_tokens.begin(), config.stop_tokens.end(), id) != config.stop_tokens.end();
+  if (may_end && (is_eog || is_stop_token)) {
+    s.text = stop_text.flush() + detok.flush();
+    text += s.text;
+    s.final = true;
+    end_with(is_eog ? StopReason::EndOfSequence : StopReason::StopToken);
+    return s;
+  }
+
+  generated.push_back(id);
+  history.push_back(id);
+  const auto released = stop_text.push(detok.push(id), may_end);
+  s.text = released.release;
+  if (released.stopped) {
+    text += s.text;
+    s.final = true;
+    end_with(StopReason::StopString);
+    return s;
+  }
+  const bool at_max = static_cast<int>(generated.size()) >= config.max_new_tokens;
+  const bool ctx_full = position >= cache.n_ctx();
+  if (at_max || ctx_full) {
+    if (ctx_full && !at_max && config.on_context_full == ContextFullPolicy::Error) {
+      text += s.text;
+      end_with(StopReason::ContextFull);
+      throw Error(ErrorCode::ContextFull, "generation: the context of " + std::to_string(cache.n_ctx()) +
+                                              " positions is full after " + std::to_string(generated.size()) +
+                                              " generated tokens");
+    }
+    s.text += stop_text.push(detok.flush(), may_end).release + stop_text.flush();
+    text += s.text;
+    s.final = true;
+    end_with(at_max ? StopReason::MaxTokens : StopReason::ContextFull);
+    return s;
+  }
+  text += s.text;
+  Batch batch;
+  batch.add(id, position, 0, true);
+  model->forward(batch, cache, logits);
+  ++position;
+  return s;
+}
+
+void Generator::Impl::finish_metrics() {
+  const auto now = Clock::now();
+  metrics.total_ms = detail::ms_between(t_start, now);
+  metrics.gen_tokens = static_cast<int>(generated.size());
+  if (!token_ms.empty()) {
+    double sum = 0;
+    for (double t : token_ms) sum += t;
+    metrics.tpot_ms_mean = sum / static_cast<double>(token_ms.size());
+    std::vector<double> sorted = token_ms;
+    const std::size_t k = static_cast<std::size_t>(std::ceil(0.9 * static_cast<double>(sorted.size()))) - 1;
+    std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(k), sorted.end());
+    metrics.tpot_ms_p90 = sorted[k];
+  }
+  const double gen_ms = metrics.total_ms - metrics.prefill_ms;
+  metrics.gen_tps = gen_ms > 0 ? metrics.gen_tokens / (gen_ms / 1000.0) : 0;
+  metrics.kv_bytes = cache.bytes();
+  metrics.peak_rss = detail::peak_rss_bytes();
+}
+
+void Generator::prompt(std::string_view text) {
+  const auto ids = impl_->model->tokenizer().encode(text, true, false);
+  prompt_tokens(ids);
+}
+
+void Generator::prompt_tokens(std::span<const TokenId> ids) {
+  if (impl_->config.num_beams > 1)
+    throw Error(ErrorCode::InvalidArgument, "generation: beam search runs through run(), not prompt()/step()");
+  impl_->begin(ids);
+}
+
+std::optional<StepInfo> Generator::step() { return impl_->next(); }
+
+GenerationResult Generator::run(std::string_view prompt, std::function<bool(const StepInfo&)> on_step) {
+  const auto ids = impl_->model->tokenizer().encode(prompt, true, false);
+  return run_tokens(ids, std::move(on_step));
+}
+
+GenerationResult Generator::run_tokens(std::span<const TokenId> prompt, std::function<bool(const StepInfo&)> on_step) {
+  Impl& m = *impl_;
+  if (m.config.num_beams > 1) return m.beam_search(prompt);
+  m.begin(prompt);
+  while (auto s = m.next()) {
+    if (on_step && !on_step(*s) && !s->final) {
+      m.reason = StopReason::Cancelled;
+      m.active = false;
+      m.finish_metrics();
+      break;
+    }
+  }
+  GenerationResult r;
+  r.text = m.text;
+  r.tokens = m.generated;
+  r.stop_reason = m.reason;
+  r.metrics = m.metrics;
+  Sequence seq;
+  seq.tokens = m.generated;
+  seq.text = m.text;
+  seq.stop_reason = m.reason;
+  r.sequences.push_back(std::move(seq));
+  return r;
+}
+
+void Generator::cancel() noexcept { impl_->cancel_requested = true; }
+StopReason Generator::stop_reason() const noexcept { return impl_->reason; }
+const Metrics& Generator::metrics() const noexcept { return impl_->metrics; }
+const std::string& Generator::text() const noexcept { return impl_->text; }
+const std::vector<TokenId>& Generator::tokens() const noexcept { return impl_->generated; }
+const GenerationConfig& Generator::config() const noexcept { return impl_->config; }
+const KVCache& Generator::cache() const noexcept { return impl_->cache; }
+const Model& Generator::model() const noexcept { return *impl_->model; }
+
+}  // namespace inkling

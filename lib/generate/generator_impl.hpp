@@ -1,0 +1,47 @@
+// Generator internals shared by the sampling loop and beam search.
+#pragma once
+
+#include <chrono>
+#include <optional>
+
+#include "generate/stop_text.hpp"
+#include "inkling/generator.hpp"
+
+namespace inkling {
+
+struct Generator::Impl {
+  std::shared_ptr<const Model> model;
+  GenerationConfig config;
+  KVCache cache;
+  Sampler sampler;
+  Detokenizer detok;
+  detail::StopText stop_text;
+  std::vector<float> logits;
+  std::vector<TokenId> history;  // prompt + generated, for the penalties
+  std::vector<TokenId> generated;
+  std::string text;
+  Metrics metrics;
+  StopReason reason = StopReason::None;
+  bool active = false;  // a prompt was fed and generation has not ended
+  int position = 0;     // next position in sequence 0
+  std::atomic<bool> cancel_requested{false};
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point t_start, t_prev, t_first;
+  std::vector<double> token_ms;
+
+  Impl(std::shared_ptr<const Model> m, GenerationConfig c);
+  void begin(std::span<const TokenId> prompt);
+  std::optional<StepInfo> next();
+  void finish_metrics();
+  std::vector<Alternative> alternatives(std::span<const TokenProb> probs) const;
+  GenerationResult beam_search(std::span<const TokenId> prompt);
+};
+
+namespace detail {
+double ms_between(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b);
+std::size_t peak_rss_bytes();
+// Logits of tokens that may not end generation yet are set to -inf.
+void ban_ending_tokens(const Tokenizer& tok, const GenerationConfig& config, std::span<float> logits);
+}  // namespace detail
+
+}  // namespace inkling
