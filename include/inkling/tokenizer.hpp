@@ -55,6 +55,9 @@ class Tokenizer {
   std::string_view pre_tokenizer() const noexcept;  // tokenizer.ggml.pre, "default" if absent
   int n_vocab() const noexcept;
   const SpecialTokens& special() const noexcept;
+  // Whether decode() applies the BPE/WordPiece clean-up of spaces before punctuation
+  // (" ?" -> "?", " 's" -> "'s", ...), which makes decode(encode(text)) differ from text.
+  bool cleans_spaces() const noexcept;
 
   // add_special: add BOS/EOS as the vocabulary's metadata says.
   // parse_special: control tokens written in the text ("<|im_start|>") become their id;

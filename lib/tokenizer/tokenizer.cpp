@@ -164,6 +164,7 @@ TokenizerKind Tokenizer::kind() const noexcept { return impl_->kind; }
 std::string_view Tokenizer::pre_tokenizer() const noexcept { return impl_->pre; }
 int Tokenizer::n_vocab() const noexcept { return impl_->vocab.size(); }
 const SpecialTokens& Tokenizer::special() const noexcept { return impl_->special; }
+bool Tokenizer::cleans_spaces() const noexcept { return impl_->clean_spaces; }
 
 namespace {
 void check_id(const Tokenizer::Impl& m, TokenId id) {
