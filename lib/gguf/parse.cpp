@@ -55,8 +55,8 @@ class Parser {
               impl_.version > 3 ? ErrorCode::Unsupported : ErrorCode::Format);
     const auto n_tensors = c_.read<std::int64_t>("the tensor count");
     const auto n_kv = c_.read<std::int64_t>("the metadata count");
-    // Each tensor record takes at least 8+4+8+4+8 bytes, each key/value at least 8+4+1.
-    if (n_tensors < 0 || static_cast<std::uint64_t>(n_tensors) > c_.remaining() / 32)
+    // Each tensor record takes at least 8+4+4+8 bytes, each key/value at least 8+1+4+1.
+    if (n_tensors < 0 || static_cast<std::uint64_t>(n_tensors) > c_.remaining() / 24)
       c_.fail("tensor count " + std::to_string(n_tensors) + " is impossible for a file of this size");
     if (n_kv < 0 || static_cast<std::uint64_t>(n_kv) > c_.remaining() / 13)
       c_.fail("metadata count " + std::to_string(n_kv) + " is impossible for a file of this size");
