@@ -14,14 +14,18 @@ struct Encoder {
   std::vector<std::byte> out;
   template <typename T>
   void pod(T v) {
-    const auto* p = reinterpret_cast<const std::byte*>(&v);
-    out.insert(out.end(), p, p + sizeof(T));
+    append(&v, sizeof(T));
   }
   void type(GgufType t) { pod(static_cast<std::uint32_t>(t)); }
   void str(std::string_view s) {
     pod(static_cast<std::uint64_t>(s.size()));
-    const auto* p = reinterpret_cast<const std::byte*>(s.data());
-    out.insert(out.end(), p, p + s.size());
+    append(s.data(), s.size());
+  }
+  // resize + memcpy rather than insert: GCC 12 warns falsely on inserting into an empty vector.
+  void append(const void* p, std::size_t n) {
+    const std::size_t at = out.size();
+    out.resize(at + n);
+    if (n) std::memcpy(out.data() + at, p, n);
   }
   // The value alone (no type id), as it appears inside an array or after a type.
   void value(const GgufValue& v) {
@@ -157,7 +161,7 @@ void GgufWriter::emit(const std::function<void(const void*, std::size_t)>& out) 
   h.pod(static_cast<std::int64_t>(kv_.size()));
   for (const auto& [k, v] : kv_) {
     h.str(k);
-    h.out.insert(h.out.end(), v.begin(), v.end());
+    h.append(v.data(), v.size());
   }
   const auto pad = [&](std::size_t x) { return (x + alignment_ - 1) / alignment_ * alignment_; };
   std::size_t offset = 0;
@@ -183,7 +187,9 @@ std::vector<std::byte> GgufWriter::to_bytes() const {
   std::vector<std::byte> all;
   emit([&](const void* p, std::size_t n) {
     const auto* b = static_cast<const std::byte*>(p);
-    all.insert(all.end(), b, b + n);
+    const std::size_t at = all.size();
+    all.resize(at + n);
+    std::memcpy(all.data() + at, b, n);
   });
   return all;
 }

@@ -14,8 +14,9 @@ struct RawGguf {
 
   template <typename T>
   RawGguf& pod(T v) {
-    const auto* p = reinterpret_cast<const std::byte*>(&v);
-    bytes.insert(bytes.end(), p, p + sizeof(T));
+    const std::size_t at = bytes.size();
+    bytes.resize(at + sizeof(T));
+    std::memcpy(bytes.data() + at, &v, sizeof(T));
     return *this;
   }
   RawGguf& u32(std::uint32_t v) { return pod(v); }
