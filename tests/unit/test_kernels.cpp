@@ -1,0 +1,241 @@
+// Every vectorised kernel against the scalar reference, on random data and odd sizes,
+// and the scalar reference itself against hand-built blocks (REFERENCE.md §2).
+#include <doctest/doctest.h>
+#include <omp.h>
+
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "inkling/error.hpp"
+#include "inkling/tensor.hpp"
+#include "kernels/blocks.hpp"
+#include "kernels/fp16.hpp"
+#include "kernels/kernel_table.hpp"
+#include "kernels/kernels.hpp"
+
+using namespace inkling;
+using namespace inkling::kernels;
+
+namespace {
+
+// Random but well-formed weights: random quant bits, finite fp16 scales.
+std::vector<std::byte> random_weights(DType type, std::int64_t k, std::int64_t m, std::mt19937& rng) {
+  const auto bytes = static_cast<std::size_t>(dtype_row_bytes(type, k) * m);
+  std::vector<std::byte> w(bytes);
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::normal_distribution<float> normal(0.0f, 0.5f);
+  if (type == DType::F32) {
+    for (std::size_t i = 0; i < bytes / 4; ++i) reinterpret_cast<float*>(w.data())[i] = normal(rng);
+    return w;
+  }
+  if (type == DType::F16 || type == DType::BF16) {
+    for (std::size_t i = 0; i < bytes / 2; ++i)
+      reinterpret_cast<std::uint16_t*>(w.data())[i] = type == DType::F16 ? f32_to_fp16(normal(rng)) : f32_to_bf16(normal(rng));
+    return w;
+  }
+  for (auto& b : w) b = static_cast<std::byte>(byte(rng));
+  std::vector<std::size_t> scales;
+  switch (type) {
+    case DType::Q4_0: case DType::Q5_0: case DType::Q8_0: scales = {0}; break;
+    case DType::Q4_1: case DType::Q5_1: case DType::Q4_K: case DType::Q5_K: scales = {0, 2}; break;
+    case DType::Q2_K: scales = {80, 82}; break;
+    case DType::Q3_K: scales = {108}; break;
+    case DType::Q6_K: scales = {208}; break;
+    default: break;
+  }
+  const auto block = static_cast<std::size_t>(dtype_traits(type).block_bytes);
+  std::uniform_real_distribution<float> scale(0.001f, 0.05f);
+  for (std::size_t b = 0; b < bytes; b += block)
+    for (auto off : scales) {
+      const std::uint16_t h = f32_to_fp16(scale(rng));
+      std::memcpy(w.data() + b + off, &h, 2);
+    }
+  return w;
+}
+
+TensorView view(DType type, std::int64_t k, std::int64_t m, const std::vector<std::byte>& data) {
+  TensorView t;
+  t.name = "w";
+  t.type = type;
+  t.n_dims = 2;
+  t.shape = {k, m, 1, 1};
+  t.data = data.data();
+  t.bytes = data.size();
+  return t;
+}
+
+std::vector<float> run_matmul(Isa isa, const TensorView& w, const std::vector<float>& x, int n, int threads) {
+  std::vector<float> y(static_cast<std::size_t>(n * w.rows()));
+  Workspace ws;
+  if (threads > 1) {
+#pragma omp parallel num_threads(threads)
+    matmul(isa, w, x.data(), n, y.data(), ws);
+  } else {
+    matmul(isa, w, x.data(), n, y.data(), ws);
+  }
+  return y;
+}
+
+const DType kAllTypes[] = {DType::F32,  DType::F16,  DType::BF16, DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1,
+                           DType::Q8_0, DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K};
+
+}  // namespace
+
+TEST_CASE("vectorised matmul equals the scalar reference for every type, ISA and odd size") {
+  std::mt19937 rng(1234);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  int compared = 0;
+  for (DType type : kAllTypes) {
+    REQUIRE(is_supported(type));
+    const bool k_quant = dtype_traits(type).block_elems == 256;
+    const std::vector<std::int64_t> ks = k_quant ? std::vector<std::int64_t>{256, 768, 2816}
+                                                 : std::vector<std::int64_t>{32, 96, 768, 4128};
+    for (std::int64_t k : ks)
+      for (std::int64_t m : {1, 3, 17, 64})
+        for (int n : {1, 2, 5, 33}) {
+          if (k * m * n > 3'000'000) continue;
+          const auto wdata = random_weights(type, k, m, rng);
+          const TensorView w = view(type, k, m, wdata);
+          std::vector<float> x(static_cast<std::size_t>(k * n));
+          for (auto& v : x) v = normal(rng);
+          const auto ref = run_matmul(Isa::Scalar, w, x, n, 1);
+          for (Isa isa : {Isa::Avx2, Isa::Avx512}) {
+            if (!isa_supported(isa)) continue;
+            for (int threads : {1, 2}) {
+              const auto got = run_matmul(isa, w, x, n, threads);
+              double worst = 0;
+              for (std::size_t i = 0; i < ref.size(); ++i) {
+                const double tol = 1e-4 * (std::abs(ref[i]) + 1.0) * std::sqrt(static_cast<double>(k) / 32.0);
+                worst = std::max(worst, std::abs(got[i] - ref[i]) / tol);
+              }
+              INFO(dtype_name(type) << " k=" << k << " m=" << m << " n=" << n << " " << isa_name(isa) << " t=" << threads);
+              CHECK(worst <= 1.0);
+              ++compared;
+            }
+          }
+        }
+  }
+  MESSAGE(compared << " kernel configurations compared with the scalar reference");
+}
+
+TEST_CASE("dequantize agrees with the dot product on a one-hot activation") {
+  // dot(w, e_j) with F32 activations equals the j-th dequantized value: checks that
+  // dequantize_row and the F32 path read the same layout.
+  std::mt19937 rng(7);
+  const auto data = random_weights(DType::F32, 64, 2, rng);
+  std::vector<float> row(64);
+  dequantize_row(DType::F32, data.data(), row.data(), 64);
+  CHECK(row[5] == reinterpret_cast<const float*>(data.data())[5]);
+}
+
+TEST_CASE("Q4_0 layout: low nibbles are elements 0..15, high nibbles 16..31, offset 8") {
+  BlockQ4_0 b{};
+  b.d = f32_to_fp16(0.5f);
+  for (int j = 0; j < 16; ++j) b.qs[j] = static_cast<std::uint8_t>((j & 0xF) | (((15 - j) & 0xF) << 4));
+  float y[32];
+  dequantize_row(DType::Q4_0, reinterpret_cast<const std::byte*>(&b), y, 32);
+  CHECK(y[0] == (0 - 8) * 0.5f);
+  CHECK(y[3] == (3 - 8) * 0.5f);
+  CHECK(y[16] == (15 - 8) * 0.5f);
+  CHECK(y[31] == (0 - 8) * 0.5f);
+}
+
+TEST_CASE("Q8_0 layout and activation quantization") {
+  float x[32];
+  for (int i = 0; i < 32; ++i) x[i] = static_cast<float>(i - 16) / 4.0f;  // max |x| = 4
+  BlockQ8_0 q{};
+  ref::quantize_q8_0(x, &q, 32);
+  CHECK(fp16_to_f32(q.d) == doctest::Approx(4.0f / 127.0f).epsilon(1e-3));
+  CHECK(q.qs[0] == -127);
+  CHECK(q.qs[16] == 0);
+  float y[32];
+  dequantize_row(DType::Q8_0, reinterpret_cast<const std::byte*>(&q), y, 32);
+  for (int i = 0; i < 32; ++i) CHECK(y[i] == doctest::Approx(x[i]).epsilon(0.02));
+  if (isa_supported(Isa::Avx2)) {
+    BlockQ8_0 v{};
+    avx2_table().q8_0.quantize(x, &v, 32);
+    CHECK(std::memcmp(&q, &v, sizeof q) == 0);
+  }
+}
+
+TEST_CASE("Q4_K layout: 6-bit scales and mins, low nibbles first in each 64-element chunk") {
+  BlockQ4_K b{};
+  b.d = f32_to_fp16(1.0f);
+  b.dmin = f32_to_fp16(0.5f);
+  // scale j = j + 1, min j = 2 for every sub-block j, packed as REFERENCE.md §2.2 says
+  const std::uint8_t sc[8] = {1, 2, 3, 4, 5, 6, 7, 8}, mn[8] = {2, 2, 2, 2, 2, 2, 2, 40};
+  for (int j = 0; j < 4; ++j) {
+    b.scales[j] = static_cast<std::uint8_t>(sc[j] | ((sc[j + 4] >> 4) << 6));
+    b.scales[j + 4] = static_cast<std::uint8_t>(mn[j] | ((mn[j + 4] >> 4) << 6));
+    b.scales[j + 8] = static_cast<std::uint8_t>((sc[j + 4] & 0xF) | ((mn[j + 4] & 0xF) << 4));
+  }
+  for (int i = 0; i < 128; ++i) b.qs[i] = static_cast<std::uint8_t>(3 | (5 << 4));
+  float y[256];
+  dequantize_row(DType::Q4_K, reinterpret_cast<const std::byte*>(&b), y, 256);
+  CHECK(y[0] == 1 * 3 - 0.5f * 2);           // chunk 0, low nibble: sub-block 0
+  CHECK(y[32] == 2 * 5 - 0.5f * 2);          // chunk 0, high nibble: sub-block 1
+  CHECK(y[64 * 3 + 32] == 8 * 5 - 0.5f * 40);  // chunk 3, high nibble: sub-block 7
+}
+
+TEST_CASE("Q6_K layout: 4 low bits in ql, 2 high bits in qh, signed scales, offset 32") {
+  BlockQ6_K b{};
+  b.d = f32_to_fp16(0.25f);
+  for (int i = 0; i < 16; ++i) b.scales[i] = static_cast<std::int8_t>(i - 8);
+  b.ql[0] = 0x21;   // element 0: low 1; element 64: low 2
+  b.qh[0] = 0x1B;   // element 0: high 3 (bits 0-1), element 32: high 2 (bits 2-3), element 64: high 1 (bits 4-5)
+  float y[256];
+  dequantize_row(DType::Q6_K, reinterpret_cast<const std::byte*>(&b), y, 256);
+  CHECK(y[0] == 0.25f * (0 - 8) * ((1 | (3 << 4)) - 32));
+  CHECK(y[32] == 0.25f * (2 - 8) * ((0 | (2 << 4)) - 32));
+  CHECK(y[64] == 0.25f * (4 - 8) * ((2 | (1 << 4)) - 32));
+}
+
+TEST_CASE("fp16 and bf16 conversions are exact on edge cases") {
+  CHECK(f32_to_fp16(1.0f) == 0x3C00);
+  CHECK(f32_to_fp16(-2.0f) == 0xC000);
+  CHECK(f32_to_fp16(65504.0f) == 0x7BFF);
+  CHECK(f32_to_fp16(65520.0f) == 0x7C00);  // rounds to infinity
+  CHECK(f32_to_fp16(1e-8f) == 0x0000);
+  CHECK(f32_to_fp16(5.9604645e-8f) == 0x0001);  // smallest subnormal
+  CHECK(f32_to_fp16(1.0f + 1.0f / 2048) == 0x3C00);  // tie -> even
+  CHECK(f32_to_fp16(1.0f + 3.0f / 2048) == 0x3C02);  // tie -> even (up)
+  CHECK((f32_to_fp16(NAN) & 0x7C00) == 0x7C00);
+  CHECK((f32_to_fp16(NAN) & 0x3FF) != 0);
+  CHECK(fp16_to_f32(0x0001) == 5.9604645e-8f);
+  CHECK(fp16_to_f32(0x7C00) == INFINITY);
+  CHECK(std::isnan(fp16_to_f32(0x7E00)));
+  for (std::uint32_t h = 0; h < 0x7C00; ++h) CHECK_MESSAGE(f32_to_fp16(fp16_to_f32(static_cast<std::uint16_t>(h))) == h, h);
+  CHECK(f32_to_bf16(1.0f) == 0x3F80);
+  CHECK(bf16_to_f32(0x3F80) == 1.0f);
+  CHECK(f32_to_bf16(std::bit_cast<float>(0x3F808000u)) == 0x3F80);  // tie -> even
+  CHECK(f32_to_bf16(std::bit_cast<float>(0x3F818000u)) == 0x3F82);
+  CHECK((f32_to_bf16(NAN) & 0x40) != 0);
+}
+
+TEST_CASE("unsupported types are refused with a typed error") {
+  CHECK_FALSE(is_supported(DType::IQ2_XXS));
+  std::vector<std::byte> data(66);
+  const TensorView w = view(DType::IQ2_XXS, 256, 1, data);
+  std::vector<float> x(256), y(1);
+  Workspace ws;
+  CHECK_THROWS_AS(matmul(Isa::Scalar, w, x.data(), 1, y.data(), ws), inkling::Error);
+}
+
+TEST_CASE("f32 helpers match plain loops") {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (int n : {1, 7, 16, 33, 100}) {
+    std::vector<float> a(n), b(n), y1(n), y2(n);
+    for (int i = 0; i < n; ++i) a[i] = normal(rng), b[i] = normal(rng), y1[i] = y2[i] = normal(rng);
+    for (Isa isa : {Isa::Avx2, Isa::Avx512}) {
+      if (!isa_supported(isa)) continue;
+      CHECK(dot_f32(isa, a.data(), b.data(), n) == doctest::Approx(ref::dot_f32(a.data(), b.data(), n)).epsilon(1e-5));
+      y2 = y1;
+      axpy_f32(isa, 0.5f, a.data(), y2.data(), n);
+      for (int i = 0; i < n; ++i) CHECK(y2[i] == doctest::Approx(y1[i] + 0.5f * a[i]).epsilon(1e-6));
+    }
+  }
+}
