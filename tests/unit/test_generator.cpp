@@ -1,0 +1,251 @@
+// Generation on the real stories260K model: greedy parity, every stop reason, stop
+// strings across tokens, min_new_tokens, cancellation, beam search, determinism.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "inkling/error.hpp"
+#include "inkling/generator.hpp"
+#include "json_lite.hpp"
+#include "shared_data.hpp"
+
+using namespace inkling;
+
+namespace {
+
+std::shared_ptr<const Model> stories() {
+  static std::shared_ptr<const Model> model = [] {
+    auto path = test::require_shared("models/stories260K-f32.gguf");
+    return path ? Model::load(*path, {.threads = 1}) : nullptr;
+  }();
+  return model;
+}
+
+GenerationConfig greedy(int n) {
+  GenerationConfig c;
+  c.max_new_tokens = n;
+  c.sampling.temperature = 0;
+  return c;
+}
+
+struct Streamed {
+  std::string text;
+  std::vector<StepInfo> steps;
+};
+
+GenerationResult run(const GenerationConfig& c, const std::string& prompt, Streamed* s = nullptr, int cancel_after = -1) {
+  Generator g(stories(), c);
+  return g.run(prompt, [&](const StepInfo& step) {
+    if (s) {
+      s->text += step.text;
+      s->steps.push_back(step);
+    }
+    return cancel_after < 0 || static_cast<int>(s ? s->steps.size() : 0) < cancel_after;
+  });
+}
+
+}  // namespace
+
+TEST_CASE("greedy generation equals llama.cpp's greedy continuation") {
+  if (!stories()) return;
+  const auto golden = test::Json::parse(test::read_file(test::shared_dir() / "golden/stories260K-f32.json"));
+  const auto& c = golden["cases"][0];
+  Streamed s;
+  const auto r = run(greedy(64), c["prompt"].as_string(), &s);
+  const auto expect = c["greedy_tokens"].int_array();
+  CHECK(std::vector<long long>(r.tokens.begin(), r.tokens.end()) == expect);
+  CHECK(r.stop_reason == StopReason::MaxTokens);
+  CHECK(r.text == c["greedy_text"].as_string());
+  CHECK(s.text == r.text);
+  REQUIRE(s.steps.size() == 64);
+  const auto logprobs = c["greedy_logprobs"].number_array();
+  for (std::size_t i = 0; i < s.steps.size(); ++i) {
+    CHECK(s.steps[i].raw_logprob == doctest::Approx(logprobs[i]).epsilon(1e-3));
+    CHECK(s.steps[i].index == static_cast<int>(i));
+    CHECK(!s.steps[i].alternatives.empty());
+    CHECK(s.steps[i].alternatives[0].id == s.steps[i].token);  // greedy: the top alternative
+  }
+  CHECK(s.steps.back().final);
+  CHECK(r.metrics.gen_tokens == 64);
+  CHECK(r.metrics.prompt_tokens == 5);
+  CHECK(r.metrics.ttft_ms > 0);
+  CHECK(r.metrics.gen_tps > 0);
+  CHECK(r.metrics.peak_rss > 0);
+  CHECK(r.metrics.kv_bytes > 0);
+}
+
+TEST_CASE("pull-style step() gives the same tokens as run()") {
+  if (!stories()) return;
+  Generator g(stories(), greedy(20));
+  g.prompt("Once upon a time");
+  std::string text;
+  int n = 0;
+  while (auto s = g.step()) {
+    text += s->text;
+    ++n;
+  }
+  CHECK(n == 20);
+  CHECK(text == run(greedy(20), "Once upon a time").text);
+  CHECK(g.stop_reason() == StopReason::MaxTokens);
+}
+
+TEST_CASE("a stop string spanning two tokens ends generation before it") {
+  if (!stories()) return;
+  auto c = greedy(64);
+  c.stop = {"e girl"};  // " little" + " girl"
+  Streamed s;
+  const auto r = run(c, "Once upon a time", &s);
+  CHECK(r.stop_reason == StopReason::StopString);
+  CHECK(r.text == ", there was a littl");
+  CHECK(s.text == r.text);
+  CHECK(s.steps.back().final);
+  // A stop string that never appears holds nothing back for good.
+  c.stop = {"zebra crossing"};
+  c.max_new_tokens = 30;
+  Streamed s2;
+  const auto r2 = run(c, "Once upon a time", &s2);
+  CHECK(r2.stop_reason == StopReason::MaxTokens);
+  CHECK(s2.text == run(greedy(30), "Once upon a time").text);
+}
+
+TEST_CASE("min_new_tokens suppresses end-of-sequence until reached") {
+  if (!stories()) return;
+  auto c = greedy(40);
+  c.sampling.logit_bias = {{2, 100.0f}};  // make EOS (id 2) overwhelmingly likely
+  const auto eager = run(c, "Once upon a time");
+  CHECK(eager.stop_reason == StopReason::EndOfSequence);
+  CHECK(eager.tokens.empty());
+  c.min_new_tokens = 10;
+  const auto r = run(c, "Once upon a time");
+  CHECK(r.stop_reason == StopReason::EndOfSequence);
+  CHECK(r.tokens.size() == 10);
+}
+
+TEST_CASE("cancellation from the callback and from another call") {
+  if (!stories()) return;
+  Streamed s;
+  const auto r = run(greedy(50), "Once upon a time", &s, 3);
+  CHECK(r.stop_reason == StopReason::Cancelled);
+  CHECK(s.steps.size() == 3);
+  CHECK(r.tokens.size() == 3);
+  Generator g(stories(), greedy(50));
+  g.prompt("Once upon a time");
+  g.step();
+  g.cancel();
+  CHECK(!g.step().has_value());
+  CHECK(g.stop_reason() == StopReason::Cancelled);
+}
+
+TEST_CASE("stop tokens, context full under both policies, prompt too long") {
+  if (!stories()) return;
+  const auto base = run(greedy(8), "Once upon a time");
+  auto c = greedy(50);
+  c.stop_tokens = {base.tokens[3]};
+  const auto r = run(c, "Once upon a time");
+  CHECK(r.stop_reason == StopReason::StopToken);
+  CHECK(r.tokens.size() == 3);
+
+  auto full = greedy(50);
+  full.n_ctx = 12;  // 5 prompt tokens + 7 generated fill it
+  const auto rf = run(full, "Once upon a time");
+  CHECK(rf.stop_reason == StopReason::ContextFull);
+  CHECK(rf.tokens.size() == 8);  // the last one is sampled from position 11's logits
+  full.on_context_full = ContextFullPolicy::Error;
+  try {
+    run(full, "Once upon a time");
+    FAIL("expected ContextFull");
+  } catch (const Error& e) {
+    CHECK(e.code() == ErrorCode::ContextFull);
+  }
+  auto tiny = greedy(5);
+  tiny.n_ctx = 4;
+  try {
+    run(tiny, "Once upon a time");  // 5 tokens
+    FAIL("expected ContextFull");
+  } catch (const Error& e) {
+    CHECK(e.code() == ErrorCode::ContextFull);
+    CHECK(std::string(e.what()).find("prompt has 5 tokens") != std::string::npos);
+  }
+}
+
+TEST_CASE("seeded sampling is reproducible") {
+  if (!stories()) return;
+  GenerationConfig c;
+  c.max_new_tokens = 40;
+  c.sampling.seed = 99;
+  const auto a = run(c, "Once upon a time");
+  const auto b = run(c, "Once upon a time");
+  CHECK(a.tokens == b.tokens);
+  c.sampling.seed = 100;
+  CHECK(run(c, "Once upon a time").tokens != a.tokens);
+}
+
+TEST_CASE("beam search returns sequences sorted by score, each its summed log-probability") {
+  if (!stories()) return;
+  auto c = greedy(24);
+  c.num_beams = 4;
+  c.num_return_sequences = 4;
+  c.early_stopping = false;
+  c.length_penalty = 1.0f;
+  const auto r = run(c, "The little dog was very sad because");
+  REQUIRE(r.sequences.size() == 4);
+  for (std::size_t i = 1; i < r.sequences.size(); ++i) CHECK(r.sequences[i - 1].score >= r.sequences[i].score);
+
+  // Recompute every sequence's log-probability with plain forward passes.
+  const Model& m = *stories();
+  const auto prompt = m.tokenizer().encode("The little dog was very sad because");
+  auto logprob_of = [&](const std::vector<TokenId>& gen, bool with_eos) {
+    KVCache cache(m);
+    std::vector<float> logits(static_cast<std::size_t>(m.config().n_vocab));
+    Batch b;
+    for (std::size_t i = 0; i < prompt.size(); ++i) b.add(prompt[i], static_cast<int>(i), 0, i + 1 == prompt.size());
+    m.forward(b, cache, logits);
+    std::vector<TokenId> all = gen;
+    if (with_eos) all.push_back(m.tokenizer().special().eos);
+    double sum = 0;
+    int pos = static_cast<int>(prompt.size());
+    for (TokenId t : all) {
+      const float mx = *std::max_element(logits.begin(), logits.end());
+      double z = 0;
+      for (float l : logits) z += std::exp(static_cast<double>(l - mx));
+      sum += logits[static_cast<std::size_t>(t)] - (mx + std::log(z));
+      b.clear();
+      b.add(t, pos++, 0, true);
+      m.forward(b, cache, logits);
+    }
+    return sum;
+  };
+  for (const auto& s : r.sequences) {
+    const bool eos = s.stop_reason == StopReason::EndOfSequence;
+    CHECK(s.logprob == doctest::Approx(logprob_of(s.tokens, eos)).epsilon(1e-4));
+    CHECK(s.score == doctest::Approx(s.logprob / std::pow(s.length, c.length_penalty)));
+  }
+  const auto g = run(greedy(24), "The little dog was very sad because");
+  const bool g_eos = g.stop_reason == StopReason::EndOfSequence;
+  const int g_len = static_cast<int>(g.tokens.size()) + (g_eos ? 1 : 0);
+  const double greedy_score = logprob_of(g.tokens, g_eos) / g_len;
+  CHECK(r.sequences[0].score >= greedy_score - 1e-6);
+  MESSAGE("beam best score " << r.sequences[0].score << " vs greedy " << greedy_score);
+}
+
+TEST_CASE("bad generation parameters are rejected by name") {
+  if (!stories()) return;
+  auto bad = [](auto edit) {
+    GenerationConfig c;
+    edit(c);
+    try {
+      Generator g(stories(), c);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  CHECK(bad([](GenerationConfig& c) { c.max_new_tokens = -1; }).find("max_new_tokens") != std::string::npos);
+  CHECK(bad([](GenerationConfig& c) { c.min_new_tokens = 1000; }).find("min_new_tokens") != std::string::npos);
+  CHECK(bad([](GenerationConfig& c) { c.num_beams = 0; }).find("num_beams") != std::string::npos);
+  CHECK(bad([](GenerationConfig& c) { c.stop = {""}; }).find("stop") != std::string::npos);
+  CHECK(bad([](GenerationConfig& c) { c.sampling.top_p = 3; }).find("top_p") != std::string::npos);
+}
