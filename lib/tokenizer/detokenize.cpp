@@ -157,8 +157,9 @@ void Detokenizer::reset() {
 std::string Detokenizer::push(TokenId id) {
   std::string p = tokenizer_->token_to_piece(id, special_);
   const Tokenizer::Impl& m = *tokenizer_->impl_;
+  // As decode(): only the very first token may lose its leading space.
   if (first_ && strip_ && m.add_space_prefix && !p.empty() && p[0] == ' ') p.erase(0, 1);
-  if (first_ && !p.empty()) first_ = false;
+  first_ = false;
   raw_ += p;
   std::string ready;
   if (m.clean_spaces) {
