@@ -12,11 +12,17 @@ namespace inkling::kernels {
 using QuantizeFn = void (*)(const float* x, void* out, std::int64_t k);
 // Dot product of one weight row with one converted activation row, both k elements.
 using VecDotFn = float (*)(std::int64_t k, const void* w, const void* a);
+// A tile of the product for prefill: y[t * ldy + r] = dot(weight row r, activation row t)
+// for r < rows, t < tokens. Each weight block is loaded once for several tokens and each
+// activation block once for several rows, which is what makes prefill fast.
+using GemmFn = void (*)(std::int64_t k, const std::byte* w, std::size_t w_row, int rows, const std::byte* a,
+                        std::size_t a_row, int tokens, float* y, std::int64_t ldy);
 
 struct WeightKernels {
   DType activation_type = DType::F32;
   QuantizeFn quantize = nullptr;  // nullptr: activations used as f32 directly
   VecDotFn vec_dot = nullptr;
+  GemmFn gemm = nullptr;          // optional; matmul falls back to vec_dot
 };
 
 struct KernelTable {

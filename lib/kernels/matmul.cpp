@@ -45,9 +45,15 @@ void matmul(Isa isa, const TensorView& w, const float* x, int n_tokens, float* y
   const std::size_t w_row = w.row_bytes();
   const std::int64_t n_blocks = (m + kRowBlock - 1) / kRowBlock;
   const VecDotFn dot = wk->vec_dot;
+  const GemmFn gemm = n_tokens > 1 ? wk->gemm : nullptr;
 #pragma omp for schedule(static)
   for (std::int64_t blk = 0; blk < n_blocks; ++blk) {
     const std::int64_t r0 = blk * kRowBlock, r1 = std::min(m, r0 + kRowBlock);
+    if (gemm) {
+      gemm(k, w.data + w_row * static_cast<std::size_t>(r0), w_row, static_cast<int>(r1 - r0), act, act_row, n_tokens,
+           y + r0, m);
+      continue;
+    }
     for (int t = 0; t < n_tokens; ++t) {
       const std::byte* a = act + act_row * static_cast<std::size_t>(t);
       float* yt = y + static_cast<std::int64_t>(t) * m;
