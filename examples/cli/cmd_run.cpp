@@ -177,17 +177,19 @@ std::string metrics_json(const inkling::Metrics& m) {
 }
 
 void print_probability_table(const std::vector<inkling::StepInfo>& steps, bool tty, const inkling::Tokenizer& tok) {
-  std::printf("\n\n%s per-token probabilities (chosen token, then the top alternatives) %s\n",
+  // The model's own probabilities (before top-k/top-p/min-p and temperature): how sure
+  // the model was, whatever the sampler then did with it.
+  std::printf("\n\n%s the model's probability of each token, and what else it nearly said %s\n",
               tty ? "\x1b[1m" : "", tty ? "\x1b[0m" : "");
   for (const auto& s : steps) {
     const std::string piece = visible(tok.token_to_piece(s.token, true));
     if (tty) {
-      std::printf("%4d %s%-14s\x1b[0m %5.1f%% %-12s", s.index, colour(s.prob).c_str(), piece.c_str(), 100 * s.prob,
-                  bar(s.prob, 10).c_str());
+      std::printf("%4d %s%-14s\x1b[0m %5.1f%% %-12s", s.index, colour(s.raw_prob).c_str(), piece.c_str(),
+                  100 * s.raw_prob, bar(s.raw_prob, 10).c_str());
     } else {
-      std::printf("%4d %-14s %5.1f%%", s.index, piece.c_str(), 100 * s.prob);
+      std::printf("%4d %-14s %5.1f%%", s.index, piece.c_str(), 100 * s.raw_prob);
     }
-    for (const auto& a : s.alternatives) {
+    for (const auto& a : s.raw_alternatives) {
       if (a.id == s.token) continue;
       if (tty)
         std::printf(" | %s %4.1f%% %s", visible(a.text).c_str(), 100 * a.prob, bar(a.prob, 6).c_str());
@@ -215,7 +217,7 @@ int cmd_run(int argc, char** argv) {
     if (o.json) {
       print_json_step(s);
     } else if (o.show_probs && tty) {
-      std::fputs((colour(s.prob) + s.text + "\x1b[0m").c_str(), stdout);
+      std::fputs((colour(s.raw_prob) + s.text + "\x1b[0m").c_str(), stdout);
     } else {
       std::fputs(s.text.c_str(), stdout);
     }
