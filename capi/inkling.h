@@ -3,16 +3,18 @@
  * Conventions (they hold for every function below):
  *  - Every fallible call returns an ink_status; INK_OK is 0. On failure
  *    ink_last_error() returns a message for the calling thread, valid until that
- *    thread's next inkling call. No C++ exception ever crosses this boundary.
- *  - Objects are opaque handles created by *_create / *_load and released by *_free.
- *    *_free(NULL) is a no-op.
- *  - Strings in are UTF-8 with an explicit length (NUL not required); strings out are
- *    written into caller-owned buffers with a size query: pass buf = NULL (cap = 0) to
- *    learn the needed size, which is always reported through the *_out argument.
+ *    thread's next failing inkling call. No C++ exception ever crosses this boundary.
+ *  - Objects are opaque handles created by *_load / *_create and released by *_free.
+ *    *_free(NULL) is a no-op. A handle must not be used after it is freed.
+ *  - Strings in are UTF-8 with an explicit length (no NUL needed); invalid UTF-8 is
+ *    refused with INK_ERR_INVALID_ARGUMENT. Strings out go into caller-owned buffers
+ *    with a size query: pass buf = NULL and cap = 0 to learn the size, which is always
+ *    reported through *len_out (without the NUL; a NUL is written when it fits).
  *  - Parameter structs begin with `struct_size`; get them from ink_*_params_default()
  *    so that fields added in later versions keep their defaults.
- *  - Thread safety: an ink_model may be shared by many threads at once (it is
- *    immutable); every other object is used by one thread at a time.
+ *  - Thread safety: an ink_model is immutable and may be shared by many threads at
+ *    once (with a generator per thread); an ink_generator is used by one thread at a
+ *    time, except ink_generator_cancel(), which any thread may call.
  * The header is C99 and also valid C++.
  */
 #ifndef INKLING_H
@@ -49,31 +51,30 @@ typedef enum ink_status {
   INK_ERR_INTERNAL = 99
 } ink_status;
 
-/* The library's version as "MAJOR.MINOR.PATCH" and as a number; compare with the
- * INK_VERSION_* macros to detect a header/library mismatch. */
+/* The library's version, "MAJOR.MINOR.PATCH", and as a number comparable with
+ * INK_VERSION_NUMBER to detect a header/library mismatch. */
 INK_API const char *ink_version(void);
 INK_API int ink_version_number(void);
-/* The message of the calling thread's last failed call ("" if none). Never NULL. */
+/* The calling thread's last error message ("" if none). Never NULL. */
 INK_API const char *ink_last_error(void);
-/* A static name for a status ("invalid argument", ...). Never NULL. */
+/* A static name for a status, e.g. "invalid argument". Never NULL. */
 INK_API const char *ink_status_name(ink_status status);
 
-/* ---- models ------------------------------------------------------------------ */
+/* ---- models --------------------------------------------------------------------- */
 
 typedef struct ink_model ink_model;
 
 typedef struct ink_model_params {
   uint32_t struct_size; /* sizeof(ink_model_params) */
   int32_t threads;      /* 0 = physical cores */
-  int32_t use_mmap;     /* nonzero: map the file (default); 0: read it into memory */
+  int32_t use_mmap;     /* nonzero (default): map the file; 0: read it into memory */
 } ink_model_params;
 
 INK_API ink_model_params ink_model_params_default(void);
 
-/* Loads a GGUF model. params may be NULL for defaults. On success *out owns the model;
- * release it with ink_model_free. */
-INK_API ink_status ink_model_load(const char *path, const ink_model_params *params,
-                                  ink_model **out);
+/* Loads a GGUF model. params may be NULL for defaults. On success *out owns the model
+ * (release with ink_model_free); on failure *out is NULL. */
+INK_API ink_status ink_model_load(const char *path, const ink_model_params *params, ink_model **out);
 INK_API void ink_model_free(ink_model *model);
 
 typedef struct ink_model_info {
@@ -86,23 +87,127 @@ typedef struct ink_model_info {
   int32_t add_bos;
 } ink_model_info;
 
+/* out->struct_size must be set by the caller (sizeof(ink_model_info)). */
 INK_API ink_status ink_model_info_get(const ink_model *model, ink_model_info *out);
 
-/* ---- tokenizer ------------------------------------------------------------------ */
+/* ---- tokenizer ------------------------------------------------------------------- */
 
 /* Text -> ids. add_special: BOS/EOS as the model says; parse_special: control tokens
- * written in the text become their ids. Size query: ids = NULL, cap = 0; *n_out always
+ * written in the text become their ids. Size query: ids = NULL, cap = 0. *n_out always
  * receives the number of ids; INK_ERR_BUFFER_TOO_SMALL when cap < *n_out. */
-INK_API ink_status ink_tokenize(const ink_model *model, const char *text, size_t len,
-                                int add_special, int parse_special, int32_t *ids, size_t cap,
-                                size_t *n_out);
-/* ids -> UTF-8 text (no NUL terminator is counted in *len_out; one is written when it
- * fits). Same size-query rules. */
-INK_API ink_status ink_detokenize(const ink_model *model, const int32_t *ids, size_t n_ids,
-                                  char *buf, size_t cap, size_t *len_out);
+INK_API ink_status ink_tokenize(const ink_model *model, const char *text, size_t len, int add_special,
+                                int parse_special, int32_t *ids, size_t cap, size_t *n_out);
+/* ids -> UTF-8 text; same size-query rules. */
+INK_API ink_status ink_detokenize(const ink_model *model, const int32_t *ids, size_t n_ids, char *buf, size_t cap,
+                                  size_t *len_out);
 /* One token's text piece (may be part of a UTF-8 character). */
-INK_API ink_status ink_token_piece(const ink_model *model, int32_t id, char *buf, size_t cap,
-                                   size_t *len_out);
+INK_API ink_status ink_token_piece(const ink_model *model, int32_t id, char *buf, size_t cap, size_t *len_out);
+
+/* ---- generation ------------------------------------------------------------------ */
+
+typedef struct ink_generator ink_generator;
+
+typedef enum ink_stop_reason {
+  INK_STOP_NONE = 0,
+  INK_STOP_MAX_TOKENS = 1,
+  INK_STOP_END_OF_SEQUENCE = 2,
+  INK_STOP_STOP_STRING = 3,
+  INK_STOP_STOP_TOKEN = 4,
+  INK_STOP_CONTEXT_FULL = 5,
+  INK_STOP_CANCELLED = 6
+} ink_stop_reason;
+
+typedef struct ink_generator_params {
+  uint32_t struct_size;
+  int32_t max_new_tokens;      /* default 256 */
+  int32_t min_new_tokens;      /* end tokens and stop strings wait until then; default 0 */
+  int32_t n_ctx;               /* 0 = the model's context */
+  float temperature;           /* 0 = greedy; default 0.8 */
+  int32_t top_k;               /* 0 = off; default 40 */
+  float top_p;                 /* 1 = off; default 0.95 */
+  float min_p;                 /* 0 = off; default 0.05 */
+  float typical_p;             /* 1 = off */
+  float repeat_penalty;        /* 1 = off */
+  float presence_penalty;
+  float frequency_penalty;
+  int32_t penalty_window;      /* default 64; -1 = whole history */
+  uint64_t seed;               /* same seed, same inputs: same tokens */
+  int32_t num_beams;           /* > 1: beam search (through ink_generate only) */
+  float length_penalty;
+  int32_t num_return_sequences;
+  int32_t top_n_alternatives;  /* 0..INK_MAX_ALTERNATIVES; default 5 */
+  int32_t stop_at_eog;         /* nonzero (default): end at the model's end-of-text tokens */
+  int32_t context_full_is_error; /* nonzero: INK_ERR_CONTEXT_FULL; 0 (default): stop */
+  const char *const *stop_strings; /* NUL-terminated UTF-8; copied at create */
+  size_t n_stop_strings;
+  const int32_t *stop_tokens;
+  size_t n_stop_tokens;
+  const int32_t *logit_bias_tokens; /* bias added to these tokens' logits (-INFINITY bans) */
+  const float *logit_bias_values;
+  size_t n_logit_bias;
+} ink_generator_params;
+
+INK_API ink_generator_params ink_generator_params_default(void);
+
+/* The generator keeps a reference to the model: free the generator first. */
+INK_API ink_status ink_generator_create(const ink_model *model, const ink_generator_params *params,
+                                        ink_generator **out);
+INK_API void ink_generator_free(ink_generator *gen);
+
+#define INK_MAX_ALTERNATIVES 16
+
+typedef struct ink_alternative {
+  int32_t token;
+  float prob, logprob;
+  const char *text; /* the token's piece; valid until the next call on the generator */
+  size_t text_len;
+} ink_alternative;
+
+typedef struct ink_step {
+  uint32_t struct_size;      /* set by the caller: sizeof(ink_step) */
+  int32_t done;              /* nonzero: generation has ended, no token in this record */
+  ink_stop_reason stop_reason; /* why it ended (when done, or when this is the final token) */
+  int32_t index;             /* 0 for the first generated token */
+  int32_t token;
+  const char *text;          /* UTF-8-complete text released by this step; valid until the
+                                next call on the generator; may be empty (held back while
+                                it could start a stop string) */
+  size_t text_len;
+  float prob, logprob;       /* in the final (filtered) distribution */
+  float raw_prob, raw_logprob; /* in the model's own distribution */
+  float entropy;             /* nats, final distribution */
+  double ms_since_prev;
+  int32_t n_alternatives;
+  ink_alternative alternatives[INK_MAX_ALTERNATIVES];     /* final distribution, most likely first */
+  int32_t n_raw_alternatives;
+  ink_alternative raw_alternatives[INK_MAX_ALTERNATIVES]; /* model's own distribution */
+} ink_step;
+
+/* Tokenizes the prompt (BOS as the model says) and processes it in one pass; starts a
+ * new generation. INK_ERR_CONTEXT_FULL if it does not fit. */
+INK_API ink_status ink_generator_prompt(ink_generator *gen, const char *text, size_t len);
+/* Pull style: generates one token into *out; out->done is set once generation ended. */
+INK_API ink_status ink_generator_step(ink_generator *gen, ink_step *out);
+
+/* Return nonzero to continue, 0 to cancel. */
+typedef int (*ink_step_callback)(const ink_step *step, void *user_data);
+/* Prompt + generation, calling `callback` (may be NULL) for every token. Beam search
+ * runs here. The text is then available from ink_generator_text. */
+INK_API ink_status ink_generate(ink_generator *gen, const char *prompt, size_t len, ink_step_callback callback,
+                                void *user_data);
+/* Asks a running generation to stop (from any thread); it ends with INK_STOP_CANCELLED. */
+INK_API void ink_generator_cancel(ink_generator *gen);
+INK_API ink_status ink_generator_text(const ink_generator *gen, char *buf, size_t cap, size_t *len_out);
+INK_API ink_stop_reason ink_generator_stop_reason(const ink_generator *gen);
+
+typedef struct ink_metrics {
+  uint32_t struct_size;
+  double ttft_ms, tpot_ms_mean, tpot_ms_p90, prompt_tps, gen_tps;
+  int32_t prompt_tokens, gen_tokens;
+  uint64_t model_bytes, kv_bytes, peak_rss;
+} ink_metrics;
+
+INK_API ink_status ink_generator_metrics(const ink_generator *gen, ink_metrics *out);
 
 #ifdef __cplusplus
 }

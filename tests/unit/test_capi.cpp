@@ -1,0 +1,204 @@
+// The C ABI: every misuse gives a status and a message, never a crash or an exception.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "inkling.h"
+#include "shared_data.hpp"
+
+namespace {
+
+std::string model_path() {
+  auto p = inkling::test::require_shared("models/stories260K-f32.gguf");
+  return p ? p->string() : std::string();
+}
+
+}  // namespace
+
+TEST_CASE("version, status names, free(NULL)") {
+  CHECK(ink_version_number() == INK_VERSION_NUMBER);
+  CHECK(std::string(ink_version()) == "0.1.0");
+  CHECK(std::string(ink_status_name(INK_ERR_IO)) == "I/O error");
+  ink_model_free(nullptr);
+  ink_generator_free(nullptr);
+  ink_generator_cancel(nullptr);
+  CHECK(ink_generator_stop_reason(nullptr) == INK_STOP_NONE);
+}
+
+TEST_CASE("loading: null arguments, missing and corrupt files") {
+  ink_model* m = reinterpret_cast<ink_model*>(0x1);
+  CHECK(ink_model_load(nullptr, nullptr, &m) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(m == nullptr);
+  CHECK(std::string(ink_last_error()).find("path") != std::string::npos);
+  CHECK(ink_model_load("x.gguf", nullptr, nullptr) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(ink_model_load("/nonexistent.gguf", nullptr, &m) == INK_ERR_IO);
+  CHECK(std::string(ink_last_error()).find("/nonexistent.gguf") != std::string::npos);
+  const auto vocab = inkling::test::require_shared("vocab/ggml-vocab-gpt-2.gguf");
+  if (vocab) CHECK(ink_model_load(vocab->c_str(), nullptr, &m) != INK_OK);  // no weights: a clear error
+  ink_model_params p = ink_model_params_default();
+  p.threads = -3;
+  const std::string path = model_path();
+  if (path.empty()) return;
+  CHECK(ink_model_load(path.c_str(), &p, &m) == INK_ERR_INVALID_ARGUMENT);
+  p.struct_size = 2;
+  CHECK(ink_model_load(path.c_str(), &p, &m) == INK_ERR_INVALID_ARGUMENT);
+}
+
+TEST_CASE("tokenizer calls: size queries, small buffers, invalid UTF-8, bad ids") {
+  const std::string path = model_path();
+  if (path.empty()) return;
+  ink_model* m = nullptr;
+  REQUIRE(ink_model_load(path.c_str(), nullptr, &m) == INK_OK);
+  ink_model_info info;
+  info.struct_size = sizeof info;
+  REQUIRE(ink_model_info_get(m, &info) == INK_OK);
+  CHECK(std::string(info.architecture) == "llama");
+  CHECK(info.n_vocab == 512);
+  CHECK(info.bos == 1);
+
+  const char* text = "Once upon a time";
+  size_t n = 0;
+  CHECK(ink_tokenize(m, text, std::strlen(text), 1, 0, nullptr, 0, &n) == INK_OK);
+  CHECK(n == 5);
+  std::vector<int32_t> ids(n);
+  int32_t small[2];
+  CHECK(ink_tokenize(m, text, std::strlen(text), 1, 0, small, 2, &n) == INK_ERR_BUFFER_TOO_SMALL);
+  CHECK(n == 5);
+  CHECK(ink_tokenize(m, text, std::strlen(text), 1, 0, ids.data(), ids.size(), &n) == INK_OK);
+  CHECK(ids[0] == 1);
+  CHECK(ink_tokenize(m, "\xC3\x28", 2, 1, 0, ids.data(), ids.size(), &n) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(ink_last_error()).find("UTF-8") != std::string::npos);
+  CHECK(ink_tokenize(nullptr, text, 3, 1, 0, ids.data(), ids.size(), &n) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(ink_tokenize(m, nullptr, 3, 1, 0, ids.data(), ids.size(), &n) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(ink_tokenize(m, nullptr, 0, 1, 0, ids.data(), ids.size(), &n) == INK_OK);  // empty text
+
+  size_t len = 0;
+  CHECK(ink_detokenize(m, ids.data() + 1, 4, nullptr, 0, &len) == INK_OK);
+  std::vector<char> buf(len + 1);
+  CHECK(ink_detokenize(m, ids.data() + 1, 4, buf.data(), buf.size(), &len) == INK_OK);
+  CHECK(std::string(buf.data()) == "Once upon a time");
+  char tiny[3];
+  CHECK(ink_detokenize(m, ids.data() + 1, 4, tiny, sizeof tiny, &len) == INK_ERR_BUFFER_TOO_SMALL);
+  const int32_t bad[] = {5, 100000};
+  CHECK(ink_detokenize(m, bad, 2, buf.data(), buf.size(), &len) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(ink_token_piece(m, -1, buf.data(), buf.size(), &len) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(ink_token_piece(m, 1, buf.data(), buf.size(), nullptr) == INK_ERR_INVALID_ARGUMENT);
+  ink_model_free(m);
+}
+
+TEST_CASE("generation: pull steps, streaming with cancel, metrics, bad parameters") {
+  const std::string path = model_path();
+  if (path.empty()) return;
+  ink_model* m = nullptr;
+  REQUIRE(ink_model_load(path.c_str(), nullptr, &m) == INK_OK);
+  ink_generator_params p = ink_generator_params_default();
+  p.temperature = 0;
+  p.max_new_tokens = 10;
+  ink_generator* g = nullptr;
+  REQUIRE(ink_generator_create(m, &p, &g) == INK_OK);
+  REQUIRE(ink_generator_prompt(g, "Once upon a time", 16) == INK_OK);
+  ink_step step;
+  step.struct_size = sizeof step;
+  std::string text;
+  int steps = 0;
+  while (ink_generator_step(g, &step) == INK_OK && !step.done) {
+    text.append(step.text, step.text_len);
+    CHECK(step.n_alternatives > 0);
+    ++steps;
+  }
+  CHECK(steps == 10);
+  CHECK(text == ", there was a little girl named Lily");
+  CHECK(step.stop_reason == INK_STOP_MAX_TOKENS);
+  size_t len = 0;
+  CHECK(ink_generator_text(g, nullptr, 0, &len) == INK_OK);
+  CHECK(len == text.size());
+
+  struct Ctx {
+    int seen = 0;
+  } ctx;
+  auto cb = [](const ink_step*, void* user) -> int { return ++static_cast<Ctx*>(user)->seen < 3; };
+  CHECK(ink_generate(g, "Once upon a time", 16, cb, &ctx) == INK_OK);
+  CHECK(ctx.seen == 3);
+  CHECK(ink_generator_stop_reason(g) == INK_STOP_CANCELLED);
+  ink_metrics met;
+  met.struct_size = sizeof met;
+  CHECK(ink_generator_metrics(g, &met) == INK_OK);
+  CHECK(met.gen_tokens == 3);
+  CHECK(met.prompt_tokens == 5);
+
+  CHECK(ink_generator_prompt(g, "\xFF", 1) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(ink_generator_step(nullptr, &step) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(ink_generator_step(g, nullptr) == INK_ERR_INVALID_ARGUMENT);
+  ink_generator_free(g);
+
+  ink_generator* bad = nullptr;
+  p.top_p = 2.0f;
+  CHECK(ink_generator_create(m, &p, &bad) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(ink_last_error()).find("top_p") != std::string::npos);
+  CHECK(bad == nullptr);
+  p = ink_generator_params_default();
+  p.n_stop_strings = 1;  // with a NULL array
+  CHECK(ink_generator_create(m, &p, &bad) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(ink_generator_create(nullptr, nullptr, &bad) == INK_ERR_INVALID_ARGUMENT);
+  // A prompt longer than the context.
+  p = ink_generator_params_default();
+  p.n_ctx = 4;
+  REQUIRE(ink_generator_create(m, &p, &g) == INK_OK);
+  CHECK(ink_generator_prompt(g, "Once upon a time there was", 26) == INK_ERR_CONTEXT_FULL);
+  ink_generator_free(g);
+  ink_model_free(m);
+}
+
+TEST_CASE("one model shared by generators on several threads; cancel from another thread") {
+  const std::string path = model_path();
+  if (path.empty()) return;
+  ink_model* m = nullptr;
+  REQUIRE(ink_model_load(path.c_str(), nullptr, &m) == INK_OK);
+  std::vector<std::string> out(3);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 3; ++i)
+    threads.emplace_back([&, i] {
+      ink_generator_params p = ink_generator_params_default();
+      p.temperature = 0;
+      p.max_new_tokens = 20;
+      ink_generator* g = nullptr;
+      if (ink_generator_create(m, &p, &g) != INK_OK) return;
+      if (ink_generate(g, "Once upon a time", 16, nullptr, nullptr) == INK_OK) {
+        size_t len = 0;
+        ink_generator_text(g, nullptr, 0, &len);
+        out[static_cast<std::size_t>(i)].resize(len);
+        ink_generator_text(g, out[static_cast<std::size_t>(i)].data(), len, &len);
+      }
+      ink_generator_free(g);
+    });
+  for (auto& t : threads) t.join();
+  CHECK(out[0] == out[1]);
+  CHECK(out[1] == out[2]);
+  CHECK(!out[0].empty());
+
+  ink_generator_params p = ink_generator_params_default();
+  p.max_new_tokens = 1000000;
+  p.stop_at_eog = 0;
+  p.n_ctx = 512;
+  ink_generator* g = nullptr;
+  REQUIRE(ink_generator_create(m, &p, &g) == INK_OK);
+  std::atomic<int> started{0};
+  auto cb = [](const ink_step*, void* user) -> int {
+    static_cast<std::atomic<int>*>(user)->store(1);
+    return 1;
+  };
+  std::thread canceller([&] {
+    while (!started.load()) std::this_thread::yield();
+    ink_generator_cancel(g);
+  });
+  CHECK(ink_generate(g, "Once", 4, cb, &started) == INK_OK);
+  canceller.join();
+  const auto r = ink_generator_stop_reason(g);
+  CHECK((r == INK_STOP_CANCELLED || r == INK_STOP_CONTEXT_FULL));
+  ink_generator_free(g);
+  ink_model_free(m);
+}
