@@ -153,6 +153,76 @@ void quantize_q8_0(const float* x, void* out, std::int64_t k) {
   }
 }
 
+// Sum over 32 (unsigned q, signed a) byte pairs, in 16 int16 lanes (pairs added):
+// safe from saturation for q <= 63 (63 * 127 * 2 < 32767).
+inline __m256i mul_u8_i8(__m256i q, __m256i a) { return _mm256_maddubs_epi16(q, a); }
+
+// Q4_K . Q8_K: per 32-element sub-block j, sum q*a scaled by its 6-bit scale, in int32;
+// the mins act through the activation block sums (bsums), as the scalar reference does.
+float dot_q4_k(std::int64_t k, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockQ4_K*>(w);
+  const auto* y = static_cast<const BlockQ8_K*>(a);
+  const __m256i mask = _mm256_set1_epi8(0x0F);
+  __m256 acc = _mm256_setzero_ps();
+  float mins_total = 0;
+  for (std::int64_t i = 0; i < k / kQKK; ++i) {
+    std::uint8_t sc[8], mn[8];
+    for (int j = 0; j < 8; ++j) k_scale_min(j, x[i].scales, sc[j], mn[j]);
+    __m256i sumi = _mm256_setzero_si256();
+    int mins = 0;
+    for (int c = 0; c < 4; ++c) {
+      const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i].qs + 32 * c));
+      const __m256i lo = _mm256_and_si256(q, mask);
+      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), mask);
+      const __m256i a0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].qs + 64 * c));
+      const __m256i a1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].qs + 64 * c + 32));
+      sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(mul_u8_i8(lo, a0), _mm256_set1_epi16(sc[2 * c])));
+      sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(mul_u8_i8(hi, a1), _mm256_set1_epi16(sc[2 * c + 1])));
+      mins += mn[2 * c] * (y[i].bsums[4 * c] + y[i].bsums[4 * c + 1]) +
+              mn[2 * c + 1] * (y[i].bsums[4 * c + 2] + y[i].bsums[4 * c + 3]);
+    }
+    const float d = y[i].d * h2f(x[i].d);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+    mins_total += y[i].d * h2f(x[i].dmin) * static_cast<float>(mins);
+  }
+  return hsum(acc) - mins_total;
+}
+
+// Q6_K . Q8_K: 6-bit quants with offset 32, int8 scales per 16 elements. The offset
+// acts through the activation sums: sum (q - 32) a = sum q a - 32 sum a.
+float dot_q6_k(std::int64_t k, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockQ6_K*>(w);
+  const auto* y = static_cast<const BlockQ8_K*>(a);
+  const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x30);
+  __m256 acc = _mm256_setzero_ps();
+  for (std::int64_t i = 0; i < k / kQKK; ++i) {
+    __m256i sumi = _mm256_setzero_si256();
+    int offset = 0;
+    for (int s = 0; s < 16; ++s) offset += x[i].scales[s] * y[i].bsums[s];
+    for (int h = 0; h < 2; ++h) {
+      const std::uint8_t* ql = x[i].ql + 64 * h;
+      const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql));
+      const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 32));
+      const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i].qh + 32 * h));
+      const __m256i q[4] = {
+          _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m2)),
+          _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m2)),
+          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(qh, m2)),
+          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), _mm256_and_si256(_mm256_srli_epi16(qh, 2), m2)),
+      };
+      for (int kq = 0; kq < 4; ++kq) {
+        const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].qs + 128 * h + 32 * kq));
+        const int s0 = x[i].scales[8 * h + 2 * kq], s1 = x[i].scales[8 * h + 2 * kq + 1];
+        const __m256i scale = _mm256_set_m128i(_mm_set1_epi16(static_cast<short>(s1)), _mm_set1_epi16(static_cast<short>(s0)));
+        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(mul_u8_i8(q[kq], av), scale));
+      }
+    }
+    sumi = _mm256_sub_epi32(sumi, _mm256_setr_epi32(32 * offset, 0, 0, 0, 0, 0, 0, 0));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(y[i].d * h2f(x[i].d)), _mm256_cvtepi32_ps(sumi), acc);
+  }
+  return hsum(acc);
+}
+
 #if defined(__AVX512VNNI__) && defined(__AVX512VL__)
 // Prefill tile of R weight rows x T tokens for Q4_0 / Q8_0 weights against Q8_0
 // activations. vpdpbusd multiplies unsigned by signed bytes and adds to its first
@@ -249,6 +319,8 @@ KernelTable make_table() {
   t.q4_0 = {DType::Q8_0, quantize_q8_0, dot_q4_0};
   t.q8_0 = {DType::Q8_0, quantize_q8_0, dot_q8_0};
   t.q5_0.quantize = quantize_q8_0;
+  t.q4_k.vec_dot = dot_q4_k;
+  t.q6_k.vec_dot = dot_q6_k;
 #if defined(__AVX512VNNI__) && defined(__AVX512VL__)
   t.q4_0.gemm = gemm_q8<true>;
   t.q8_0.gemm = gemm_q8<false>;
