@@ -239,11 +239,11 @@ void gemm_tile(std::int64_t nb, const std::byte* w, std::size_t w_row, const std
   const __m256i zero = _mm256_setzero_si256();
   for (std::int64_t b = 0; b < nb; ++b) {
     __m256i av[T], corr[T];
-    float da[T];
+    __m256 da[T];
     for (int t = 0; t < T; ++t) {
       const auto* ab = reinterpret_cast<const BlockQ8_0*>(a + a_row * static_cast<std::size_t>(t)) + b;
       av[t] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab->qs));
-      da[t] = h2f(ab->d);
+      da[t] = _mm256_set1_ps(h2f(ab->d));
       if constexpr (Q4) {
         // sum (q - 8) a = sum q a - 8 sum a: start each token's sums at -8 sum a.
         corr[t] = _mm256_sub_epi32(zero, _mm256_slli_epi32(_mm256_dpbusd_epi32(zero, ones, av[t]), 3));
@@ -267,9 +267,10 @@ void gemm_tile(std::int64_t nb, const std::byte* w, std::size_t w_row, const std
         // sum w (a + 128) - 128 sum w = sum w a
         wcorr = _mm256_sub_epi32(zero, _mm256_slli_epi32(_mm256_dpbusd_epi32(zero, ones, wq), 7));
       }
+      const __m256 dwv = _mm256_set1_ps(dw);
       for (int t = 0; t < T; ++t) {
         const __m256i d = Q4 ? _mm256_dpbusd_epi32(corr[t], wq, av[t]) : _mm256_dpbusd_epi32(wcorr, av[t], wq);
-        acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(dw * da[t]), _mm256_cvtepi32_ps(d), acc[r][t]);
+        acc[r][t] = _mm256_fmadd_ps(_mm256_mul_ps(dwv, da[t]), _mm256_cvtepi32_ps(d), acc[r][t]);
       }
     }
   }
