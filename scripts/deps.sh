@@ -5,6 +5,9 @@ SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 PACKAGES=(build-essential cmake pkg-config libeigen3-dev libxsimd-dev doctest-dev
           libbenchmark-dev libutf8proc-dev)
+# The Rust and Go examples need a toolchain; Debian's are used when none is installed.
+command -v cargo >/dev/null 2>&1 || PACKAGES+=(cargo)
+command -v go >/dev/null 2>&1 || PACKAGES+=(golang-go)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,3 @@
+module inkling.example/stream
+
+go 1.19
