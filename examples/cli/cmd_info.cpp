@@ -1,4 +1,5 @@
 // `inkling info`: what a model file is, as inkling reads it.
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <string>
@@ -10,15 +11,19 @@
 
 int cmd_info(int argc, char** argv) {
   std::string path;
-  bool all_metadata = false;
+  bool all_metadata = false, all_tensors = false;
   Args a(argc, argv);
   while (a.next()) {
     if (a.is("-h", "--help")) {
-      std::puts("usage: inkling info -m MODEL [--metadata]\n\n  --metadata   list every metadata key, not only a summary");
+      std::puts(
+          "usage: inkling info -m MODEL [--metadata] [--tensors]\n\n"
+          "  --metadata   list every metadata key, not only a summary\n"
+          "  --tensors    list every tensor, not only the first layer's and the shared ones");
       return 0;
     }
     if (a.is("-m", "--model")) path = a.value();
     else if (a.is("--metadata")) all_metadata = true;
+    else if (a.is("--tensors")) all_tensors = true;
     else a.unknown();
   }
   if (path.empty()) Args::fail("info needs a model: -m MODEL.gguf");
@@ -34,6 +39,20 @@ int cmd_info(int argc, char** argv) {
   std::printf("tensor types:");
   for (const auto& [name, e] : types) std::printf(" %s x%d (%.1f MiB)", name.c_str(), e.first, e.second / 1048576.0);
   std::printf("\n");
+  // Layers repeat the same shapes: by default show layer 0 and the tensors outside layers.
+  std::size_t hidden = 0;
+  for (const auto& t : file->tensors()) {
+    if (!all_tensors && t.name.rfind("blk.", 0) == 0 && t.name.rfind("blk.0.", 0) != 0) {
+      ++hidden;
+      continue;
+    }
+    std::string shape;
+    for (int d = 0; d < std::max(1, t.n_dims); ++d) shape += (d ? " x " : "") + std::to_string(t.shape[static_cast<std::size_t>(d)]);
+    std::printf("  %-36.*s %-6s [%s] %zu bytes\n", static_cast<int>(t.name.size()), t.name.data(),
+                std::string(inkling::dtype_name(t.type)).c_str(), shape.c_str(), t.bytes);
+  }
+  if (hidden) std::printf("  (%zu tensors of layers 1.. not shown: --tensors lists them)\n", hidden);
+  std::printf("metadata:\n");
   for (const auto& kv : file->metadata()) {
     const std::string key(kv.key);
     if (all_metadata || key.rfind("general.", 0) == 0 ||
@@ -49,13 +68,21 @@ int cmd_info(int argc, char** argv) {
       c.n_vocab, c.n_ctx_train, c.rope_freq_base, c.norm_eps, c.tied_output ? "tied" : "separate");
   const auto& tok = model->tokenizer();
   const auto& s = tok.special();
-  std::printf("tokenizer: %s (pre-tokenizer %s), %d tokens, bos %d, eos %d, eot %d, unk %d, add_bos %s\n",
+  std::printf("tokenizer: %s (pre-tokenizer %s), %d tokens, add_bos %s, add_eos %s\n",
               tok.kind() == inkling::TokenizerKind::Spm   ? "SentencePiece"
               : tok.kind() == inkling::TokenizerKind::Bpe ? "byte-level BPE"
                                                           : "WordPiece",
-              std::string(tok.pre_tokenizer()).c_str(), tok.n_vocab(), s.bos, s.eos, s.eot, s.unk,
-              s.add_bos ? "yes" : "no");
-  std::printf("weights: %.1f MiB; kernels: %s; threads: %d\n", model->weight_bytes() / 1048576.0,
-              inkling::kernels::cpu_description().c_str(), model->threads());
+              std::string(tok.pre_tokenizer()).c_str(), tok.n_vocab(), s.add_bos ? "yes" : "no",
+              s.add_eos ? "yes" : "no");
+  std::string specials;
+  const std::pair<const char*, inkling::TokenId> named[] = {{"bos", s.bos}, {"eos", s.eos}, {"eot", s.eot},
+                                                            {"eom", s.eom}, {"unk", s.unk}, {"sep", s.sep},
+                                                            {"pad", s.pad}, {"cls", s.cls}, {"mask", s.mask}};
+  for (const auto& [what, id] : named)
+    if (id >= 0 && id < tok.n_vocab())
+      specials += std::string(" ") + what + " " + std::to_string(id) + " '" + tok.token_to_piece(id, true) + "'";
+  std::printf("special tokens:%s\n", specials.empty() ? " none" : specials.c_str());
+  std::printf("weights: %.1f MiB; kernels chosen: %s (CPU: %s); threads: %d\n", model->weight_bytes() / 1048576.0,
+              model->isa().c_str(), inkling::kernels::cpu_description().c_str(), model->threads());
   return 0;
 }

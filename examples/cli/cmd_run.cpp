@@ -13,6 +13,7 @@
 #include "commands.hpp"
 #include "inkling/inkling.hpp"
 #include "json_out.hpp"
+#include "text_view.hpp"
 
 namespace {
 
@@ -120,17 +121,6 @@ RunOptions parse(int argc, char** argv) {
   return o;
 }
 
-// Printable form of a piece for the probability table.
-std::string visible(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '\n') out += "\\n";
-    else if (c == '\t') out += "\\t";
-    else out += c;
-  }
-  return "'" + out + "'";
-}
-
 std::string bar(float p, int width) {
   static const char* kEighths[] = {"", "▏", "▎", "▍", "▌", "▋", "▊", "▉"};
   const int units = static_cast<int>(std::lround(p * static_cast<float>(width) * 8));
@@ -178,25 +168,32 @@ std::string metrics_json(const inkling::Metrics& m) {
 
 void print_probability_table(const std::vector<inkling::StepInfo>& steps, bool tty, const inkling::Tokenizer& tok) {
   // The model's own probabilities (before top-k/top-p/min-p and temperature): how sure
-  // the model was, whatever the sampler then did with it.
-  std::printf("\n\n%s the model's probability of each token, and what else it nearly said %s\n",
-              tty ? "\x1b[1m" : "", tty ? "\x1b[0m" : "");
+  // the model was, whatever the sampler then did with it. The chosen token is marked
+  // among the alternatives (it may be absent when the sampler picked a rarer one).
+  std::printf("\n\n%sthe model's probability of each token, and its most likely alternatives (%s = chosen)%s\n",
+              tty ? "\x1b[1m" : "", tty ? "\u25b6" : "*", tty ? "\x1b[0m" : "");
   for (const auto& s : steps) {
     const std::string piece = visible(tok.token_to_piece(s.token, true));
-    if (tty) {
-      std::printf("%4d %s%-14s\x1b[0m %5.1f%% %-12s", s.index, colour(s.raw_prob).c_str(), piece.c_str(),
-                  100 * s.raw_prob, bar(s.raw_prob, 10).c_str());
-    } else {
-      std::printf("%4d %-14s %5.1f%%", s.index, piece.c_str(), 100 * s.raw_prob);
-    }
+    char pct[16];
+    std::snprintf(pct, sizeof pct, "%4d ", s.index);
+    std::string line = pct;
+    std::snprintf(pct, sizeof pct, "%5.1f%%", 100 * s.raw_prob);
+    if (tty)
+      line += colour(s.raw_prob) + pad(piece, 14) + "\x1b[0m " + pct + " " + pad(bar(s.raw_prob, 10), 11) + "\u2502";
+    else
+      line += pad(piece, 14) + " " + pct + " |";
     for (const auto& a : s.raw_alternatives) {
-      if (a.id == s.token) continue;
-      if (tty)
-        std::printf(" | %s %4.1f%% %s", visible(a.text).c_str(), 100 * a.prob, bar(a.prob, 6).c_str());
-      else
-        std::printf(" | %s %.1f%%", visible(a.text).c_str(), 100 * a.prob);
+      const bool chosen = a.id == s.token;
+      std::snprintf(pct, sizeof pct, "%5.1f%%", 100 * a.prob);
+      line += " ";
+      line += chosen ? (tty ? "\u25b6" : "*") : " ";
+      line += pad(visible(a.text), 10) + pct;
+      if (tty) {
+        line += ' ';
+        line += pad(bar(a.prob, 6), 6);
+      }
     }
-    std::printf("\n");
+    std::puts(line.c_str());
   }
 }
 

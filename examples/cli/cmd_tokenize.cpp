@@ -6,6 +6,7 @@
 #include "commands.hpp"
 #include "inkling/gguf.hpp"
 #include "inkling/tokenizer.hpp"
+#include "text_view.hpp"
 
 int cmd_tokenize(int argc, char** argv) {
   std::string model, prompt;
@@ -40,11 +41,7 @@ int cmd_tokenize(int argc, char** argv) {
     std::printf("\n");
     return 0;
   }
-  for (auto id : ids) {
-    std::string piece = tok.token_to_piece(id, true), shown;
-    for (char c : piece) shown += c == '\n' ? std::string("\\n") : std::string(1, c);
-    std::printf("%6d -> '%s'\n", id, shown.c_str());
-  }
+  for (auto id : ids) std::printf("%6d -> %s\n", id, visible(tok.token_to_piece(id, true)).c_str());
   std::printf("%zu tokens\n", ids.size());
   return 0;
 }

@@ -80,7 +80,8 @@ struct Metrics {
   int gen_tokens = 0;
   std::size_t model_bytes = 0;
   std::size_t kv_bytes = 0;
-  std::size_t peak_rss = 0;  // bytes, the process's peak resident set (Linux getrusage)
+  std::size_t peak_rss = 0;  // bytes, the process's peak resident set (Linux: VmHWM from
+                             // /proc/self/status; elsewhere getrusage ru_maxrss)
 };
 
 struct Sequence {
@@ -96,7 +97,8 @@ struct GenerationResult {
   std::string text;               // the best sequence's text
   std::vector<TokenId> tokens;
   StopReason stop_reason = StopReason::None;
-  std::vector<Sequence> sequences;  // beam search: sorted by score; otherwise the one sequence
+  std::vector<Sequence> sequences;  // beam search: sorted by score; otherwise the one sequence,
+                                    // its logprob summed in the model's (unfiltered) distribution
   Metrics metrics;
 };
 
@@ -113,7 +115,9 @@ class Generator {
   // Pull style: the next token, or nullopt once generation has ended (sampling and
   // greedy modes; beam search runs through run()).
   std::optional<StepInfo> step();
-  // Prompt + generation; on_step returning false cancels.
+  // Prompt + generation; on_step returning false cancels. Beam search (num_beams > 1)
+  // cannot stream (the best sequence is known only at the end): on_step is not called,
+  // cancel() still works, and every Sequence in the result carries its text.
   GenerationResult run(std::string_view prompt, std::function<bool(const StepInfo&)> on_step = {});
   GenerationResult run_tokens(std::span<const TokenId> prompt, std::function<bool(const StepInfo&)> on_step = {});
 

@@ -39,6 +39,9 @@ struct ModelConfig {
   float rope_freq_base = 10000.0f;
   float rope_freq_scale = 1.0f;  // 1 / linear scaling factor
   bool tied_output = false;      // logits use token_embd.weight
+  int sliding_window = 0;        // > 0: layers that use it attend to this many positions
+  float attn_logit_softcap = 0;  // > 0: scores become cap * tanh(score / cap) (Gemma 2)
+  float final_logit_softcap = 0; // > 0: the same on the output logits
 
   int q_dim() const noexcept { return n_head * head_dim; }
   int kv_dim() const noexcept { return n_head_kv * head_dim; }

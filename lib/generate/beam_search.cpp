@@ -1,6 +1,7 @@
 // Beam search: keeps the num_beams best partial sequences by summed log-probability.
 // All live beams advance in one batched forward pass; a beam's KV entries (the prompt
 // and its own tokens) are copied to its children's cache slots, never recomputed.
+// Each beam decodes its own text so that stop strings end it like they end sampling.
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -16,6 +17,9 @@ struct Beam {
   std::vector<TokenId> tokens;
   double logprob = 0;
   int slot = 0;
+  Detokenizer detok;
+  std::string text;           // decoded so far (complete UTF-8 characters)
+  std::size_t stop_from = 0;  // stop strings are searched from here (set at min_new_tokens)
 };
 
 struct Candidate {
@@ -35,7 +39,7 @@ GenerationResult Generator::Impl::beam_search(std::span<const TokenId> prompt) {
   const Tokenizer& tok = model->tokenizer();
   const int n_beams = config.num_beams;
   const auto n_vocab = static_cast<std::size_t>(model->config().n_vocab);
-  std::vector<Beam> live{Beam{{}, 0.0, 0}};
+  std::vector<Beam> live{Beam{{}, 0.0, 0, Detokenizer(tok, config.special_text, false), {}, 0}};
   std::vector<float> beam_logits = logits;  // one row per live beam
   std::vector<Sequence> finished;
   std::vector<Candidate> cands;
@@ -43,9 +47,10 @@ GenerationResult Generator::Impl::beam_search(std::span<const TokenId> prompt) {
   int base = 0;  // live beams use slots [base, base + n_beams), children the other half
   StopReason end_reason = StopReason::MaxTokens;
 
-  auto finish = [&](const Beam& b, double lp, int length, StopReason r) {
+  auto finish = [&](const Beam& b, double lp, int length, StopReason r, std::string text) {
     Sequence s;
     s.tokens = b.tokens;
+    s.text = std::move(text);
     s.logprob = lp;
     s.length = length;
     s.score = beam_score(lp, length, config.length_penalty);
@@ -66,6 +71,8 @@ GenerationResult Generator::Impl::beam_search(std::span<const TokenId> prompt) {
     }
     const bool may_end = step >= config.min_new_tokens;
     cands.clear();
+    if (step == config.min_new_tokens)
+      for (Beam& b : live) b.stop_from = b.text.size();
     for (std::size_t b = 0; b < live.size(); ++b) {
       std::span<float> row(beam_logits.data() + b * n_vocab, n_vocab);
       if (!may_end) detail::ban_ending_tokens(tok, config, row);
@@ -90,12 +97,22 @@ GenerationResult Generator::Impl::beam_search(std::span<const TokenId> prompt) {
       const bool is_eog = config.stop_at_eog && tok.is_eog(c.token);
       const bool is_stop = std::find(config.stop_tokens.begin(), config.stop_tokens.end(), c.token) != config.stop_tokens.end();
       if (may_end && (is_eog || is_stop)) {
+        Detokenizer d = parent.detok;
         finish(parent, c.logprob, static_cast<int>(parent.tokens.size()) + 1,
-               is_eog ? StopReason::EndOfSequence : StopReason::StopToken);
+               is_eog ? StopReason::EndOfSequence : StopReason::StopToken, parent.text + d.flush());
         continue;
       }
-      Beam nb{parent.tokens, c.logprob, 0};
+      Beam nb{parent.tokens, c.logprob, 0, parent.detok, parent.text, parent.stop_from};
       nb.tokens.push_back(c.token);
+      nb.text += nb.detok.push(c.token);
+      if (may_end) {
+        std::size_t at = std::string::npos;
+        for (const auto& stop : config.stop) at = std::min(at, nb.text.find(stop, nb.stop_from));
+        if (at != std::string::npos) {
+          finish(nb, c.logprob, static_cast<int>(nb.tokens.size()), StopReason::StopString, nb.text.substr(0, at));
+          continue;
+        }
+      }
       next.push_back(std::move(nb));
       parent_slots.push_back(parent.slot);
       if (static_cast<int>(next.size()) == n_beams) break;
@@ -135,14 +152,9 @@ GenerationResult Generator::Impl::beam_search(std::span<const TokenId> prompt) {
     base = child_base;
     ++position;
   }
-  for (const Beam& b : live) finish(b, b.logprob, static_cast<int>(b.tokens.size()), end_reason);
+  for (Beam& b : live) finish(b, b.logprob, static_cast<int>(b.tokens.size()), end_reason, b.text + b.detok.flush());
   std::stable_sort(finished.begin(), finished.end(), [](const Sequence& a, const Sequence& b) { return a.score > b.score; });
   finished.resize(std::min<std::size_t>(finished.size(), static_cast<std::size_t>(config.num_return_sequences)));
-  for (Sequence& s : finished) {
-    Detokenizer d(tok, config.special_text, false);
-    for (TokenId id : s.tokens) s.text += d.push(id);
-    s.text += d.flush();
-  }
 
   GenerationResult r;
   if (!finished.empty()) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 #include "generate/generator_impl.hpp"
@@ -15,10 +16,25 @@ double ms_between(std::chrono::steady_clock::time_point a, std::chrono::steady_c
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
+// Linux: VmHWM ("high water mark") of /proc/self/status, the kernel's own peak RSS.
+// Elsewhere, or if /proc is not mounted: getrusage's ru_maxrss (KiB on Linux, bytes on
+// macOS).
 std::size_t peak_rss_bytes() {
+  if (std::FILE* f = std::fopen("/proc/self/status", "r")) {
+    char line[256];
+    unsigned long long kib = 0;
+    bool found = false;
+    while (!found && std::fgets(line, sizeof line, f)) found = std::sscanf(line, "VmHWM: %llu kB", &kib) == 1;
+    std::fclose(f);
+    if (found) return static_cast<std::size_t>(kib) * 1024;
+  }
   rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<std::size_t>(u.ru_maxrss) * 1024;  // Linux reports KiB
+  if (getrusage(RUSAGE_SELF, &u) != 0) return 0;
+#ifdef __APPLE__
+  return static_cast<std::size_t>(u.ru_maxrss);
+#else
+  return static_cast<std::size_t>(u.ru_maxrss) * 1024;
+#endif
 }
 
 void ban_ending_tokens(const Tokenizer& tok, const GenerationConfig& c, std::span<float> logits) {
@@ -91,6 +107,8 @@ void Generator::Impl::begin(std::span<const TokenId> prompt) {
   generated.clear();
   text.clear();
   token_ms.clear();
+  logprob_sum = 0;
+  logprob_count = 0;
   detok.reset();
   stop_text.reset();
   metrics = Metrics{};
@@ -158,6 +176,8 @@ std::optional<StepInfo> Generator::Impl::next() {
   s.alternatives = alternatives(sampler.top(config.top_n_alternatives));
   s.raw_alternatives = alternatives(sampler.raw_top(config.top_n_alternatives));
   s.ms_since_prev = detail::ms_between(t_prev, now);
+  logprob_sum += s.raw_logprob;
+  ++logprob_count;
   if (index == 0) {
     t_first = now;
     metrics.ttft_ms = detail::ms_between(t_start, now);
@@ -268,6 +288,10 @@ GenerationResult Generator::run_tokens(std::span<const TokenId> prompt, std::fun
   seq.tokens = m.generated;
   seq.text = m.text;
   seq.stop_reason = m.reason;
+  seq.logprob = m.logprob_sum;
+  seq.length = m.logprob_count;
+  seq.score = seq.length > 0 ? seq.logprob / std::pow(static_cast<double>(seq.length), static_cast<double>(m.config.length_penalty))
+                             : seq.logprob;
   r.sequences.push_back(std::move(seq));
   return r;
 }

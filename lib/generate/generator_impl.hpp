@@ -28,6 +28,8 @@ struct Generator::Impl {
   using Clock = std::chrono::steady_clock;
   Clock::time_point t_start, t_prev, t_first;
   std::vector<double> token_ms;
+  double logprob_sum = 0;  // of the chosen tokens in the model's distribution (incl. a final EOS)
+  int logprob_count = 0;
 
   Impl(std::shared_ptr<const Model> m, GenerationConfig c);
   void begin(std::span<const TokenId> prompt);

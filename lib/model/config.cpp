@@ -1,5 +1,7 @@
 #include "model/config.hpp"
 
+#include "model/arch.hpp"
+
 #include <cmath>
 #include <string>
 
@@ -8,8 +10,6 @@
 
 namespace inkling::detail {
 namespace {
-
-constexpr std::string_view kArchitectures[] = {"llama"};
 
 // Upper bounds that no real model comes near; they stop absurd files before any
 // allocation is sized from them.
@@ -61,25 +61,11 @@ float checked_float(const GgufFile& f, const std::string& key, double value, boo
 
 }  // namespace
 
-bool is_supported_architecture(std::string_view arch) noexcept {
-  for (auto a : kArchitectures)
-    if (a == arch) return true;
-  return false;
-}
-
-std::string supported_architectures() {
-  std::string out;
-  for (auto a : kArchitectures) {
-    if (!out.empty()) out += ", ";
-    out += a;
-  }
-  return out;
-}
-
 ModelConfig read_config(const GgufFile& f) {
   ModelConfig c;
   c.architecture = std::string(f.require_string("general.architecture"));
-  if (!is_supported_architecture(c.architecture))
+  const ArchTraits* arch = find_arch(c.architecture);
+  if (!arch)
     throw Error(ErrorCode::Unsupported, f.name() + ": architecture '" + c.architecture +
                                             "' is not supported (supported: " +
                                             supported_architectures() + ")");
@@ -115,15 +101,24 @@ ModelConfig read_config(const GgufFile& f) {
 
   c.n_rot = checked_count(f, a + "rope.dimension_count",
                           f.get_uint(a + "rope.dimension_count").value_or(c.head_dim), kMaxDim);
-  if (c.n_rot != c.head_dim)
+  if (c.n_rot != c.head_dim && (c.architecture == "llama" || c.n_rot > c.head_dim || c.n_rot % 2))
     throw Error(ErrorCode::Unsupported,
                 f.name() + ": rope.dimension_count (" + std::to_string(c.n_rot) +
                     ") differs from the head size (" + std::to_string(c.head_dim) +
                     "); partial rotary embeddings are not supported for " + c.architecture);
 
-  auto eps = f.get_float(a + "attention.layer_norm_rms_epsilon");
-  if (!eps) bad(f, "missing required key '" + a + "attention.layer_norm_rms_epsilon'");
-  c.norm_eps = checked_float(f, a + "attention.layer_norm_rms_epsilon", *eps, true);
+  const std::string eps_key =
+      a + (arch->norm == NormKind::Rms ? "attention.layer_norm_rms_epsilon" : "attention.layer_norm_epsilon");
+  auto eps = f.get_float(eps_key);
+  if (!eps) bad(f, "missing required key '" + eps_key + "'");
+  c.norm_eps = checked_float(f, eps_key, *eps, true);
+  if (arch->window != SlidingWindow::None)
+    if (auto w = f.get_uint(a + "attention.sliding_window"))
+      c.sliding_window = checked_count(f, a + "attention.sliding_window", *w, kMaxCtx);
+  if (auto cap = f.get_float(a + "attn_logit_softcapping"))
+    c.attn_logit_softcap = checked_float(f, a + "attn_logit_softcapping", *cap, true);
+  if (auto cap = f.get_float(a + "final_logit_softcapping"))
+    c.final_logit_softcap = checked_float(f, a + "final_logit_softcapping", *cap, true);
   c.rope_freq_base = checked_float(f, a + "rope.freq_base",
                                    f.get_float(a + "rope.freq_base").value_or(10000.0), true);
 

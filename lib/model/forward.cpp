@@ -89,24 +89,28 @@ void Model::forward(const Batch& batch, KVCache& kv_cache, std::span<float> logi
   validate(m, batch, cache, logits_out.size());
 
   const ModelConfig& c = m.config;
+  const detail::ArchTraits& arch = *m.arch;
   const detail::Weights& w = m.weights;
   const int n = batch.size();
   const int n_embd = c.n_embd, q_dim = c.q_dim(), kv_dim = c.kv_dim(), n_ff = c.n_ff;
+  const int qkv_dim = q_dim + 2 * kv_dim;
   const int hd = c.head_dim, group = c.n_head / c.n_head_kv, half_rot = c.n_rot / 2;
   const int threads = std::max(1, std::min(m.threads, omp_get_thread_limit()));
   const float kq_scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const float embd_scale = arch.scale_embedding ? std::sqrt(static_cast<float>(n_embd)) : 1.0f;
   const kernels::Isa isa = m.isa;
+  const bool layer_norm = arch.norm == detail::NormKind::Layer;
 
   ForwardBuffers& b = cache.buffers;
   const auto un = static_cast<std::size_t>(n);
   grow(b.x, un * n_embd);
   grow(b.xn, un * n_embd);
-  grow(b.q, un * q_dim);
+  grow(b.q, un * (arch.fused_qkv ? qkv_dim : q_dim));
   grow(b.k, un * kv_dim);
   grow(b.v, un * kv_dim);
   grow(b.att, un * q_dim);
   grow(b.o, un * n_embd);
-  grow(b.gate, un * n_ff);
+  grow(b.gate, un * 2 * n_ff);
   grow(b.up, un * n_ff);
   grow(b.rope_cos, un * half_rot);
   grow(b.rope_sin, un * half_rot);
@@ -120,7 +124,14 @@ void Model::forward(const Batch& batch, KVCache& kv_cache, std::span<float> logi
   const TokenId* tokens = batch.tokens.data();
   const int* pos = batch.positions.data();
   const int* seq = batch.seq_ids.data();
-  auto f32 = [](const TensorView* t) { return reinterpret_cast<const float*>(t->data); };
+  auto f32 = [](const TensorView* t) { return t ? reinterpret_cast<const float*>(t->data) : nullptr; };
+  auto norm = [&](const float* x, const TensorView* weight, const TensorView* bias, float* y) {
+    if (layer_norm)
+      detail::layer_norm(x, f32(weight), f32(bias), c.norm_eps, y, n_embd);
+    else
+      detail::rms_norm(x, f32(weight), c.norm_eps, y, n_embd);
+  };
+  auto row = [](std::vector<float>& v, int t, int width) { return v.data() + static_cast<std::size_t>(t) * width; };
 
 #pragma omp parallel num_threads(threads)
   {
@@ -128,50 +139,80 @@ void Model::forward(const Batch& batch, KVCache& kv_cache, std::span<float> logi
 
 #pragma omp for schedule(static)
     for (int t = 0; t < n; ++t) {
-      kernels::dequantize_row(w.token_embd->type, w.token_embd->row(tokens[t]),
-                              b.x.data() + static_cast<std::size_t>(t) * n_embd, n_embd);
-      detail::rope_angles(pos[t], c.n_rot, c.rope_freq_base, c.rope_freq_scale,
-                          b.rope_cos.data() + static_cast<std::size_t>(t) * half_rot,
-                          b.rope_sin.data() + static_cast<std::size_t>(t) * half_rot);
+      float* x = row(b.x, t, n_embd);
+      kernels::dequantize_row(w.token_embd->type, w.token_embd->row(tokens[t]), x, n_embd);
+      if (embd_scale != 1.0f)
+        for (int i = 0; i < n_embd; ++i) x[i] *= embd_scale;
+      if (w.position_embd) {
+        float* p = row(b.xn, t, n_embd);  // scratch until the first norm
+        kernels::dequantize_row(w.position_embd->type, w.position_embd->row(pos[t]), p, n_embd);
+        detail::add_in_place(x, p, n_embd);
+      }
+      if (arch.rope)
+        detail::rope_angles(pos[t], c.n_rot, c.rope_freq_base, c.rope_freq_scale,
+                            b.rope_cos.data() + static_cast<std::size_t>(t) * half_rot,
+                            b.rope_sin.data() + static_cast<std::size_t>(t) * half_rot);
     }
 
     for (int il = 0; il < c.n_layer; ++il) {
       const detail::LayerWeights& l = w.layers[static_cast<std::size_t>(il)];
+      const bool windowed = c.sliding_window > 0 &&
+                            (arch.window == detail::SlidingWindow::AllLayers ||
+                             (arch.window == detail::SlidingWindow::EvenLayers && il % 2 == 0));
 
 #pragma omp for schedule(static)
-      for (int t = 0; t < n; ++t)
-        detail::rms_norm(b.x.data() + static_cast<std::size_t>(t) * n_embd, f32(l.attn_norm),
-                         c.norm_eps, b.xn.data() + static_cast<std::size_t>(t) * n_embd, n_embd);
+      for (int t = 0; t < n; ++t) norm(row(b.x, t, n_embd), l.attn_norm, l.attn_norm_b, row(b.xn, t, n_embd));
 
-      kernels::matmul(isa, *l.wq, b.xn.data(), n, b.q.data(), b.kernel_ws);
-      kernels::matmul(isa, *l.wk, b.xn.data(), n, b.k.data(), b.kernel_ws);
-      kernels::matmul(isa, *l.wv, b.xn.data(), n, b.v.data(), b.kernel_ws);
+      if (l.wqkv) {
+        kernels::matmul(isa, *l.wqkv, b.xn.data(), n, b.q.data(), b.kernel_ws);
+      } else {
+        kernels::matmul(isa, *l.wq, b.xn.data(), n, b.q.data(), b.kernel_ws);
+        kernels::matmul(isa, *l.wk, b.xn.data(), n, b.k.data(), b.kernel_ws);
+        kernels::matmul(isa, *l.wv, b.xn.data(), n, b.v.data(), b.kernel_ws);
+      }
 
 #pragma omp for schedule(static)
       for (int t = 0; t < n; ++t) {
-        float* q = b.q.data() + static_cast<std::size_t>(t) * q_dim;
-        float* k = b.k.data() + static_cast<std::size_t>(t) * kv_dim;
-        const float* v = b.v.data() + static_cast<std::size_t>(t) * kv_dim;
-        if (l.bq) detail::add_in_place(q, f32(l.bq), q_dim);
-        if (l.bk) detail::add_in_place(k, f32(l.bk), kv_dim);
-        const float* cs = b.rope_cos.data() + static_cast<std::size_t>(t) * half_rot;
-        const float* sn = b.rope_sin.data() + static_cast<std::size_t>(t) * half_rot;
-        detail::rope_apply(q, c.n_head, hd, c.n_rot, detail::RopeStyle::Normal, cs, sn);
-        detail::rope_apply(k, c.n_head_kv, hd, c.n_rot, detail::RopeStyle::Normal, cs, sn);
+        float* q;
+        float* k;
+        float* v;
+        if (l.wqkv) {
+          // Fused rows: Q, then K, then V. Q is used in place; K and V are copied out.
+          q = row(b.q, t, qkv_dim);
+          if (l.bqkv) detail::add_in_place(q, f32(l.bqkv), qkv_dim);
+          k = row(b.k, t, kv_dim);
+          v = row(b.v, t, kv_dim);
+          std::memcpy(k, q + q_dim, sizeof(float) * kv_dim);
+          std::memcpy(v, q + q_dim + kv_dim, sizeof(float) * kv_dim);
+        } else {
+          q = row(b.q, t, q_dim);
+          k = row(b.k, t, kv_dim);
+          v = row(b.v, t, kv_dim);
+          if (l.bq) detail::add_in_place(q, f32(l.bq), q_dim);
+          if (l.bk) detail::add_in_place(k, f32(l.bk), kv_dim);
+          if (l.bv) detail::add_in_place(v, f32(l.bv), kv_dim);
+        }
+        if (arch.rope) {
+          const float* cs = b.rope_cos.data() + static_cast<std::size_t>(t) * half_rot;
+          const float* sn = b.rope_sin.data() + static_cast<std::size_t>(t) * half_rot;
+          detail::rope_apply(q, c.n_head, hd, c.n_rot, arch.rope_style, cs, sn);
+          detail::rope_apply(k, c.n_head_kv, hd, c.n_rot, arch.rope_style, cs, sn);
+        }
         std::memcpy(cache.k_at(il, seq[t], pos[t]), k, sizeof(float) * kv_dim);
-        float* vc = cache.v_at(il, seq[t], pos[t]);
-        std::memcpy(vc, v, sizeof(float) * kv_dim);
-        if (l.bv) detail::add_in_place(vc, f32(l.bv), kv_dim);
+        std::memcpy(cache.v_at(il, seq[t], pos[t]), v, sizeof(float) * kv_dim);
       }
 
+      const int q_stride = l.wqkv ? qkv_dim : q_dim;
 #pragma omp for collapse(2) schedule(static)
       for (int t = 0; t < n; ++t) {
         for (int h = 0; h < c.n_head; ++h) {
           const int kvh = h / group;
-          detail::attend(isa, b.q.data() + static_cast<std::size_t>(t) * q_dim + h * hd,
-                         cache.k_at(il, seq[t], 0) + kvh * hd, cache.v_at(il, seq[t], 0) + kvh * hd,
-                         kv_dim, pos[t] + 1, hd, kq_scale, scores,
-                         b.att.data() + static_cast<std::size_t>(t) * q_dim + h * hd);
+          // A sliding window keeps the positions p with pos - p < window.
+          const int first = windowed ? std::max(0, pos[t] - c.sliding_window + 1) : 0;
+          detail::attend(isa, b.q.data() + static_cast<std::size_t>(t) * q_stride + h * hd,
+                         cache.k_at(il, seq[t], first) + kvh * hd, cache.v_at(il, seq[t], first) + kvh * hd,
+                         kv_dim, pos[t] + 1 - first, hd, kq_scale, c.attn_logit_softcap, scores,
+                         row(b.att, t, q_dim) + h * hd);
         }
       }
 
@@ -179,38 +220,67 @@ void Model::forward(const Batch& batch, KVCache& kv_cache, std::span<float> logi
 
 #pragma omp for schedule(static)
       for (int t = 0; t < n; ++t) {
-        float* x = b.x.data() + static_cast<std::size_t>(t) * n_embd;
-        const float* o = b.o.data() + static_cast<std::size_t>(t) * n_embd;
-        if (l.bo) detail::add_in_place(x, f32(l.bo), n_embd);
+        float* x = row(b.x, t, n_embd);
+        float* o = row(b.o, t, n_embd);
+        if (l.bo) detail::add_in_place(o, f32(l.bo), n_embd);
+        if (l.post_attn_norm) {
+          detail::rms_norm(o, f32(l.post_attn_norm), c.norm_eps, row(b.xn, t, n_embd), n_embd);
+          std::memcpy(o, row(b.xn, t, n_embd), sizeof(float) * n_embd);
+        }
         detail::add_in_place(x, o, n_embd);
-        detail::rms_norm(x, f32(l.ffn_norm), c.norm_eps,
-                         b.xn.data() + static_cast<std::size_t>(t) * n_embd, n_embd);
+        norm(x, l.ffn_norm, l.ffn_norm_b, row(b.xn, t, n_embd));
       }
 
-      kernels::matmul(isa, *l.w_gate, b.xn.data(), n, b.gate.data(), b.kernel_ws);
-      kernels::matmul(isa, *l.w_up, b.xn.data(), n, b.up.data(), b.kernel_ws);
+      const int up_width = l.w_up->rows() == 2LL * n_ff ? 2 * n_ff : n_ff;
+      if (l.w_gate) kernels::matmul(isa, *l.w_gate, b.xn.data(), n, b.gate.data(), b.kernel_ws);
+      kernels::matmul(isa, *l.w_up, b.xn.data(), n, up_width == n_ff ? b.up.data() : b.gate.data(), b.kernel_ws);
 
 #pragma omp for schedule(static)
       for (int t = 0; t < n; ++t) {
-        float* g = b.gate.data() + static_cast<std::size_t>(t) * n_ff;
-        detail::silu_mul(g, b.up.data() + static_cast<std::size_t>(t) * n_ff, g, n_ff);
+        // The activation goes to b.up (the input of the down projection).
+        float* out = row(b.up, t, n_ff);
+        if (up_width == 2 * n_ff) {  // fused gate|up (Phi-3)
+          const float* gu = b.gate.data() + static_cast<std::size_t>(t) * 2 * n_ff;
+          detail::silu_mul(gu, gu + n_ff, out, n_ff);
+        } else if (arch.ffn == detail::FfnKind::GeluMlp) {
+          if (l.b_up) detail::add_in_place(out, f32(l.b_up), n_ff);
+          detail::gelu_in_place(out, n_ff);
+        } else {
+          const float* g = b.gate.data() + static_cast<std::size_t>(t) * n_ff;
+          if (arch.ffn == detail::FfnKind::GeGlu)
+            detail::gelu_mul(g, out, out, n_ff);
+          else
+            detail::silu_mul(g, out, out, n_ff);
+        }
       }
 
-      kernels::matmul(isa, *l.w_down, b.gate.data(), n, b.o.data(), b.kernel_ws);
+      kernels::matmul(isa, *l.w_down, b.up.data(), n, b.o.data(), b.kernel_ws);
 
 #pragma omp for schedule(static)
-      for (int t = 0; t < n; ++t)
-        detail::add_in_place(b.x.data() + static_cast<std::size_t>(t) * n_embd,
-                             b.o.data() + static_cast<std::size_t>(t) * n_embd, n_embd);
+      for (int t = 0; t < n; ++t) {
+        float* o = row(b.o, t, n_embd);
+        if (l.b_down) detail::add_in_place(o, f32(l.b_down), n_embd);
+        if (l.post_ffn_norm) {
+          detail::rms_norm(o, f32(l.post_ffn_norm), c.norm_eps, row(b.xn, t, n_embd), n_embd);
+          std::memcpy(o, row(b.xn, t, n_embd), sizeof(float) * n_embd);
+        }
+        detail::add_in_place(row(b.x, t, n_embd), o, n_embd);
+      }
     }
 
 #pragma omp for schedule(static)
     for (int r = 0; r < n_out; ++r)
-      detail::rms_norm(b.x.data() + static_cast<std::size_t>(b.logit_rows[static_cast<std::size_t>(r)]) * n_embd,
-                       f32(w.output_norm), c.norm_eps,
-                       b.out_rows.data() + static_cast<std::size_t>(r) * n_embd, n_embd);
+      norm(row(b.x, b.logit_rows[static_cast<std::size_t>(r)], n_embd), w.output_norm, w.output_norm_b,
+           b.out_rows.data() + static_cast<std::size_t>(r) * n_embd);
 
     if (n_out > 0) kernels::matmul(isa, *w.output, b.out_rows.data(), n_out, logits_out.data(), b.kernel_ws);
+
+    if (c.final_logit_softcap > 0) {
+      const float cap = c.final_logit_softcap;
+      const std::int64_t total = static_cast<std::int64_t>(n_out) * c.n_vocab;
+#pragma omp for schedule(static)
+      for (std::int64_t i = 0; i < total; ++i) logits_out[static_cast<std::size_t>(i)] = cap * std::tanh(logits_out[static_cast<std::size_t>(i)] / cap);
+    }
   }
 
   for (int t = 0; t < n; ++t) {

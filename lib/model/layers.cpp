@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "kernels/fp16.hpp"
+
 namespace inkling::detail {
 
 void rms_norm(const float* x, const float* weight, float eps, float* y, std::int64_t n) {
@@ -11,6 +13,36 @@ void rms_norm(const float* x, const float* weight, float eps, float* y, std::int
   const float mean = static_cast<float>(sum / static_cast<double>(n));
   const float scale = 1.0f / std::sqrt(mean + eps);
   for (std::int64_t i = 0; i < n; ++i) y[i] = (x[i] * scale) * weight[i];
+}
+
+void layer_norm(const float* x, const float* weight, const float* bias, float eps, float* y, std::int64_t n) {
+  double sum = 0.0;
+  for (std::int64_t i = 0; i < n; ++i) sum += x[i];
+  const float mean = static_cast<float>(sum / static_cast<double>(n));
+  double var = 0.0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    y[i] = x[i] - mean;
+    var += static_cast<double>(y[i] * y[i]);
+  }
+  const float scale = 1.0f / std::sqrt(static_cast<float>(var / static_cast<double>(n)) + eps);
+  for (std::int64_t i = 0; i < n; ++i) y[i] = (y[i] * scale) * weight[i] + (bias ? bias[i] : 0.0f);
+}
+
+float gelu(float x) noexcept {
+  if (x <= -10.0f) return 0.0f;
+  if (x >= 10.0f) return x;
+  const float h = kernels::fp16_to_f32(kernels::f32_to_fp16(x));
+  constexpr float kSqrt2OverPi = 0.79788456080286535587989211986876f;
+  const float g = 0.5f * h * (1.0f + std::tanh(kSqrt2OverPi * h * (1.0f + 0.044715f * h * h)));
+  return kernels::fp16_to_f32(kernels::f32_to_fp16(g));
+}
+
+void gelu_mul(const float* gate, const float* up, float* out, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) out[i] = gelu(gate[i]) * up[i];
+}
+
+void gelu_in_place(float* x, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) x[i] = gelu(x[i]);
 }
 
 void rope_angles(int position, int n_rot, float freq_base, float freq_scale, float* cos_out,
@@ -52,12 +84,14 @@ void add_in_place(float* x, const float* y, std::int64_t n) {
 }
 
 void attend(kernels::Isa isa, const float* q, const float* k, const float* v,
-            std::int64_t stride, int n_keys, int head_dim, float scale, float* scores,
-            float* out) {
+            std::int64_t stride, int n_keys, int head_dim, float scale, float softcap,
+            float* scores, float* out) {
   float max_score = -INFINITY;
   for (int j = 0; j < n_keys; ++j) {
-    scores[j] = kernels::dot_f32(isa, q, k + j * stride, head_dim) * scale;
-    max_score = std::max(max_score, scores[j]);
+    float s = kernels::dot_f32(isa, q, k + j * stride, head_dim) * scale;
+    if (softcap > 0) s = softcap * std::tanh(s / softcap);
+    scores[j] = s;
+    max_score = std::max(max_score, s);
   }
   double sum = 0.0;
   for (int j = 0; j < n_keys; ++j) {

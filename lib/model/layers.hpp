@@ -12,6 +12,16 @@ namespace inkling::detail {
 // y = x / sqrt(mean(x²) + eps) * weight. Sum of squares in double, as ggml does.
 void rms_norm(const float* x, const float* weight, float eps, float* y, std::int64_t n);
 
+// y = (x - mean) / sqrt(var + eps) * weight + bias (ggml_norm: sums in double).
+void layer_norm(const float* x, const float* weight, const float* bias, float eps, float* y, std::int64_t n);
+
+// GELU, tanh approximation, evaluated as llama.cpp does: the input rounded to fp16 and
+// the result rounded to fp16 (its lookup table), exact outside [-10, 10].
+float gelu(float x) noexcept;
+// out[i] = gelu(gate[i]) * up[i]  (GeGLU)
+void gelu_mul(const float* gate, const float* up, float* out, std::int64_t n);
+void gelu_in_place(float* x, std::int64_t n);
+
 enum class RopeStyle { Normal, Neox };  // adjacent pairs, or (i, i + n_rot/2) pairs
 
 // Rotation angles of one position: cos/sin for each of the n_rot/2 frequency pairs.
@@ -29,9 +39,10 @@ void silu_mul(const float* gate, const float* up, float* out, std::int64_t n);
 void add_in_place(float* x, const float* y, std::int64_t n);
 
 // One query head attending over `n_keys` cached positions whose K/V rows are `stride`
-// floats apart: out = softmax(scale · K·q) · V. `scores` holds n_keys floats.
+// floats apart: out = softmax(softcap(scale · K·q)) · V, where softcap(s) =
+// cap · tanh(s / cap) when cap > 0. `scores` holds n_keys floats.
 void attend(kernels::Isa isa, const float* q, const float* k, const float* v,
-            std::int64_t stride, int n_keys, int head_dim, float scale, float* scores,
-            float* out);
+            std::int64_t stride, int n_keys, int head_dim, float scale, float softcap,
+            float* scores, float* out);
 
 }  // namespace inkling::detail

@@ -54,7 +54,8 @@ std::shared_ptr<const Model> Model::from_file(std::shared_ptr<const GgufFile> fi
   auto impl = std::make_unique<Impl>();
   impl->file = std::move(file);
   impl->config = detail::read_config(*impl->file);
-  impl->weights = detail::bind_weights(*impl->file, impl->config);
+  impl->arch = detail::find_arch(impl->config.architecture);  // read_config checked it exists
+  impl->weights = detail::bind_weights(*impl->file, *impl->arch, impl->config);
   impl->tokenizer.emplace(*impl->file);
   if (impl->tokenizer->n_vocab() != impl->config.n_vocab)
     throw Error(ErrorCode::Format,

@@ -8,6 +8,7 @@
 #include "inkling/model.hpp"
 #include "inkling/tokenizer.hpp"
 #include "kernels/kernels.hpp"
+#include "model/arch.hpp"
 #include "model/weights.hpp"
 
 namespace inkling {
@@ -15,6 +16,7 @@ namespace inkling {
 struct Model::Impl {
   std::shared_ptr<const GgufFile> file;
   ModelConfig config;
+  const detail::ArchTraits* arch = nullptr;
   detail::Weights weights;
   std::optional<Tokenizer> tokenizer;
   kernels::Isa isa = kernels::Isa::Scalar;

@@ -6,6 +6,7 @@
 #include "inkling/error.hpp"
 #include "inkling/gguf.hpp"
 #include "kernels/kernels.hpp"
+#include "model/arch.hpp"
 
 namespace inkling::detail {
 namespace {
@@ -72,9 +73,10 @@ class Binder {
 
 }  // namespace
 
-Weights bind_weights(const GgufFile& file, ModelConfig& c) {
+Weights bind_weights(const GgufFile& file, const ArchTraits& arch, ModelConfig& c) {
   Binder b(file);
   Weights w;
+  const bool layer_norm = arch.norm == NormKind::Layer;
 
   const TensorView* embd = file.find_tensor("token_embd.weight");
   if (!embd) throw Error(ErrorCode::Format, file.name() + ": missing tensor 'token_embd.weight'");
@@ -82,7 +84,9 @@ Weights bind_weights(const GgufFile& file, ModelConfig& c) {
     throw Error(ErrorCode::Format, file.name() + ": token_embd.weight has an absurd vocabulary size");
   c.n_vocab = static_cast<int>(embd->shape[1]);
   w.token_embd = b.matrix("token_embd.weight", c.n_embd, c.n_vocab);
+  if (arch.position_embedding) w.position_embd = b.matrix("position_embd.weight", c.n_embd, c.n_ctx_train);
   w.output_norm = b.vector("output_norm.weight", c.n_embd);
+  if (layer_norm) w.output_norm_b = b.vector("output_norm.bias", c.n_embd);
   w.output = b.matrix("output.weight", c.n_embd, c.n_vocab, /*optional=*/true);
   c.tied_output = w.output == nullptr;
   if (c.tied_output) w.output = w.token_embd;
@@ -93,18 +97,35 @@ Weights bind_weights(const GgufFile& file, ModelConfig& c) {
     const std::string p = "blk." + std::to_string(i) + ".";
     LayerWeights& l = w.layers[static_cast<std::size_t>(i)];
     l.attn_norm = b.vector(p + "attn_norm.weight", c.n_embd);
-    l.wq = b.matrix(p + "attn_q.weight", c.n_embd, q_dim);
-    l.wk = b.matrix(p + "attn_k.weight", c.n_embd, kv_dim);
-    l.wv = b.matrix(p + "attn_v.weight", c.n_embd, kv_dim);
+    if (layer_norm) l.attn_norm_b = b.vector(p + "attn_norm.bias", c.n_embd);
+    if (arch.fused_qkv) {
+      l.wqkv = b.matrix(p + "attn_qkv.weight", c.n_embd, q_dim + 2 * kv_dim);
+      l.bqkv = b.vector(p + "attn_qkv.bias", q_dim + 2 * kv_dim, true);
+    } else {
+      l.wq = b.matrix(p + "attn_q.weight", c.n_embd, q_dim);
+      l.wk = b.matrix(p + "attn_k.weight", c.n_embd, kv_dim);
+      l.wv = b.matrix(p + "attn_v.weight", c.n_embd, kv_dim);
+      l.bq = b.vector(p + "attn_q.bias", q_dim, true);
+      l.bk = b.vector(p + "attn_k.bias", kv_dim, true);
+      l.bv = b.vector(p + "attn_v.bias", kv_dim, true);
+    }
     l.wo = b.matrix(p + "attn_output.weight", q_dim, c.n_embd);
-    l.bq = b.vector(p + "attn_q.bias", q_dim, true);
-    l.bk = b.vector(p + "attn_k.bias", kv_dim, true);
-    l.bv = b.vector(p + "attn_v.bias", kv_dim, true);
     l.bo = b.vector(p + "attn_output.bias", c.n_embd, true);
+    if (arch.post_norms) {
+      l.post_attn_norm = b.vector(p + "post_attention_norm.weight", c.n_embd);
+      l.post_ffn_norm = b.vector(p + "post_ffw_norm.weight", c.n_embd);
+    }
     l.ffn_norm = b.vector(p + "ffn_norm.weight", c.n_embd);
-    l.w_gate = b.matrix(p + "ffn_gate.weight", c.n_embd, c.n_ff);
-    l.w_up = b.matrix(p + "ffn_up.weight", c.n_embd, c.n_ff);
+    if (layer_norm) l.ffn_norm_b = b.vector(p + "ffn_norm.bias", c.n_embd);
+    if (arch.fused_gate_up) {
+      l.w_up = b.matrix(p + "ffn_up.weight", c.n_embd, 2 * static_cast<std::int64_t>(c.n_ff));
+    } else {
+      if (arch.ffn != FfnKind::GeluMlp) l.w_gate = b.matrix(p + "ffn_gate.weight", c.n_embd, c.n_ff);
+      l.w_up = b.matrix(p + "ffn_up.weight", c.n_embd, c.n_ff);
+      l.b_up = b.vector(p + "ffn_up.bias", c.n_ff, true);
+    }
     l.w_down = b.matrix(p + "ffn_down.weight", c.n_ff, c.n_embd);
+    l.b_down = b.vector(p + "ffn_down.bias", c.n_embd, true);
   }
   return w;
 }

@@ -12,8 +12,12 @@ class GgufFile;
 
 namespace inkling::detail {
 
+// Optional tensors are nullptr when the architecture (or the file) has none.
 struct LayerWeights {
   const TensorView* attn_norm = nullptr;
+  const TensorView* attn_norm_b = nullptr;  // LayerNorm bias
+  const TensorView* wqkv = nullptr;         // fused Q/K/V (then wq/wk/wv are nullptr)
+  const TensorView* bqkv = nullptr;
   const TensorView* wq = nullptr;
   const TensorView* wk = nullptr;
   const TensorView* wv = nullptr;
@@ -22,15 +26,22 @@ struct LayerWeights {
   const TensorView* bk = nullptr;
   const TensorView* bv = nullptr;
   const TensorView* bo = nullptr;
+  const TensorView* post_attn_norm = nullptr;  // Gemma 2
   const TensorView* ffn_norm = nullptr;
-  const TensorView* w_gate = nullptr;
-  const TensorView* w_up = nullptr;
+  const TensorView* ffn_norm_b = nullptr;
+  const TensorView* w_gate = nullptr;  // nullptr for a plain MLP or a fused gate/up
+  const TensorView* w_up = nullptr;    // fused: 2 * n_ff rows, gate first
   const TensorView* w_down = nullptr;
+  const TensorView* b_up = nullptr;
+  const TensorView* b_down = nullptr;
+  const TensorView* post_ffn_norm = nullptr;  // Gemma 2
 };
 
 struct Weights {
   const TensorView* token_embd = nullptr;
+  const TensorView* position_embd = nullptr;  // GPT-2
   const TensorView* output_norm = nullptr;
+  const TensorView* output_norm_b = nullptr;
   const TensorView* output = nullptr;  // token_embd when the output head is tied
   std::vector<LayerWeights> layers;
 };
@@ -38,6 +49,7 @@ struct Weights {
 // Binds every tensor, checks shapes and types (Error(Format) / Error(Unsupported)
 // naming the tensor), checks norm weights for NaN/Inf, and fills config.n_vocab and
 // config.tied_output.
-Weights bind_weights(const GgufFile& file, ModelConfig& config);
+struct ArchTraits;
+Weights bind_weights(const GgufFile& file, const ArchTraits& arch, ModelConfig& config);
 
 }  // namespace inkling::detail

@@ -69,6 +69,12 @@ TEST_CASE("greedy generation equals llama.cpp's greedy continuation") {
     CHECK(s.steps[i].alternatives[0].id == s.steps[i].token);  // greedy: the top alternative
   }
   CHECK(s.steps.back().final);
+  double golden_sum = 0;
+  for (double lp : logprobs) golden_sum += lp;
+  REQUIRE(r.sequences.size() == 1);
+  CHECK(r.sequences[0].length == 64);
+  CHECK(r.sequences[0].logprob == doctest::Approx(golden_sum).epsilon(1e-3));
+  CHECK(r.sequences[0].score == doctest::Approx(r.sequences[0].logprob / 64));
   CHECK(r.metrics.gen_tokens == 64);
   CHECK(r.metrics.prompt_tokens == 5);
   CHECK(r.metrics.ttft_ms > 0);
@@ -248,4 +254,31 @@ TEST_CASE("bad generation parameters are rejected by name") {
   CHECK(bad([](GenerationConfig& c) { c.num_beams = 0; }).find("num_beams") != std::string::npos);
   CHECK(bad([](GenerationConfig& c) { c.stop = {""}; }).find("stop") != std::string::npos);
   CHECK(bad([](GenerationConfig& c) { c.sampling.top_p = 3; }).find("top_p") != std::string::npos);
+}
+
+TEST_CASE("beam search ends a beam at a stop string, like sampling does") {
+  if (!stories()) return;
+  auto c = greedy(40);
+  c.num_beams = 4;
+  c.num_return_sequences = 4;
+  c.stop = {"e girl"};
+  const auto r = run(c, "Once upon a time");
+  REQUIRE(!r.sequences.empty());
+  int stopped = 0;
+  for (const auto& s : r.sequences) {
+    CHECK(s.text.find("e girl") == std::string::npos);
+    if (s.stop_reason == StopReason::StopString) {
+      ++stopped;
+      // The text ends right before the stop string: the full decode continues with it.
+      const std::string full = stories()->tokenizer().decode(s.tokens);
+      CHECK(full.find(s.text + "e girl") != std::string::npos);
+    }
+  }
+  CHECK(stopped > 0);
+  CHECK(r.text == r.sequences[0].text);
+  // Before min_new_tokens a stop string is not matched.
+  c.min_new_tokens = 30;
+  const auto late = run(c, "Once upon a time");
+  for (const auto& s : late.sequences)
+    if (s.stop_reason == StopReason::StopString) CHECK(s.tokens.size() > 30);
 }
