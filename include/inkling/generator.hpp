@@ -35,6 +35,7 @@ struct GenerationConfig {
   ContextFullPolicy on_context_full = ContextFullPolicy::Stop;
   int n_ctx = 0;                      // KV cache positions; 0 = the model's training context
   DType kv_type = DType::F32;
+  std::size_t memory_budget = 0;      // > 0: the KV cache may not exceed this many bytes
   int num_beams = 1;                  // > 1: beam search (deterministic; the sampler's filters are not used)
   float length_penalty = 1.0f;        // beam score = sum of logprobs / length^length_penalty
   bool early_stopping = true;         // beam search ends once num_beams hypotheses have finished
@@ -72,11 +73,12 @@ struct Metrics {
   double ttft_ms = 0;        // prompt start -> first token chosen
   double tpot_ms_mean = 0;   // time per output token after the first
   double tpot_ms_p90 = 0;
-  double prompt_tps = 0;     // prompt tokens / prefill time
+  double prompt_tps = 0;     // computed (not reused) prompt tokens / prefill time
   double gen_tps = 0;        // generated tokens / time after the prompt
   double prefill_ms = 0;
   double total_ms = 0;
   int prompt_tokens = 0;
+  int cached_prompt_tokens = 0;  // prompt tokens reused from the previous generation's cache
   int gen_tokens = 0;
   std::size_t model_bytes = 0;
   std::size_t kv_bytes = 0;

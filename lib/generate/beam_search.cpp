@@ -36,6 +36,7 @@ double beam_score(double logprob, int length, float length_penalty) {
 
 GenerationResult Generator::Impl::beam_search(std::span<const TokenId> prompt) {
   begin(prompt);
+  cached.clear();  // beams reuse every cache slot: nothing of sequence 0 survives
   const Tokenizer& tok = model->tokenizer();
   const int n_beams = config.num_beams;
   const auto n_vocab = static_cast<std::size_t>(model->config().n_vocab);

@@ -88,7 +88,10 @@ SamplerConfig sampler_config(const GenerationConfig& c) {
 Generator::Impl::Impl(std::shared_ptr<const Model> m, GenerationConfig c)
     : model(std::move(m)),
       config(std::move(c)),
-      cache(*model, {.n_ctx = config.n_ctx, .n_seq = config.num_beams > 1 ? 2 * config.num_beams : 1, .type = config.kv_type}),
+      cache(*model, {.n_ctx = config.n_ctx,
+                     .n_seq = config.num_beams > 1 ? 2 * config.num_beams : 1,
+                     .type = config.kv_type,
+                     .memory_budget = config.memory_budget}),
       sampler(sampler_config(config)),
       detok(model->tokenizer(), config.special_text, false),
       stop_text(config.stop) {}
@@ -114,7 +117,6 @@ void Generator::Impl::begin(std::span<const TokenId> prompt) {
   metrics = Metrics{};
   metrics.model_bytes = model->weight_bytes();
   metrics.kv_bytes = cache.bytes();
-  cache.clear();
   const int n = static_cast<int>(prompt.size());
   if (n == 0) throw Error(ErrorCode::InvalidArgument, "generation: the prompt has no tokens (this vocabulary adds no BOS)");
   if (n >= cache.n_ctx())
@@ -123,13 +125,24 @@ void Generator::Impl::begin(std::span<const TokenId> prompt) {
                                             " (at least one more is needed to generate)");
   history.assign(prompt.begin(), prompt.end());
   logits.resize(static_cast<std::size_t>(model->config().n_vocab));
+  // Prefix reuse: positions whose tokens equal what the cache already holds (a system
+  // prompt, the conversation so far) are kept; only the rest is computed. At least the
+  // last prompt token is recomputed, for its logits.
+  int reuse = 0;
+  while (reuse < n - 1 && reuse < static_cast<int>(cached.size()) &&
+         cached[static_cast<std::size_t>(reuse)] == prompt[static_cast<std::size_t>(reuse)])
+    ++reuse;
+  cache.truncate(0, reuse);
+  cached.assign(prompt.begin(), prompt.begin() + reuse);
   Batch batch;
-  for (int i = 0; i < n; ++i) batch.add(prompt[static_cast<std::size_t>(i)], i, 0, i + 1 == n);
+  for (int i = reuse; i < n; ++i) batch.add(prompt[static_cast<std::size_t>(i)], i, 0, i + 1 == n);
   model->forward(batch, cache, logits);
+  cached.assign(prompt.begin(), prompt.end());
   position = n;
   metrics.prompt_tokens = n;
+  metrics.cached_prompt_tokens = reuse;
   metrics.prefill_ms = detail::ms_between(t_start, Clock::now());
-  metrics.prompt_tps = metrics.prefill_ms > 0 ? n / (metrics.prefill_ms / 1000.0) : 0;
+  metrics.prompt_tps = metrics.prefill_ms > 0 ? (n - reuse) / (metrics.prefill_ms / 1000.0) : 0;
   t_prev = t_start;
   active = true;
 }
@@ -226,6 +239,7 @@ std::optional<StepInfo> Generator::Impl::next() {
   Batch batch;
   batch.add(id, position, 0, true);
   model->forward(batch, cache, logits);
+  cached.push_back(id);
   ++position;
   return s;
 }

@@ -19,6 +19,7 @@ struct Generator::Impl {
   std::vector<float> logits;
   std::vector<TokenId> history;  // prompt + generated, for the penalties
   std::vector<TokenId> generated;
+  std::vector<TokenId> cached;  // the tokens whose K/V sequence 0 of the cache holds
   std::string text;
   Metrics metrics;
   StopReason reason = StopReason::None;

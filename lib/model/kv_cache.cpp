@@ -36,6 +36,12 @@ KVCache::KVCache(const Model& model, KVCacheOptions options) : impl_(std::make_u
   m.kv_dim = c.kv_dim();
   m.type = options.type;
   const std::size_t n = static_cast<std::size_t>(m.n_layer) * m.n_seq * m.n_ctx * m.kv_dim;
+  const std::size_t bytes = 2 * n * sizeof(float);
+  if (options.memory_budget > 0 && bytes > options.memory_budget)
+    throw Error(ErrorCode::OutOfMemory,
+                "KVCache: " + std::to_string(n_ctx) + " positions x " + std::to_string(m.n_seq) +
+                    " sequences need " + std::to_string(bytes) + " bytes, over the memory budget of " +
+                    std::to_string(options.memory_budget) + " bytes (lower n_ctx or raise the budget)");
   try {
     m.k.assign(n, 0.0f);
     m.v.assign(n, 0.0f);

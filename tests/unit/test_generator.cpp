@@ -282,3 +282,21 @@ TEST_CASE("beam search ends a beam at a stop string, like sampling does") {
   for (const auto& s : late.sequences)
     if (s.stop_reason == StopReason::StopString) CHECK(s.tokens.size() > 30);
 }
+
+TEST_CASE("a second prompt that extends the first reuses its cached prefix") {
+  if (!stories()) return;
+  Generator g(stories(), greedy(8));
+  const auto first = g.run("Once upon a time");
+  CHECK(first.metrics.cached_prompt_tokens == 0);
+  const auto second = g.run("Once upon a time, there was a little dog");
+  CHECK(second.metrics.cached_prompt_tokens >= 5);
+  Generator fresh(stories(), greedy(8));
+  const auto expect = fresh.run("Once upon a time, there was a little dog");
+  CHECK(second.tokens == expect.tokens);
+  CHECK(second.text == expect.text);
+  // A different prompt reuses only what matches (here just BOS) and stays correct.
+  const auto third = g.run("The little dog was very sad because");
+  CHECK(third.metrics.cached_prompt_tokens == 1);
+  Generator fresh2(stories(), greedy(8));
+  CHECK(third.tokens == fresh2.run("The little dog was very sad because").tokens);
+}

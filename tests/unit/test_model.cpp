@@ -160,3 +160,17 @@ TEST_CASE("forward validates its inputs before computing") {
   CHECK(code_of([&] { KVCache bad(*m, {.n_seq = 0}); }) == ErrorCode::InvalidArgument);
   CHECK(code_of([&] { cache.length(5); }) == ErrorCode::InvalidArgument);
 }
+
+TEST_CASE("a KV cache over the memory budget is refused before anything is allocated") {
+  auto m = load("stories260K-f32.gguf");
+  if (!m) return;
+  // 5 layers x 512 positions x 32 floats x K and V = 655360 bytes.
+  CHECK_NOTHROW(KVCache(*m, {.n_ctx = 512, .memory_budget = 655360}));
+  try {
+    KVCache big(*m, {.n_ctx = 512, .n_seq = 4, .memory_budget = 1 << 20});
+    FAIL("expected OutOfMemory");
+  } catch (const inkling::Error& e) {
+    CHECK(e.code() == ErrorCode::OutOfMemory);
+    CHECK(std::string(e.what()).find("memory budget") != std::string::npos);
+  }
+}
