@@ -406,6 +406,16 @@ ink_status ink_generate(ink_generator* gen, const char* prompt, size_t len, ink_
   });
 }
 
+ink_status ink_generator_reset(ink_generator* gen) {
+  return guard([&]() -> ink_status {
+    if (!gen) return null_arg("ink_generator_reset", "gen");
+    gen->gen->reset();
+    gen->have_result = false;
+    gen->last = inkling::GenerationResult{};
+    return INK_OK;
+  });
+}
+
 void ink_generator_cancel(ink_generator* gen) {
   if (gen) gen->gen->cancel();
 }

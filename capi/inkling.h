@@ -195,6 +195,9 @@ typedef int (*ink_step_callback)(const ink_step *step, void *user_data);
  * runs here. The text is then available from ink_generator_text. */
 INK_API ink_status ink_generate(ink_generator *gen, const char *prompt, size_t len, ink_step_callback callback,
                                 void *user_data);
+/* Forgets the conversation: clears the KV cache, the text and the metrics. The next
+ * prompt is computed from scratch. */
+INK_API ink_status ink_generator_reset(ink_generator *gen);
 /* Asks a running generation to stop (from any thread); it ends with INK_STOP_CANCELLED. */
 INK_API void ink_generator_cancel(ink_generator *gen);
 INK_API ink_status ink_generator_text(const ink_generator *gen, char *buf, size_t cap, size_t *len_out);

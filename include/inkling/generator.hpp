@@ -124,6 +124,8 @@ class Generator {
   GenerationResult run_tokens(std::span<const TokenId> prompt, std::function<bool(const StepInfo&)> on_step = {});
 
   void cancel() noexcept;  // thread-safe: the current run() ends with StopReason::Cancelled
+  // Forgets everything: the cache (no prefix is reused), the text, the metrics.
+  void reset();
   StopReason stop_reason() const noexcept;
   const Metrics& metrics() const noexcept;
   const std::string& text() const noexcept;               // emitted so far

@@ -311,6 +311,21 @@ GenerationResult Generator::run_tokens(std::span<const TokenId> prompt, std::fun
 }
 
 void Generator::cancel() noexcept { impl_->cancel_requested = true; }
+
+void Generator::reset() {
+  Impl& m = *impl_;
+  m.cache.clear();
+  m.cached.clear();
+  m.generated.clear();
+  m.history.clear();
+  m.text.clear();
+  m.detok.reset();
+  m.stop_text.reset();
+  m.metrics = Metrics{};
+  m.reason = StopReason::None;
+  m.active = false;
+  m.position = 0;
+}
 StopReason Generator::stop_reason() const noexcept { return impl_->reason; }
 const Metrics& Generator::metrics() const noexcept { return impl_->metrics; }
 const std::string& Generator::text() const noexcept { return impl_->text; }

@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
   const auto m2 = meta.to_bytes();
   put(dir / "fuzz_gguf" / "metadata_only.gguf", m2.data(), m2.size());
 
-  const char* texts[] = {"\x01Hello world! 123", "\x02Ca va? \xC3\xA9l\xC3\xA8ve", "\x83<|im_start|>user\n\xE6\x88\x91<|end|>",
+  const char* texts[] = {"\x01Hello world! 123", "\x02" "Ca va? \xC3\xA9l\xC3\xA8ve", "\x83<|im_start|>user\n\xE6\x88\x91<|end|>",
                          "\x04\xF0\x9F\x98\x81 emoji \xFF\xFE broken", "\x00   spaces\t\ttabs\n\nlines"};
   int i = 0;
   for (const char* t : texts) {

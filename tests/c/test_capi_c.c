@@ -1,0 +1,156 @@
+/* The C ABI from C99 (compiled with -std=c99 -Wall -Wextra -pedantic -Werror): every
+ * function is called, with its error paths. Prints "N passed, M failed". */
+#include <inkling.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int passed = 0, failed = 0;
+#define CHECK(cond)                                                        \
+  do {                                                                     \
+    if (cond) {                                                            \
+      ++passed;                                                            \
+    } else {                                                               \
+      ++failed;                                                            \
+      fprintf(stderr, "%s:%d: CHECK(%s) failed: %s\n", __FILE__, __LINE__, \
+              #cond, ink_last_error());                                    \
+    }                                                                      \
+  } while (0)
+
+static int stop_after_two(const ink_step *step, void *user) {
+  int *n = (int *)user;
+  (void)step;
+  return ++*n < 2;
+}
+
+int main(int argc, char **argv) {
+  ink_model *m = NULL;
+  ink_generator *g = NULL;
+  ink_model_params mp = ink_model_params_default();
+  ink_generator_params gp = ink_generator_params_default();
+  ink_model_info info;
+  ink_step step;
+  ink_metrics met;
+  int32_t ids[64];
+  char buf[256];
+  size_t n = 0;
+  int calls = 0;
+  const char *stops[1] = {"girl"};
+  const int32_t bias_ids[1] = {2};
+  const float bias_vals[1] = {-INFINITY};
+
+  if (argc < 2) {
+    fprintf(stderr, "usage: %s stories260K-f32.gguf\n", argv[0]);
+    return 2;
+  }
+  /* versions and names */
+  CHECK(ink_version_number() == INK_VERSION_NUMBER);
+  CHECK(strcmp(ink_version(), "0.1.0") == 0);
+  CHECK(strcmp(ink_status_name(INK_ERR_BUFFER_TOO_SMALL), "buffer too small") == 0);
+  CHECK(ink_last_error() != NULL);
+
+  /* loading */
+  CHECK(ink_model_load(NULL, NULL, &m) == INK_ERR_INVALID_ARGUMENT && m == NULL);
+  CHECK(ink_model_load(argv[1], NULL, NULL) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(ink_model_load("/no/such/model.gguf", NULL, &m) == INK_ERR_IO);
+  CHECK(strstr(ink_last_error(), "/no/such/model.gguf") != NULL);
+  mp.threads = -1;
+  CHECK(ink_model_load(argv[1], &mp, &m) == INK_ERR_INVALID_ARGUMENT);
+  mp = ink_model_params_default();
+  mp.threads = 1;
+  CHECK(ink_model_load(argv[1], &mp, &m) == INK_OK && m != NULL);
+  if (!m) return 1;
+
+  /* info */
+  CHECK(ink_model_info_get(NULL, &info) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(ink_model_info_get(m, NULL) == INK_ERR_INVALID_ARGUMENT);
+  info.struct_size = 0;
+  CHECK(ink_model_info_get(m, &info) == INK_ERR_INVALID_ARGUMENT);
+  info.struct_size = sizeof info;
+  CHECK(ink_model_info_get(m, &info) == INK_OK && info.n_vocab == 512 && strcmp(info.architecture, "llama") == 0);
+
+  /* tokenizer */
+  CHECK(ink_tokenize(m, "Once upon a time", 16, 1, 0, NULL, 0, &n) == INK_OK && n == 5);
+  CHECK(ink_tokenize(m, "Once upon a time", 16, 1, 0, ids, 2, &n) == INK_ERR_BUFFER_TOO_SMALL && n == 5);
+  CHECK(ink_tokenize(m, "Once upon a time", 16, 1, 0, ids, 64, &n) == INK_OK && ids[0] == 1);
+  CHECK(ink_tokenize(m, "\xC0\xAF", 2, 1, 0, ids, 64, &n) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(ink_tokenize(NULL, "x", 1, 1, 0, ids, 64, &n) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(ink_tokenize(m, "x", 1, 1, 0, ids, 64, NULL) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(ink_detokenize(m, ids + 1, 4, NULL, 0, &n) == INK_OK && n == 16);
+  CHECK(ink_detokenize(m, ids + 1, 4, buf, 4, &n) == INK_ERR_BUFFER_TOO_SMALL);
+  CHECK(ink_detokenize(m, ids + 1, 4, buf, sizeof buf, &n) == INK_OK && strcmp(buf, "Once upon a time") == 0);
+  CHECK(ink_detokenize(m, NULL, 3, buf, sizeof buf, &n) == INK_ERR_INVALID_ARGUMENT);
+  ids[0] = 9999;
+  CHECK(ink_detokenize(m, ids, 1, buf, sizeof buf, &n) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(ink_token_piece(m, 1, buf, sizeof buf, &n) == INK_OK && strcmp(buf, "<s>") == 0);
+  CHECK(ink_token_piece(m, 512, buf, sizeof buf, &n) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(ink_token_piece(NULL, 1, buf, sizeof buf, &n) == INK_ERR_INVALID_ARGUMENT);
+
+  /* generator parameters */
+  gp.top_k = -5;
+  CHECK(ink_generator_create(m, &gp, &g) == INK_ERR_INVALID_ARGUMENT && g == NULL);
+  CHECK(strstr(ink_last_error(), "top_k") != NULL);
+  gp = ink_generator_params_default();
+  gp.top_n_alternatives = INK_MAX_ALTERNATIVES + 1;
+  CHECK(ink_generator_create(m, &gp, &g) == INK_ERR_INVALID_ARGUMENT);
+  gp = ink_generator_params_default();
+  gp.n_logit_bias = 1; /* arrays missing */
+  CHECK(ink_generator_create(m, &gp, &g) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(ink_generator_create(NULL, &gp, &g) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(ink_generator_create(m, &gp, NULL) == INK_ERR_INVALID_ARGUMENT);
+
+  /* pull-style generation with a stop string and a banned token */
+  gp = ink_generator_params_default();
+  gp.temperature = 0.0f;
+  gp.max_new_tokens = 20;
+  gp.stop_strings = stops;
+  gp.n_stop_strings = 1;
+  gp.logit_bias_tokens = bias_ids;
+  gp.logit_bias_values = bias_vals;
+  gp.n_logit_bias = 1;
+  CHECK(ink_generator_create(m, &gp, &g) == INK_OK && g != NULL);
+  CHECK(ink_generator_prompt(g, "Once upon a time", 16) == INK_OK);
+  CHECK(ink_generator_prompt(g, "\xFF", 1) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(ink_generator_prompt(NULL, "x", 1) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(ink_generator_prompt(g, "Once upon a time", 16) == INK_OK);
+  step.struct_size = sizeof step;
+  while (ink_generator_step(g, &step) == INK_OK && !step.done) {
+  }
+  CHECK(step.done && step.stop_reason == INK_STOP_STOP_STRING);
+  CHECK(ink_generator_stop_reason(g) == INK_STOP_STOP_STRING);
+  CHECK(ink_generator_text(g, buf, sizeof buf, &n) == INK_OK && strcmp(buf, ", there was a little ") == 0);
+  CHECK(ink_generator_text(g, buf, 3, &n) == INK_ERR_BUFFER_TOO_SMALL);
+  CHECK(ink_generator_text(NULL, buf, sizeof buf, &n) == INK_ERR_INVALID_ARGUMENT);
+  step.struct_size = 1;
+  CHECK(ink_generator_step(g, &step) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(ink_generator_step(g, NULL) == INK_ERR_INVALID_ARGUMENT);
+
+  /* streaming with cancel, metrics, reset */
+  CHECK(ink_generate(g, "Once upon a time", 16, stop_after_two, &calls) == INK_OK && calls == 2);
+  CHECK(ink_generator_stop_reason(g) == INK_STOP_CANCELLED);
+  met.struct_size = sizeof met;
+  CHECK(ink_generator_metrics(g, &met) == INK_OK && met.gen_tokens == 2 && met.prompt_tokens == 5);
+  CHECK(ink_generator_metrics(NULL, &met) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(ink_generator_metrics(g, NULL) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(ink_generator_reset(g) == INK_OK);
+  CHECK(ink_generator_reset(NULL) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(ink_generator_stop_reason(g) == INK_STOP_NONE);
+  CHECK(ink_generate(NULL, "x", 1, NULL, NULL) == INK_ERR_INVALID_ARGUMENT);
+  ink_generator_cancel(g);
+  ink_generator_cancel(NULL);
+  ink_generator_free(g);
+  ink_generator_free(NULL);
+
+  /* a prompt longer than the context */
+  gp = ink_generator_params_default();
+  gp.n_ctx = 3;
+  CHECK(ink_generator_create(m, &gp, &g) == INK_OK);
+  CHECK(ink_generate(g, "Once upon a time", 16, NULL, NULL) == INK_ERR_CONTEXT_FULL);
+  ink_generator_free(g);
+  ink_model_free(m);
+  ink_model_free(NULL);
+
+  printf("%d passed, %d failed\n", passed, failed);
+  return failed == 0 ? 0 : 1;
+}
