@@ -14,7 +14,7 @@ class Model;
 struct KVCacheOptions {
   int n_ctx = 0;              // positions per sequence; 0 = the model's training context
   int n_seq = 1;              // independent sequences (beams, parallel requests)
-  DType type = DType::F32;    // F32
+  DType type = DType::F32;    // F32, or F16 (half the memory, llama.cpp's default)
   // > 0: refuse (Error(OutOfMemory), before allocating anything) a cache whose K/V
   // storage would exceed this many bytes, instead of being killed by the OS.
   std::size_t memory_budget = 0;
@@ -39,6 +39,11 @@ class KVCache {
   void clear(int seq = -1);                   // -1: every sequence
   void truncate(int seq, int new_length);     // drop positions >= new_length
   void copy(int src_seq, int dst_seq);        // dst becomes a copy of src (fork)
+  // Drops positions [p0, p1) of `seq`; the positions after them move down by p1 - p0,
+  // their keys re-rotated for their new positions (RoPE), so generation can go on past
+  // the context by dropping old tokens. Error(InvalidArgument) for a range outside the
+  // cached positions.
+  void remove(int seq, int p0, int p1);
 
   struct Impl;
   Impl& impl() noexcept { return *impl_; }

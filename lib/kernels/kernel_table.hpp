@@ -29,6 +29,7 @@ struct KernelTable {
   WeightKernels f32, f16, bf16, q4_0, q4_1, q5_0, q5_1, q8_0, q2_k, q3_k, q4_k, q5_k, q6_k;
   float (*dot_f32)(const float*, const float*, std::int64_t) = nullptr;
   void (*axpy_f32)(float, const float*, float*, std::int64_t) = nullptr;
+  void (*axpy_f16)(float, const std::uint16_t*, float*, std::int64_t) = nullptr;
 
   // nullptr for a type without kernels.
   const WeightKernels* for_type(DType t) const noexcept;
@@ -50,6 +51,7 @@ void quantize_f16(const float* x, void* out, std::int64_t k);
 void quantize_bf16(const float* x, void* out, std::int64_t k);
 float dot_f32(const float* a, const float* b, std::int64_t n);
 void axpy_f32(float a, const float* x, float* y, std::int64_t n);
+void axpy_f16(float a, const std::uint16_t* x, float* y, std::int64_t n);
 }  // namespace ref
 
 }  // namespace inkling::kernels

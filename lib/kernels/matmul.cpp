@@ -66,4 +66,12 @@ float dot_f32(Isa isa, const float* a, const float* b, std::int64_t n) { return 
 
 void axpy_f32(Isa isa, float a, const float* x, float* y, std::int64_t n) { table_for(isa).axpy_f32(a, x, y, n); }
 
+float dot_f16(Isa isa, const std::uint16_t* a, const std::uint16_t* b, std::int64_t n) {
+  return table_for(isa).f16.vec_dot(n, a, b);
+}
+
+void axpy_f16(Isa isa, float a, const std::uint16_t* x, float* y, std::int64_t n) { table_for(isa).axpy_f16(a, x, y, n); }
+
+void to_f16(const float* x, std::uint16_t* y, std::int64_t n) { ref::quantize_f16(x, y, n); }
+
 }  // namespace inkling::kernels

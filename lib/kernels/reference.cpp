@@ -333,6 +333,7 @@ KernelTable make_scalar_table() {
   t.q6_k = {DType::Q8_K, ref::quantize_q8_k, dot_k<BlockQ6_K, unpack_q6_k>};
   t.dot_f32 = ref::dot_f32;
   t.axpy_f32 = ref::axpy_f32;
+  t.axpy_f16 = ref::axpy_f16;
   return t;
 }
 
@@ -417,6 +418,10 @@ float dot_f32(const float* a, const float* b, std::int64_t n) {
 
 void axpy_f32(float a, const float* x, float* y, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
+void axpy_f16(float a, const std::uint16_t* x, float* y, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) y[i] += a * fp16_to_f32(x[i]);
 }
 
 }  // namespace ref

@@ -32,6 +32,16 @@ void axpy_f32(float alpha, const float* x, float* y, std::int64_t n) {
   for (; i < n; ++i) y[i] += alpha * x[i];
 }
 
+void axpy_f16(float alpha, const std::uint16_t* x, float* y, std::int64_t n) {
+  const __m256 va = _mm256_set1_ps(alpha);
+  std::int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 xv = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i)));
+    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, xv, _mm256_loadu_ps(y + i)));
+  }
+  for (; i < n; ++i) y[i] += alpha * _cvtsh_ss(x[i]);
+}
+
 float dot_f32_w(std::int64_t k, const void* w, const void* a) {
   return dot_f32(static_cast<const float*>(w), static_cast<const float*>(a), k);
 }
@@ -314,6 +324,7 @@ KernelTable make_table() {
   KernelTable t = scalar_table();
   t.dot_f32 = dot_f32;
   t.axpy_f32 = axpy_f32;
+  t.axpy_f16 = axpy_f16;
   t.f32.vec_dot = dot_f32_w;
   t.f16.vec_dot = dot_f16;
   t.bf16.vec_dot = dot_bf16;

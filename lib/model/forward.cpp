@@ -115,6 +115,8 @@ void Model::forward(const Batch& batch, KVCache& kv_cache, std::span<float> logi
   grow(b.rope_cos, un * half_rot);
   grow(b.rope_sin, un * half_rot);
   grow(b.scores, static_cast<std::size_t>(threads) * cache.n_ctx);
+  const bool f16_cache = cache.type == DType::F16;
+  if (f16_cache) grow(b.q16, static_cast<std::size_t>(threads) * hd);
   b.logit_rows.clear();
   for (int i = 0; i < n; ++i)
     if (batch.want_logits[static_cast<std::size_t>(i)]) b.logit_rows.push_back(i);
@@ -136,6 +138,7 @@ void Model::forward(const Batch& batch, KVCache& kv_cache, std::span<float> logi
 #pragma omp parallel num_threads(threads)
   {
     float* scores = b.scores.data() + static_cast<std::size_t>(omp_get_thread_num()) * cache.n_ctx;
+    std::uint16_t* q16 = f16_cache ? b.q16.data() + static_cast<std::size_t>(omp_get_thread_num()) * hd : nullptr;
 
 #pragma omp for schedule(static)
     for (int t = 0; t < n; ++t) {
@@ -198,8 +201,13 @@ void Model::forward(const Batch& batch, KVCache& kv_cache, std::span<float> logi
           detail::rope_apply(q, c.n_head, hd, c.n_rot, arch.rope_style, cs, sn);
           detail::rope_apply(k, c.n_head_kv, hd, c.n_rot, arch.rope_style, cs, sn);
         }
-        std::memcpy(cache.k_at(il, seq[t], pos[t]), k, sizeof(float) * kv_dim);
-        std::memcpy(cache.v_at(il, seq[t], pos[t]), v, sizeof(float) * kv_dim);
+        if (f16_cache) {
+          kernels::to_f16(k, cache.k16_at(il, seq[t], pos[t]), kv_dim);
+          kernels::to_f16(v, cache.v16_at(il, seq[t], pos[t]), kv_dim);
+        } else {
+          std::memcpy(cache.k_at(il, seq[t], pos[t]), k, sizeof(float) * kv_dim);
+          std::memcpy(cache.v_at(il, seq[t], pos[t]), v, sizeof(float) * kv_dim);
+        }
       }
 
       const int q_stride = l.wqkv ? qkv_dim : q_dim;
@@ -209,6 +217,14 @@ void Model::forward(const Batch& batch, KVCache& kv_cache, std::span<float> logi
           const int kvh = h / group;
           // A sliding window keeps the positions p with pos - p < window.
           const int first = windowed ? std::max(0, pos[t] - c.sliding_window + 1) : 0;
+          const float* qh = b.q.data() + static_cast<std::size_t>(t) * q_stride + h * hd;
+          if (f16_cache) {
+            kernels::to_f16(qh, q16, hd);
+            detail::attend_f16(isa, q16, cache.k16_at(il, seq[t], first) + kvh * hd,
+                               cache.v16_at(il, seq[t], first) + kvh * hd, kv_dim, pos[t] + 1 - first, hd, kq_scale,
+                               c.attn_logit_softcap, scores, row(b.att, t, q_dim) + h * hd);
+            continue;
+          }
           detail::attend(isa, b.q.data() + static_cast<std::size_t>(t) * q_stride + h * hd,
                          cache.k_at(il, seq[t], first) + kvh * hd, cache.v_at(il, seq[t], first) + kvh * hd,
                          kv_dim, pos[t] + 1 - first, hd, kq_scale, c.attn_logit_softcap, scores,

@@ -4,6 +4,8 @@
 
 #include "inkling/error.hpp"
 #include "model/kv_cache_impl.hpp"
+#include "model/arch.hpp"
+#include "model/layers.hpp"
 #include "model/model_impl.hpp"
 
 namespace inkling {
@@ -24,10 +26,10 @@ KVCache::KVCache(const Model& model, KVCacheOptions options) : impl_(std::make_u
   if (options.n_seq < 1 || options.n_seq > 4096)
     throw Error(ErrorCode::InvalidArgument,
                 "KVCache: n_seq " + std::to_string(options.n_seq) + " is out of range [1, 4096]");
-  if (options.type != DType::F32)
+  if (options.type != DType::F32 && options.type != DType::F16)
     throw Error(ErrorCode::InvalidArgument, "KVCache: cache type " +
                                                 std::string(dtype_name(options.type)) +
-                                                " is not supported (F32)");
+                                                " is not supported (F32, F16)");
   Impl& m = *impl_;
   m.owner = detail::model_impl_id(model);
   m.n_ctx = n_ctx;
@@ -35,19 +37,32 @@ KVCache::KVCache(const Model& model, KVCacheOptions options) : impl_(std::make_u
   m.n_layer = c.n_layer;
   m.kv_dim = c.kv_dim();
   m.type = options.type;
+  if (const auto* arch = detail::find_arch(c.architecture)) {
+    m.rope = arch->rope;
+    m.rope_style = static_cast<int>(arch->rope_style);
+  }
+  m.n_rot = c.n_rot;
+  m.head_dim = c.head_dim;
+  m.n_head_kv = c.n_head_kv;
+  m.rope_base = c.rope_freq_base;
+  m.rope_scale = c.rope_freq_scale;
   const std::size_t n = static_cast<std::size_t>(m.n_layer) * m.n_seq * m.n_ctx * m.kv_dim;
-  const std::size_t bytes = 2 * n * sizeof(float);
+  const std::size_t bytes = 2 * n * m.elem_bytes();
   if (options.memory_budget > 0 && bytes > options.memory_budget)
     throw Error(ErrorCode::OutOfMemory,
                 "KVCache: " + std::to_string(n_ctx) + " positions x " + std::to_string(m.n_seq) +
                     " sequences need " + std::to_string(bytes) + " bytes, over the memory budget of " +
                     std::to_string(options.memory_budget) + " bytes (lower n_ctx or raise the budget)");
   try {
-    m.k.assign(n, 0.0f);
-    m.v.assign(n, 0.0f);
+    if (m.type == DType::F16) {
+      m.k16.assign(n, 0);
+      m.v16.assign(n, 0);
+    } else {
+      m.k.assign(n, 0.0f);
+      m.v.assign(n, 0.0f);
+    }
   } catch (const std::bad_alloc&) {
-    throw Error(ErrorCode::OutOfMemory,
-                "KVCache: cannot allocate " + std::to_string(2 * n * sizeof(float)) + " bytes");
+    throw Error(ErrorCode::OutOfMemory, "KVCache: cannot allocate " + std::to_string(bytes) + " bytes");
   }
   m.length.assign(static_cast<std::size_t>(m.n_seq), 0);
 }
@@ -66,7 +81,8 @@ int KVCache::length(int seq) const {
 }
 
 std::size_t KVCache::bytes() const noexcept {
-  return (impl_->k.size() + impl_->v.size()) * sizeof(float);
+  return (impl_->k.size() + impl_->v.size()) * sizeof(float) +
+         (impl_->k16.size() + impl_->v16.size()) * sizeof(std::uint16_t);
 }
 
 void KVCache::clear(int seq) {
@@ -94,10 +110,49 @@ void KVCache::copy(int src, int dst) {
   const int len = m.length[static_cast<std::size_t>(src)];
   const std::size_t count = static_cast<std::size_t>(len) * m.kv_dim;
   for (int l = 0; l < m.n_layer; ++l) {
-    std::memcpy(m.k_at(l, dst, 0), m.k_at(l, src, 0), count * sizeof(float));
-    std::memcpy(m.v_at(l, dst, 0), m.v_at(l, src, 0), count * sizeof(float));
+    if (m.type == DType::F16) {
+      std::memcpy(m.k16_at(l, dst, 0), m.k16_at(l, src, 0), count * sizeof(std::uint16_t));
+      std::memcpy(m.v16_at(l, dst, 0), m.v16_at(l, src, 0), count * sizeof(std::uint16_t));
+    } else {
+      std::memcpy(m.k_at(l, dst, 0), m.k_at(l, src, 0), count * sizeof(float));
+      std::memcpy(m.v_at(l, dst, 0), m.v_at(l, src, 0), count * sizeof(float));
+    }
   }
   m.length[static_cast<std::size_t>(dst)] = len;
+}
+
+void KVCache::remove(int seq, int p0, int p1) {
+  Impl& m = *impl_;
+  m.check_seq(seq, "remove");
+  const int len = m.length[static_cast<std::size_t>(seq)];
+  if (p0 < 0 || p1 < p0 || p1 > len)
+    throw Error(ErrorCode::InvalidArgument, "KVCache::remove: range [" + std::to_string(p0) + ", " +
+                                                std::to_string(p1) + ") is not within the " + std::to_string(len) +
+                                                " cached positions");
+  const int gap = p1 - p0;
+  if (gap == 0) return;
+  // Later entries move down by `gap` positions; their keys were rotated for their old
+  // positions, so rotate them back by `gap` (rotations by angles add up).
+  std::vector<float> cos_v(static_cast<std::size_t>(m.n_rot / 2)), sin_v(cos_v.size()), row(static_cast<std::size_t>(m.kv_dim));
+  if (m.rope) detail::rope_angles(-gap, m.n_rot, m.rope_base, m.rope_scale, cos_v.data(), sin_v.data());
+  const auto style = static_cast<detail::RopeStyle>(m.rope_style);
+  const std::size_t kv = static_cast<std::size_t>(m.kv_dim);
+  for (int l = 0; l < m.n_layer; ++l) {
+    for (int p = p1; p < len; ++p) {
+      if (m.type == DType::F16) {
+        kernels::dequantize_row(DType::F16, reinterpret_cast<const std::byte*>(m.k16_at(l, seq, p)), row.data(), m.kv_dim);
+        if (m.rope) detail::rope_apply(row.data(), m.n_head_kv, m.head_dim, m.n_rot, style, cos_v.data(), sin_v.data());
+        kernels::to_f16(row.data(), m.k16_at(l, seq, p - gap), m.kv_dim);
+        std::memcpy(m.v16_at(l, seq, p - gap), m.v16_at(l, seq, p), kv * sizeof(std::uint16_t));
+      } else {
+        std::memcpy(row.data(), m.k_at(l, seq, p), kv * sizeof(float));
+        if (m.rope) detail::rope_apply(row.data(), m.n_head_kv, m.head_dim, m.n_rot, style, cos_v.data(), sin_v.data());
+        std::memcpy(m.k_at(l, seq, p - gap), row.data(), kv * sizeof(float));
+        std::memcpy(m.v_at(l, seq, p - gap), m.v_at(l, seq, p), kv * sizeof(float));
+      }
+    }
+  }
+  m.length[static_cast<std::size_t>(seq)] = len - gap;
 }
 
 }  // namespace inkling

@@ -21,6 +21,7 @@ struct ForwardBuffers {
   std::vector<int> logit_rows;            // batch index of each wanted row
   std::vector<int> seq_next;              // validation: next position per sequence
   std::vector<std::uint8_t> seq_seen;
+  std::vector<std::uint16_t> q16;         // per thread: a query head rounded to fp16 (F16 cache)
   kernels::Workspace kernel_ws;
 };
 
@@ -29,8 +30,15 @@ struct KVCache::Impl {
   int n_ctx = 0, n_seq = 0, n_layer = 0, kv_dim = 0;
   DType type = DType::F32;
   // Layout [layer][seq][position][kv_dim]: one sequence's keys are contiguous, so a
-  // fork is a memcpy and attention streams rows in order.
+  // fork is a memcpy and attention streams rows in order. F32 caches use k/v, F16
+  // caches k16/v16 (half the memory; llama.cpp's default).
   std::vector<float> k, v;
+  std::vector<std::uint16_t> k16, v16;
+  // RoPE of the model, to re-rotate keys whose position changes (remove()).
+  bool rope = true;
+  int n_rot = 0, head_dim = 0, n_head_kv = 0;
+  float rope_base = 10000.0f, rope_scale = 1.0f;
+  int rope_style = 0;  // detail::RopeStyle
   std::vector<int> length;  // filled positions per sequence
   ForwardBuffers buffers;
 
@@ -40,6 +48,9 @@ struct KVCache::Impl {
   }
   float* k_at(int layer, int seq, int pos) noexcept { return k.data() + offset(layer, seq, pos); }
   float* v_at(int layer, int seq, int pos) noexcept { return v.data() + offset(layer, seq, pos); }
+  std::uint16_t* k16_at(int layer, int seq, int pos) noexcept { return k16.data() + offset(layer, seq, pos); }
+  std::uint16_t* v16_at(int layer, int seq, int pos) noexcept { return v16.data() + offset(layer, seq, pos); }
+  std::size_t elem_bytes() const noexcept { return type == DType::F16 ? 2 : 4; }
   void check_seq(int seq, const char* what) const;
 };
 

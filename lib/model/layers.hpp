@@ -45,4 +45,10 @@ void attend(kernels::Isa isa, const float* q, const float* k, const float* v,
             std::int64_t stride, int n_keys, int head_dim, float scale, float softcap,
             float* scores, float* out);
 
+// The same over an F16 cache, with llama.cpp's roundings: the query and the softmax
+// weights are rounded to fp16 before their products with K and V.
+void attend_f16(kernels::Isa isa, const std::uint16_t* q, const std::uint16_t* k, const std::uint16_t* v,
+                std::int64_t stride, int n_keys, int head_dim, float scale, float softcap, float* scores,
+                float* out);
+
 }  // namespace inkling::detail

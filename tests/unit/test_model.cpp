@@ -9,6 +9,7 @@
 #include "inkling/gguf.hpp"
 #include "inkling/kv_cache.hpp"
 #include "inkling/model.hpp"
+#include "model/kv_cache_impl.hpp"
 #include "shared_data.hpp"
 
 using inkling::Batch;
@@ -173,4 +174,55 @@ TEST_CASE("a KV cache over the memory budget is refused before anything is alloc
     CHECK(e.code() == ErrorCode::OutOfMemory);
     CHECK(std::string(e.what()).find("memory budget") != std::string::npos);
   }
+}
+
+TEST_CASE("an F16 KV cache gives logits close to the F32 one at half the memory") {
+  auto m = load("stories260K-f32.gguf");
+  if (!m) return;
+  KVCache f32(*m, {.n_ctx = 64}), f16(*m, {.n_ctx = 64, .type = inkling::DType::F16});
+  CHECK(f16.bytes() * 2 == f32.bytes());
+  const auto a = prefill(*m, f32, kPrompt);
+  const auto b = prefill(*m, f16, kPrompt);
+  CHECK(max_abs_diff(a, b) < 0.05);  // llama.cpp: F16 vs F32 cache moves logits by < 0.01 on F32 models
+  CHECK(max_abs_diff(a, b) > 0.0);   // really stored as fp16
+  f16.copy(0, 0);
+  CHECK(code_of([&] { KVCache bad(*m, {.type = inkling::DType::Q4_0}); }) == ErrorCode::InvalidArgument);
+}
+
+TEST_CASE("removing positions re-rotates the keys that move down") {
+  auto m = load("stories260K-f32.gguf");
+  if (!m) return;
+  // Layer 0's keys depend only on the token and its position, so after remove() they
+  // must equal those of a cache that saw only the kept tokens. (Deeper layers also saw
+  // the removed tokens: that is what dropping context means, as in llama.cpp.)
+  for (auto type : {inkling::DType::F32, inkling::DType::F16}) {
+    KVCache cache(*m, {.n_ctx = 64, .type = type}), fresh(*m, {.n_ctx = 64, .type = type});
+    prefill(*m, cache, kPrompt);
+    cache.remove(0, 2, 5);  // drop tokens 2, 3, 4
+    CHECK(cache.length() == static_cast<int>(kPrompt.size()) - 3);
+    prefill(*m, fresh, {kPrompt[0], kPrompt[1], kPrompt[5], kPrompt[6], kPrompt[7]});
+    auto& a = cache.impl();
+    auto& b = fresh.impl();
+    const int kv_dim = m->config().kv_dim();
+    double worst_k = 0, worst_v = 0;
+    for (int p = 0; p < 5; ++p)
+      for (int i = 0; i < kv_dim; ++i) {
+        if (type == inkling::DType::F32) {
+          worst_k = std::max(worst_k, double(std::abs(a.k_at(0, 0, p)[i] - b.k_at(0, 0, p)[i])));
+          worst_v = std::max(worst_v, double(std::abs(a.v_at(0, 0, p)[i] - b.v_at(0, 0, p)[i])));
+        } else {
+          worst_k = std::max(worst_k, double(std::abs(int(a.k16_at(0, 0, p)[i]) - int(b.k16_at(0, 0, p)[i]))));
+          worst_v = std::max(worst_v, double(std::abs(int(a.v16_at(0, 0, p)[i]) - int(b.v16_at(0, 0, p)[i]))));
+        }
+      }
+    INFO(inkling::dtype_name(type));
+    CHECK(worst_v == 0.0);
+    CHECK(worst_k <= (type == inkling::DType::F32 ? 1e-4 : 2.0));  // f32 rounding; F16: 2 ulps
+    // Generation continues from the shorter cache.
+    CHECK(prefill(*m, cache, {300}).size() == 512u);
+  }
+  KVCache cache(*m, {.n_ctx = 64});
+  prefill(*m, cache, kPrompt);
+  CHECK(code_of([&] { cache.remove(0, 3, 100); }) == ErrorCode::InvalidArgument);
+  CHECK(code_of([&] { cache.remove(0, 4, 2); }) == ErrorCode::InvalidArgument);
 }
