@@ -254,7 +254,7 @@ ink_status ink_tokenize(const ink_model* model, const char* text, size_t len, in
     if (cap < v.size())
       return fail(INK_ERR_BUFFER_TOO_SMALL, "ink_tokenize: room for " + std::to_string(cap) + " ids, " +
                                                 std::to_string(v.size()) + " needed");
-    std::memcpy(ids, v.data(), v.size() * sizeof(int32_t));
+    if (!v.empty()) std::memcpy(ids, v.data(), v.size() * sizeof(int32_t));  // data() may be null when empty
     return INK_OK;
   });
 }

@@ -29,6 +29,8 @@ struct BenchOptions {
   std::vector<int> prompt_sizes{512};
   std::vector<int> gen_sizes{128};
   std::vector<int> threads{0};
+  std::vector<int> parallel;  // aggregate decode with this many sequences at once
+  int prefix = 0;             // TTFT with and without reusing a shared prefix of this many tokens
   int repetitions = 5;
   bool json = false;
   bool no_mmap = false;
@@ -47,6 +49,10 @@ void usage() {
       "  -n, --gen N,...     generation lengths (default 128; 0 skips)\n"
       "  -t, --threads T,... thread counts (default: physical cores)\n"
       "  -r, --reps R        repetitions (default 5)\n"
+      "      --parallel N,...  also decode N sequences at once (one batched pass per step) and\n"
+      "                        report the aggregate generated tokens/s, e.g. 1,2,4,8,16\n"
+      "      --prefix N        also report time to first token for a 16-token question after an\n"
+      "                        N-token shared prefix, computed from scratch and reused from the cache\n"
       "      --no-mmap       read the model into memory instead of mapping it\n"
       "      --json          one JSON object per result line instead of a table");
 }
@@ -84,6 +90,12 @@ BenchOptions parse(int argc, char** argv) {
     else if (a == "-p" || a == "--prompt") o.prompt_sizes = parse_list("-p", value());
     else if (a == "-n" || a == "--gen") o.gen_sizes = parse_list("-n", value());
     else if (a == "-t" || a == "--threads") o.threads = parse_list("-t", value());
+    else if (a == "--parallel") o.parallel = parse_list("--parallel", value());
+    else if (a == "--prefix") {
+      auto v = parse_list("--prefix", value());
+      if (v.size() != 1) throw inkling::Error(inkling::ErrorCode::InvalidArgument, "--prefix takes one count");
+      o.prefix = v[0];
+    }
     else if (a == "-r" || a == "--reps") {
       auto r = parse_list("-r", value());
       if (r.size() != 1 || r[0] < 1)
@@ -149,6 +161,23 @@ double run_gen(const inkling::Model& model, inkling::KVCache& cache, int n, std:
   return now_seconds() - t0;
 }
 
+// N sequences, each decoding one token per step in a shared batch: returns seconds for
+// `steps` steps (N * steps tokens).
+double run_parallel(const inkling::Model& model, inkling::KVCache& cache, int n_seq, int steps, std::mt19937& rng,
+                    std::vector<float>& logits) {
+  std::uniform_int_distribution<int> pick(0, model.config().n_vocab - 1);
+  inkling::Batch batch;
+  cache.clear();
+  logits.resize(static_cast<std::size_t>(n_seq) * model.config().n_vocab);
+  const double t0 = now_seconds();
+  for (int i = 0; i < steps; ++i) {
+    batch.clear();
+    for (int s = 0; s < n_seq; ++s) batch.add(pick(rng), i, s, true);
+    model.forward(batch, cache, logits);
+  }
+  return now_seconds() - t0;
+}
+
 }  // namespace
 
 
@@ -204,6 +233,42 @@ int cmd_bench(int argc, char** argv) {
       std::vector<double> secs;
       for (int r = 0; r < o.repetitions; ++r) secs.push_back(run_prompt(*model, cache, p, rng, logits));
       report("pp" + std::to_string(p), p, secs);
+    }
+    for (int n_seq : o.parallel) {
+      if (n_seq < 1) continue;
+      const int steps = std::max(8, std::min(64, o.gen_sizes.empty() ? 32 : o.gen_sizes[0]));
+      inkling::KVCache pc(*model, {.n_ctx = steps, .n_seq = n_seq});
+      run_parallel(*model, pc, n_seq, 4, rng, logits);
+      std::vector<double> secs;
+      for (int r = 0; r < o.repetitions; ++r) secs.push_back(run_parallel(*model, pc, n_seq, steps, rng, logits));
+      report("tg" + std::to_string(steps) + "x" + std::to_string(n_seq), steps * n_seq, secs);
+    }
+    logits.resize(static_cast<std::size_t>(model->config().n_vocab));
+    if (o.prefix > 0) {
+      // Time to first token of a 16-token question after an o.prefix-token shared prefix:
+      // computed from scratch, then with the prefix's cache entries reused.
+      inkling::KVCache pc(*model, {.n_ctx = o.prefix + 16});
+      std::uniform_int_distribution<int> pick(0, model->config().n_vocab - 1);
+      inkling::Batch prefix_batch, question;
+      for (int i = 0; i < o.prefix; ++i) prefix_batch.add(pick(rng), i, 0, false);
+      for (int i = 0; i < 16; ++i) question.add(pick(rng), o.prefix + i, 0, i == 15);
+      std::vector<double> full, reused;
+      for (int r = 0; r < o.repetitions; ++r) {
+        pc.clear();
+        double t0 = now_seconds();
+        std::vector<float> none;
+        model->forward(prefix_batch, pc, none);
+        model->forward(question, pc, logits);
+        full.push_back(now_seconds() - t0);
+        pc.truncate(0, o.prefix);
+        t0 = now_seconds();
+        model->forward(question, pc, logits);
+        reused.push_back(now_seconds() - t0);
+      }
+      const Stats a = stats(full), b = stats(reused);
+      std::printf(o.json ? "{\"test\": \"prefix%d\", \"ttft_ms_full\": %.3f, \"ttft_ms_reused\": %.3f}\n"
+                         : "| prefix %d + 16 tokens | TTFT from scratch %.2f ms | reusing the prefix %.2f ms |\n",
+                  o.prefix, 1000 * a.mean, 1000 * b.mean);
     }
     for (int g : o.gen_sizes) {
       if (g == 0) continue;

@@ -75,6 +75,9 @@ TEST_CASE("tokenizer calls: size queries, small buffers, invalid UTF-8, bad ids"
   CHECK(ink_tokenize(nullptr, text, 3, 1, 0, ids.data(), ids.size(), &n) == INK_ERR_INVALID_ARGUMENT);
   CHECK(ink_tokenize(m, nullptr, 3, 1, 0, ids.data(), ids.size(), &n) == INK_ERR_INVALID_ARGUMENT);
   CHECK(ink_tokenize(m, nullptr, 0, 1, 0, ids.data(), ids.size(), &n) == INK_OK);  // empty text
+  // Regression (found by fuzz_capi): no tokens at all into a buffer.
+  CHECK(ink_tokenize(m, "", 0, 0, 0, ids.data(), ids.size(), &n) == INK_OK);
+  CHECK(n == 0);
 
   size_t len = 0;
   CHECK(ink_detokenize(m, ids.data() + 1, 4, nullptr, 0, &len) == INK_OK);
