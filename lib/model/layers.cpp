@@ -83,12 +83,15 @@ void add_in_place(float* x, const float* y, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) x[i] += y[i];
 }
 
-void attend(kernels::Isa isa, const float* q, const float* k, const float* v,
-            std::int64_t stride, int n_keys, int head_dim, float scale, float softcap,
-            float* scores, float* out) {
+namespace {
+
+// Scores of one query against n_keys keys (dot products supplied by `dot`), scaled and
+// soft-capped, turned into softmax weights in place (sum in double, as ggml does).
+template <typename Dot>
+void attention_weights(int n_keys, float scale, float softcap, float* scores, Dot dot) {
   float max_score = -INFINITY;
   for (int j = 0; j < n_keys; ++j) {
-    float s = kernels::dot_f32(isa, q, k + j * stride, head_dim) * scale;
+    float s = dot(j) * scale;
     if (softcap > 0) s = softcap * std::tanh(s / softcap);
     scores[j] = s;
     max_score = std::max(max_score, s);
@@ -99,30 +102,28 @@ void attend(kernels::Isa isa, const float* q, const float* k, const float* v,
     sum += scores[j];
   }
   const float inv = static_cast<float>(1.0 / sum);
+  for (int j = 0; j < n_keys; ++j) scores[j] *= inv;
+}
+
+}  // namespace
+
+void attend(kernels::Isa isa, const float* q, const float* k, const float* v,
+            std::int64_t stride, int n_keys, int head_dim, float scale, float softcap,
+            float* scores, float* out) {
+  attention_weights(n_keys, scale, softcap, scores,
+                    [&](int j) { return kernels::dot_f32(isa, q, k + j * stride, head_dim); });
   std::memset(out, 0, sizeof(float) * static_cast<std::size_t>(head_dim));
-  for (int j = 0; j < n_keys; ++j)
-    kernels::axpy_f32(isa, scores[j] * inv, v + j * stride, out, head_dim);
+  for (int j = 0; j < n_keys; ++j) kernels::axpy_f32(isa, scores[j], v + j * stride, out, head_dim);
 }
 
 void attend_f16(kernels::Isa isa, const std::uint16_t* q, const std::uint16_t* k, const std::uint16_t* v,
                 std::int64_t stride, int n_keys, int head_dim, float scale, float softcap, float* scores,
                 float* out) {
-  float max_score = -INFINITY;
-  for (int j = 0; j < n_keys; ++j) {
-    float s = kernels::dot_f16(isa, q, k + j * stride, head_dim) * scale;
-    if (softcap > 0) s = softcap * std::tanh(s / softcap);
-    scores[j] = s;
-    max_score = std::max(max_score, s);
-  }
-  double sum = 0.0;
-  for (int j = 0; j < n_keys; ++j) {
-    scores[j] = std::exp(scores[j] - max_score);
-    sum += scores[j];
-  }
-  const float inv = static_cast<float>(1.0 / sum);
+  attention_weights(n_keys, scale, softcap, scores,
+                    [&](int j) { return kernels::dot_f16(isa, q, k + j * stride, head_dim); });
   std::memset(out, 0, sizeof(float) * static_cast<std::size_t>(head_dim));
   for (int j = 0; j < n_keys; ++j) {
-    const float p = kernels::fp16_to_f32(kernels::f32_to_fp16(scores[j] * inv));
+    const float p = kernels::fp16_to_f32(kernels::f32_to_fp16(scores[j]));
     kernels::axpy_f16(isa, p, v + j * stride, out, head_dim);
   }
 }

@@ -11,6 +11,7 @@
 
 #include "inkling/error.hpp"
 #include "tokenizer/pre_tokenizer.hpp"
+#include "tokenizer/tokenizer_impl.hpp"
 #include "tokenizer/unicode.hpp"
 
 namespace inkling::detail {
@@ -98,8 +99,7 @@ void BpeEncoder::Impl::merge_piece(const std::string& word, std::vector<TokenId>
   }
   std::vector<Symbol> sym;
   for (std::size_t i = 0; i < word.size();) {
-    const auto lead = static_cast<unsigned char>(word[i]);
-    const std::size_t len = std::min<std::size_t>(lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4, word.size() - i);
+    const std::size_t len = std::min<std::size_t>(utf8_len(static_cast<unsigned char>(word[i])), word.size() - i);
     const int idx = static_cast<int>(sym.size());
     sym.push_back({idx - 1, idx + 1, i, len});
     i += len;
@@ -138,8 +138,7 @@ void BpeEncoder::Impl::merge_piece(const std::string& word, std::vector<TokenId>
     // Not in the vocabulary: fall back to its single characters (bytes without a
     // token are dropped, as llama.cpp does; every real byte-level vocab has all 256).
     for (std::size_t k = 0; k < s.size();) {
-      const auto lead = static_cast<unsigned char>(s[k]);
-      const std::size_t len = std::min<std::size_t>(lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4, s.size() - k);
+      const std::size_t len = std::min<std::size_t>(utf8_len(static_cast<unsigned char>(s[k])), s.size() - k);
       if (TokenId id = vocab->find(s.substr(k, len)); id != kNoToken) out.push_back(id);
       k += len;
     }

@@ -1,5 +1,7 @@
 #include "json_lite.hpp"
 
+#include "tokenizer/unicode.hpp"
+
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
@@ -99,24 +101,6 @@ class JsonParser {
     return v;
   }
 
-  static void append_utf8(std::string& out, unsigned cp) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-  }
-
   unsigned hex4() {
     if (i_ + 4 > s_.size()) fail("truncated \\u escape");
     unsigned v = 0;
@@ -157,7 +141,7 @@ class JsonParser {
             const unsigned lo = hex4();
             cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
           }
-          append_utf8(out, cp);
+          inkling::unicode::append_utf8(out, static_cast<char32_t>(cp));
           break;
         }
         default: fail("bad escape");
