@@ -210,6 +210,12 @@ void print_probability_table(const std::vector<inkling::StepInfo>& steps, bool t
 int cmd_run(int argc, char** argv) {
   const RunOptions o = parse(argc, argv);
   auto model = inkling::Model::load(o.model, o.model_options);
+  if (!o.json) {
+    const auto& c = model->config();
+    std::fprintf(stderr, "[%s: %d layers, dim %d, %d heads (%d KV), FFN %d, vocab %d, context %d | %s, %d threads]\n",
+                 c.architecture.c_str(), c.n_layer, c.n_embd, c.n_head, c.n_head_kv, c.n_ff, c.n_vocab,
+                 c.n_ctx_train, model->isa().c_str(), model->threads());
+  }
   inkling::Generator gen(model, o.gen);
   const bool tty = isatty(STDOUT_FILENO) != 0;
   std::vector<inkling::StepInfo> steps;
