@@ -1,6 +1,8 @@
 // AVX2 + FMA + F16C kernels (this file is compiled with those flags only).
 #include <immintrin.h>
 
+#include <cstring>
+
 #include <xsimd/xsimd.hpp>
 
 #include "kernels/blocks.hpp"

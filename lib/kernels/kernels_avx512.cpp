@@ -2,6 +2,8 @@
 // Int8 dot products use VNNI's vpdpbusd; float code uses 512-bit xsimd batches.
 #include <immintrin.h>
 
+#include <cstring>
+
 #include <xsimd/xsimd.hpp>
 
 #include "kernels/blocks.hpp"

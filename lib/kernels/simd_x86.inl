@@ -87,6 +87,70 @@ float dot_q4_0(std::int64_t k, const void* w, const void* a) {
   return hsum(acc);
 }
 
+// The 32 nibbles of a Q4/Q5 block as bytes in element order, without offset.
+inline __m256i unpack_nibbles(const std::uint8_t* qs) {
+  const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  const __m128i mask = _mm_set1_epi8(0x0F);
+  return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(packed, 4), mask), _mm_and_si128(packed, mask));
+}
+
+// Bit j of a Q5 block's qh as 16 in byte j (the fifth bit of element j).
+inline __m256i q5_high_bits(const std::uint8_t* qh_bytes) {
+  std::uint32_t qh;
+  std::memcpy(&qh, qh_bytes, 4);
+  const __m256i spread = _mm256_shuffle_epi8(
+      _mm256_set1_epi32(static_cast<int>(qh)),
+      _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+  const __m256i bit = _mm256_set1_epi64x(static_cast<long long>(0x8040201008040201ull));
+  const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
+  return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
+}
+
+// Sum of (unsigned q) * (signed a) over 32 pairs, as 8 int32 lanes (q <= 31).
+inline __m256i dot_u8_i8x32(__m256i q, __m256i a) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(q, a), _mm256_set1_epi16(1));
+}
+
+float dot_q4_1(std::int64_t k, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockQ4_1*>(w);
+  const auto* y = static_cast<const BlockQ8_1*>(a);
+  __m256 acc = _mm256_setzero_ps();
+  float mins = 0;
+  for (std::int64_t i = 0; i < k / kQK; ++i) {
+    const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].qs));
+    const __m256 s = _mm256_cvtepi32_ps(dot_u8_i8x32(unpack_nibbles(x[i].qs), qy));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)), s, acc);
+    mins += h2f(x[i].m) * h2f(y[i].s);
+  }
+  return hsum(acc) + mins;
+}
+
+float dot_q5_0(std::int64_t k, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockQ5_0*>(w);
+  const auto* y = static_cast<const BlockQ8_0*>(a);
+  __m256 acc = _mm256_setzero_ps();
+  for (std::int64_t i = 0; i < k / kQK; ++i) {
+    const __m256i q = _mm256_sub_epi8(_mm256_or_si256(unpack_nibbles(x[i].qs), q5_high_bits(x[i].qh)), _mm256_set1_epi8(16));
+    const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].qs));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)), _mm256_cvtepi32_ps(dot_i8x32(q, qy)), acc);
+  }
+  return hsum(acc);
+}
+
+float dot_q5_1(std::int64_t k, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockQ5_1*>(w);
+  const auto* y = static_cast<const BlockQ8_1*>(a);
+  __m256 acc = _mm256_setzero_ps();
+  float mins = 0;
+  for (std::int64_t i = 0; i < k / kQK; ++i) {
+    const __m256i q = _mm256_or_si256(unpack_nibbles(x[i].qs), q5_high_bits(x[i].qh));
+    const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].qs));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)), _mm256_cvtepi32_ps(dot_u8_i8x32(q, qy)), acc);
+    mins += h2f(x[i].m) * h2f(y[i].s);
+  }
+  return hsum(acc) + mins;
+}
+
 float dot_q8_0(std::int64_t k, const void* w, const void* a) {
   const auto* x = static_cast<const BlockQ8_0*>(w);
   const auto* y = static_cast<const BlockQ8_0*>(a);
@@ -193,6 +257,40 @@ float dot_q4_k(std::int64_t k, const void* w, const void* a) {
     }
     const float d = y[i].d * h2f(x[i].d);
     acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+    mins_total += y[i].d * h2f(x[i].dmin) * static_cast<float>(mins);
+  }
+  return hsum(acc) - mins_total;
+}
+
+// Q5_K . Q8_K: as Q4_K, with bit 2c / 2c+1 of qh adding 16 to the low / high nibbles of
+// chunk c (q <= 31, still safe for maddubs).
+float dot_q5_k(std::int64_t k, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockQ5_K*>(w);
+  const auto* y = static_cast<const BlockQ8_K*>(a);
+  const __m256i mask = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
+  __m256 acc = _mm256_setzero_ps();
+  float mins_total = 0;
+  for (std::int64_t i = 0; i < k / kQKK; ++i) {
+    std::uint8_t sc[8], mn[8];
+    for (int j = 0; j < 8; ++j) k_scale_min(j, x[i].scales, sc[j], mn[j]);
+    const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i].qh));
+    __m256i sumi = _mm256_setzero_si256();
+    int mins = 0;
+    for (int c = 0; c < 4; ++c) {
+      const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i].qs + 32 * c));
+      // srli_epi16 then a one-bit mask keeps each byte's own bit (shifts are < 8).
+      const __m256i h0 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), one), 4);
+      const __m256i h1 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), one), 4);
+      const __m256i lo = _mm256_or_si256(_mm256_and_si256(q, mask), h0);
+      const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), mask), h1);
+      const __m256i a0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].qs + 64 * c));
+      const __m256i a1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].qs + 64 * c + 32));
+      sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(mul_u8_i8(lo, a0), _mm256_set1_epi16(sc[2 * c])));
+      sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(mul_u8_i8(hi, a1), _mm256_set1_epi16(sc[2 * c + 1])));
+      mins += mn[2 * c] * (y[i].bsums[4 * c] + y[i].bsums[4 * c + 1]) +
+              mn[2 * c + 1] * (y[i].bsums[4 * c + 2] + y[i].bsums[4 * c + 3]);
+    }
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(y[i].d * h2f(x[i].d)), _mm256_cvtepi32_ps(sumi), acc);
     mins_total += y[i].d * h2f(x[i].dmin) * static_cast<float>(mins);
   }
   return hsum(acc) - mins_total;
@@ -330,9 +428,12 @@ KernelTable make_table() {
   t.bf16.vec_dot = dot_bf16;
   t.q4_0 = {DType::Q8_0, quantize_q8_0, dot_q4_0};
   t.q8_0 = {DType::Q8_0, quantize_q8_0, dot_q8_0};
-  t.q5_0.quantize = quantize_q8_0;
+  t.q5_0 = {DType::Q8_0, quantize_q8_0, dot_q5_0};
+  t.q4_1.vec_dot = dot_q4_1;
+  t.q5_1.vec_dot = dot_q5_1;
   t.q4_k.vec_dot = dot_q4_k;
   t.q6_k.vec_dot = dot_q6_k;
+  t.q5_k.vec_dot = dot_q5_k;
 #if defined(__AVX512VNNI__) && defined(__AVX512VL__)
   t.q4_0.gemm = gemm_q8<true>;
   t.q8_0.gemm = gemm_q8<false>;
