@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -126,6 +127,13 @@ class Generator {
   void cancel() noexcept;  // thread-safe: the current run() ends with StopReason::Cancelled
   // Forgets everything: the cache (no prefix is reused), the text, the metrics.
   void reset();
+  // Saves the conversation (the tokens the cache holds, their K/V entries, the sampler's
+  // random state) to a file; load_state restores it into a generator of the same model
+  // and KV cache type, so the next prompt that extends the conversation only computes
+  // its new tokens. load_state throws Error(InvalidArgument) for another model's state
+  // and Error(Format) for a damaged file, leaving the generator unchanged.
+  void save_state(const std::filesystem::path& path) const;
+  void load_state(const std::filesystem::path& path);
   StopReason stop_reason() const noexcept;
   const Metrics& metrics() const noexcept;
   const std::string& text() const noexcept;               // emitted so far

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -299,4 +301,52 @@ TEST_CASE("a second prompt that extends the first reuses its cached prefix") {
   CHECK(third.metrics.cached_prompt_tokens == 1);
   Generator fresh2(stories(), greedy(8));
   CHECK(third.tokens == fresh2.run("The little dog was very sad because").tokens);
+}
+
+TEST_CASE("a saved conversation resumes after a restart; foreign or damaged state files are refused") {
+  if (!stories()) return;
+  const auto dir = std::filesystem::temp_directory_path();
+  const auto path = dir / "inkling_test_state.bin";
+  GenerationConfig c;
+  c.max_new_tokens = 12;
+  c.sampling.seed = 5;
+  Generator first(stories(), c);
+  first.run("Once upon a time");
+  first.save_state(path);
+  const auto continued = first.run("Once upon a time, there was a little dog");
+
+  Generator resumed(stories(), c);
+  resumed.load_state(path);
+  const auto r = resumed.run("Once upon a time, there was a little dog");
+  CHECK(r.metrics.cached_prompt_tokens >= 5);  // the saved prefix was reused
+  CHECK(r.tokens == continued.tokens);         // same cache, same random state: same text
+
+  // Damaged: one byte flipped in the middle.
+  const auto damaged = dir / "inkling_test_state_bad.bin";
+  std::string bytes = inkling::test::read_file(path);
+  bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x5A);
+  { std::ofstream(damaged, std::ios::binary) << bytes; }
+  try {
+    resumed.load_state(damaged);
+    FAIL("expected a Format error");
+  } catch (const Error& e) {
+    CHECK(e.code() == ErrorCode::Format);
+  }
+  // Truncated.
+  { std::ofstream(damaged, std::ios::binary) << bytes.substr(0, bytes.size() / 3); }
+  CHECK_THROWS_AS(resumed.load_state(damaged), Error);
+  // Another model's state.
+  auto other_path = test::require_shared("models/stories260K-pad192-f32.gguf");
+  if (other_path) {
+    Generator other(Model::load(*other_path, {.threads = 1}), c);
+    try {
+      other.load_state(path);
+      FAIL("expected InvalidArgument");
+    } catch (const Error& e) {
+      CHECK(e.code() == ErrorCode::InvalidArgument);
+      CHECK(std::string(e.what()).find("another model") != std::string::npos);
+    }
+  }
+  std::filesystem::remove(path);
+  std::filesystem::remove(damaged);
 }
