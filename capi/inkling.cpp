@@ -336,6 +336,8 @@ ink_status ink_generator_create(const ink_model* model, const ink_generator_para
     c.top_n_alternatives = p.top_n_alternatives;
     c.stop_at_eog = p.stop_at_eog != 0;
     c.on_context_full = p.context_full_is_error ? inkling::ContextFullPolicy::Error : inkling::ContextFullPolicy::Stop;
+    c.kv_type = p.kv_f16 ? inkling::DType::F16 : inkling::DType::F32;
+    c.memory_budget = static_cast<std::size_t>(p.memory_budget);
     if (p.n_stop_strings && !p.stop_strings) return null_arg("ink_generator_create", "stop_strings");
     for (size_t i = 0; i < p.n_stop_strings; ++i) {
       if (!p.stop_strings[i]) return null_arg("ink_generator_create", "a stop string");
@@ -412,6 +414,25 @@ ink_status ink_generator_reset(ink_generator* gen) {
     gen->gen->reset();
     gen->have_result = false;
     gen->last = inkling::GenerationResult{};
+    return INK_OK;
+  });
+}
+
+ink_status ink_generator_save_state(const ink_generator* gen, const char* path) {
+  return guard([&]() -> ink_status {
+    if (!gen) return null_arg("ink_generator_save_state", "gen");
+    if (!path) return null_arg("ink_generator_save_state", "path");
+    gen->gen->save_state(path);
+    return INK_OK;
+  });
+}
+
+ink_status ink_generator_load_state(ink_generator* gen, const char* path) {
+  return guard([&]() -> ink_status {
+    if (!gen) return null_arg("ink_generator_load_state", "gen");
+    if (!path) return null_arg("ink_generator_load_state", "path");
+    gen->gen->load_state(path);
+    gen->have_result = false;
     return INK_OK;
   });
 }

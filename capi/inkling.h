@@ -145,6 +145,8 @@ typedef struct ink_generator_params {
   const int32_t *logit_bias_tokens; /* bias added to these tokens' logits (-INFINITY bans) */
   const float *logit_bias_values;
   size_t n_logit_bias;
+  int32_t kv_f16;              /* nonzero: F16 KV cache (half the memory); 0 (default): F32 */
+  uint64_t memory_budget;      /* > 0: refuse a KV cache larger than this many bytes */
 } ink_generator_params;
 
 INK_API ink_generator_params ink_generator_params_default(void);
@@ -198,6 +200,13 @@ INK_API ink_status ink_generate(ink_generator *gen, const char *prompt, size_t l
 /* Forgets the conversation: clears the KV cache, the text and the metrics. The next
  * prompt is computed from scratch. */
 INK_API ink_status ink_generator_reset(ink_generator *gen);
+/* Saves the conversation (cached tokens, their K/V entries, the random state) to a file;
+ * ink_generator_load_state restores it into a generator of the same model, so the next
+ * prompt extending the conversation only computes its new tokens. Loading another
+ * model's state gives INK_ERR_INVALID_ARGUMENT, a damaged file INK_ERR_FORMAT; the
+ * generator is unchanged on failure. */
+INK_API ink_status ink_generator_save_state(const ink_generator *gen, const char *path);
+INK_API ink_status ink_generator_load_state(ink_generator *gen, const char *path);
 /* Asks a running generation to stop (from any thread); it ends with INK_STOP_CANCELLED. */
 INK_API void ink_generator_cancel(ink_generator *gen);
 INK_API ink_status ink_generator_text(const ink_generator *gen, char *buf, size_t cap, size_t *len_out);

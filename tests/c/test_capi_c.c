@@ -133,6 +133,13 @@ int main(int argc, char **argv) {
   CHECK(ink_generator_metrics(g, &met) == INK_OK && met.gen_tokens == 2 && met.prompt_tokens == 5);
   CHECK(ink_generator_metrics(NULL, &met) == INK_ERR_INVALID_ARGUMENT);
   CHECK(ink_generator_metrics(g, NULL) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(ink_generator_save_state(g, "inkling_c_test_state.bin") == INK_OK);
+  CHECK(ink_generator_save_state(NULL, "x") == INK_ERR_INVALID_ARGUMENT);
+  CHECK(ink_generator_save_state(g, NULL) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(ink_generator_load_state(g, "inkling_c_test_state.bin") == INK_OK);
+  CHECK(ink_generator_load_state(g, "/no/such/state.bin") == INK_ERR_IO);
+  CHECK(ink_generator_load_state(NULL, "x") == INK_ERR_INVALID_ARGUMENT);
+  remove("inkling_c_test_state.bin");
   CHECK(ink_generator_reset(g) == INK_OK);
   CHECK(ink_generator_reset(NULL) == INK_ERR_INVALID_ARGUMENT);
   CHECK(ink_generator_stop_reason(g) == INK_STOP_NONE);
@@ -143,6 +150,17 @@ int main(int argc, char **argv) {
   ink_generator_free(NULL);
 
   /* a prompt longer than the context */
+  gp = ink_generator_params_default();
+  gp.memory_budget = 1000; /* far too small for any cache */
+  CHECK(ink_generator_create(m, &gp, &g) == INK_ERR_OUT_OF_MEMORY && g == NULL);
+  gp = ink_generator_params_default();
+  gp.kv_f16 = 1;
+  gp.temperature = 0.0f;
+  gp.max_new_tokens = 5;
+  CHECK(ink_generator_create(m, &gp, &g) == INK_OK);
+  CHECK(ink_generate(g, "Once upon a time", 16, NULL, NULL) == INK_OK);
+  CHECK(ink_generator_text(g, buf, sizeof buf, &n) == INK_OK && strncmp(buf, ", there was", 11) == 0);
+  ink_generator_free(g);
   gp = ink_generator_params_default();
   gp.n_ctx = 3;
   CHECK(ink_generator_create(m, &gp, &g) == INK_OK);

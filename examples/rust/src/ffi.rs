@@ -46,6 +46,8 @@ pub struct ink_generator_params {
     pub logit_bias_tokens: *const i32,
     pub logit_bias_values: *const f32,
     pub n_logit_bias: usize,
+    pub kv_f16: i32,
+    pub memory_budget: u64,
 }
 
 #[repr(C)]
