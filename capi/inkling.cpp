@@ -338,6 +338,7 @@ ink_status ink_generator_create(const ink_model* model, const ink_generator_para
     c.on_context_full = p.context_full_is_error ? inkling::ContextFullPolicy::Error : inkling::ContextFullPolicy::Stop;
     c.kv_type = p.kv_f16 ? inkling::DType::F16 : inkling::DType::F32;
     c.memory_budget = static_cast<std::size_t>(p.memory_budget);
+    c.lookup_draft = p.lookup_draft;
     if (p.n_stop_strings && !p.stop_strings) return null_arg("ink_generator_create", "stop_strings");
     for (size_t i = 0; i < p.n_stop_strings; ++i) {
       if (!p.stop_strings[i]) return null_arg("ink_generator_create", "a stop string");
@@ -472,6 +473,10 @@ ink_status ink_generator_metrics(const ink_generator* gen, ink_metrics* out) {
     c.model_bytes = m.model_bytes;
     c.kv_bytes = m.kv_bytes;
     c.peak_rss = m.peak_rss;
+    c.cached_prompt_tokens = m.cached_prompt_tokens;
+    c.target_passes = m.target_passes;
+    c.draft_tokens = m.draft_tokens;
+    c.accepted_draft_tokens = m.accepted_draft_tokens;
     std::memcpy(out, &c, std::min<std::size_t>(out->struct_size, sizeof c));
     return INK_OK;
   });

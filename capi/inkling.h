@@ -147,6 +147,7 @@ typedef struct ink_generator_params {
   size_t n_logit_bias;
   int32_t kv_f16;              /* nonzero: F16 KV cache (half the memory); 0 (default): F32 */
   uint64_t memory_budget;      /* > 0: refuse a KV cache larger than this many bytes */
+  int32_t lookup_draft;        /* > 0: prompt-lookup speculation with up to this many tokens */
 } ink_generator_params;
 
 INK_API ink_generator_params ink_generator_params_default(void);
@@ -217,6 +218,7 @@ typedef struct ink_metrics {
   double ttft_ms, tpot_ms_mean, tpot_ms_p90, prompt_tps, gen_tps;
   int32_t prompt_tokens, gen_tokens;
   uint64_t model_bytes, kv_bytes, peak_rss;
+  int32_t cached_prompt_tokens, target_passes, draft_tokens, accepted_draft_tokens;
 } ink_metrics;
 
 INK_API ink_status ink_generator_metrics(const ink_generator *gen, ink_metrics *out);

@@ -49,6 +49,9 @@ void usage() {
       "      --stop TEXT         stop before TEXT appears (matched across tokens); repeatable\n"
       "      --stop-token ID     stop at token ID; repeatable\n"
       "      --ignore-eos        do not stop at the model's end-of-text tokens\n"
+      "speed:\n"
+      "      --lookup N          prompt-lookup speculation: check up to N tokens that followed an earlier\n"
+      "                          occurrence of the latest tokens in the same pass (same output, fewer passes)\n"
       "beam search:\n"
       "      --beams N           keep the N best sequences (deterministic) (default 1 = off)\n"
       "      --length-penalty L  beam score = logprob / length^L (default 1)\n"
@@ -113,6 +116,7 @@ RunOptions parse(int argc, char** argv) {
     } else if (a.is("--stop")) o.gen.stop.push_back(a.value());
     else if (a.is("--stop-token")) o.gen.stop_tokens.push_back(static_cast<inkling::TokenId>(a.integer(0, INT32_MAX)));
     else if (a.is("--ignore-eos")) o.gen.stop_at_eog = false;
+    else if (a.is("--lookup")) o.gen.lookup_draft = static_cast<int>(a.integer(0, 64));
     else if (a.is("--beams")) o.gen.num_beams = static_cast<int>(a.integer(1, 64));
     else if (a.is("--length-penalty")) o.gen.length_penalty = a.real();
     else if (a.is("--return-sequences")) o.gen.num_return_sequences = static_cast<int>(a.integer(1, 64));
@@ -266,5 +270,8 @@ int cmd_run(int argc, char** argv) {
                  "KV cache %.1f MiB | peak RSS %.1f MiB | kernels %s | %d threads\n",
                  m.ttft_ms, m.tpot_ms_mean, m.tpot_ms_p90, m.model_bytes / 1048576.0, m.kv_bytes / 1048576.0,
                  m.peak_rss / 1048576.0, model->isa().c_str(), model->threads());
+  if (o.metrics && o.gen.lookup_draft > 0)
+    std::fprintf(stderr, "prompt lookup: %d of %d drafted tokens accepted; %d passes for %d tokens\n",
+                 m.accepted_draft_tokens, m.draft_tokens, m.target_passes, m.gen_tokens);
   return 0;
 }

@@ -42,6 +42,11 @@ struct GenerationConfig {
   bool early_stopping = true;         // beam search ends once num_beams hypotheses have finished
   int num_return_sequences = 1;       // beam search: how many finished sequences to return (<= num_beams)
   int top_n_alternatives = 5;         // alternatives reported per step (<= 100)
+  // > 0: prompt-lookup speculation. Up to this many tokens that followed an earlier
+  // occurrence of the latest tokens are checked in the same pass as the next token; the
+  // ones the model agrees with cost no further pass over the weights. The output is the
+  // same as without it (a draft is only used when the sampler picks that very token).
+  int lookup_draft = 0;
   bool special_text = false;          // render control tokens in the output text
   SamplerConfig sampling;
 
@@ -81,6 +86,9 @@ struct Metrics {
   int prompt_tokens = 0;
   int cached_prompt_tokens = 0;  // prompt tokens reused from the previous generation's cache
   int gen_tokens = 0;
+  int target_passes = 0;         // forward passes during generation
+  int draft_tokens = 0;          // prompt-lookup tokens proposed
+  int accepted_draft_tokens = 0; // of those, used without another pass
   std::size_t model_bytes = 0;
   std::size_t kv_bytes = 0;
   std::size_t peak_rss = 0;  // bytes, the process's peak resident set (Linux: VmHWM from

@@ -69,6 +69,7 @@ void GenerationConfig::validate() const {
   if (num_return_sequences < 1 || num_return_sequences > num_beams)
     bad("num_return_sequences must be in [1, num_beams], got " + std::to_string(num_return_sequences));
   if (!std::isfinite(length_penalty)) bad("length_penalty must be finite");
+  if (lookup_draft < 0 || lookup_draft > 64) bad("lookup_draft must be in [0, 64], got " + std::to_string(lookup_draft));
   if (top_n_alternatives < 0 || top_n_alternatives > 100)
     bad("top_n_alternatives must be in [0, 100], got " + std::to_string(top_n_alternatives));
   for (const auto& s : stop)
@@ -123,6 +124,7 @@ void Generator::Impl::begin(std::span<const TokenId> prompt) {
     throw Error(ErrorCode::ContextFull, "generation: the prompt has " + std::to_string(n) +
                                             " tokens but the context holds " + std::to_string(cache.n_ctx()) +
                                             " (at least one more is needed to generate)");
+  drop_speculation();
   history.assign(prompt.begin(), prompt.end());
   logits.resize(static_cast<std::size_t>(model->config().n_vocab));
   // Prefix reuse: positions whose tokens equal what the cache already holds (a system
@@ -162,6 +164,7 @@ std::optional<StepInfo> Generator::Impl::next() {
   auto end_with = [&](StopReason r) {
     reason = r;
     active = false;
+    drop_speculation();
     finish_metrics();
   };
   if (cancel_requested) {
@@ -236,13 +239,82 @@ std::optional<StepInfo> Generator::Impl::next() {
     return s;
   }
   text += s.text;
-  Batch batch;
-  batch.add(id, position, 0, true);
-  model->forward(batch, cache, logits);
-  cached.push_back(id);
-  ++position;
+  advance(id);
   return s;
 }
+
+// Puts `id` at `position` and leaves the logits that follow it in `logits`. With prompt
+// lookup on, a continuation seen earlier in the context is checked in the same pass: the
+// draft tokens the model agrees with are kept in the cache, and their logits rows are
+// used by the next steps without another pass over the weights.
+void Generator::Impl::advance(TokenId id) {
+  const auto n_vocab = static_cast<std::size_t>(model->config().n_vocab);
+  if (!spec_tokens.empty()) {
+    if (id == spec_tokens.front()) {  // already computed in an earlier pass
+      std::copy_n(spec_rows.begin() + static_cast<std::ptrdiff_t>(spec_next * n_vocab), n_vocab, logits.begin());
+      spec_tokens.erase(spec_tokens.begin());
+      ++spec_next;
+      cached.push_back(id);
+      ++position;
+      ++metrics.accepted_draft_tokens;
+      return;
+    }
+    drop_speculation();  // the sampler chose otherwise: those entries are wrong now
+  }
+  std::vector<TokenId>& draft = spec_draft;
+  draft.clear();
+  if (config.lookup_draft > 0 && config.num_beams == 1) {
+    const int room = cache.n_ctx() - position - 1;
+    detail::lookup_draft(history, std::min(config.lookup_draft, room), draft);
+  }
+  Batch& batch = spec_batch;
+  batch.clear();
+  batch.add(id, position, 0, true);
+  for (std::size_t i = 0; i < draft.size(); ++i) batch.add(draft[i], position + 1 + static_cast<int>(i), 0, true);
+  spec_rows.resize(batch.size() * n_vocab);
+  model->forward(batch, cache, spec_rows);
+  ++metrics.target_passes;
+  std::copy_n(spec_rows.begin(), n_vocab, logits.begin());
+  // Keep the drafts whose previous row's argmax agrees with them.
+  std::size_t accepted = 0;
+  while (accepted < draft.size()) {
+    const auto row = spec_rows.begin() + static_cast<std::ptrdiff_t>(accepted * n_vocab);
+    const auto best = static_cast<TokenId>(std::max_element(row, row + static_cast<std::ptrdiff_t>(n_vocab)) - row);
+    if (best != draft[accepted]) break;
+    ++accepted;
+  }
+  metrics.draft_tokens += static_cast<int>(draft.size());
+  cache.truncate(0, position + 1 + static_cast<int>(accepted));
+  spec_tokens.assign(draft.begin(), draft.begin() + static_cast<std::ptrdiff_t>(accepted));
+  spec_next = 1;
+  cached.push_back(id);
+  ++position;
+}
+
+void Generator::Impl::drop_speculation() {
+  if (!spec_tokens.empty()) cache.truncate(0, position);
+  spec_tokens.clear();
+}
+
+namespace detail {
+
+void lookup_draft(std::span<const TokenId> context, int max_tokens, std::vector<TokenId>& out) {
+  out.clear();
+  const auto n = static_cast<int>(context.size());
+  for (int ngram = 3; ngram >= 1 && out.empty(); --ngram) {
+    if (n <= ngram) continue;
+    // The most recent earlier place where the last `ngram` tokens occurred.
+    for (int start = n - ngram - 1; start >= 0; --start) {
+      bool match = true;
+      for (int k = 0; k < ngram && match; ++k) match = context[start + k] == context[n - ngram + k];
+      if (!match) continue;
+      for (int k = start + ngram; k < n && static_cast<int>(out.size()) < max_tokens; ++k) out.push_back(context[k]);
+      break;
+    }
+  }
+}
+
+}  // namespace detail
 
 void Generator::Impl::finish_metrics() {
   const auto now = Clock::now();
@@ -314,6 +386,7 @@ void Generator::cancel() noexcept { impl_->cancel_requested = true; }
 
 void Generator::reset() {
   Impl& m = *impl_;
+  m.spec_tokens.clear();
   m.cache.clear();
   m.cached.clear();
   m.generated.clear();

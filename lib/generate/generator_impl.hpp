@@ -20,6 +20,12 @@ struct Generator::Impl {
   std::vector<TokenId> history;  // prompt + generated, for the penalties
   std::vector<TokenId> generated;
   std::vector<TokenId> cached;  // the tokens whose K/V sequence 0 of the cache holds
+  // Prompt-lookup speculation: draft tokens already in the cache (beyond `position`)
+  // and the logits rows that follow each, consumed by the next steps.
+  std::vector<TokenId> spec_tokens, spec_draft;
+  std::vector<float> spec_rows;
+  std::size_t spec_next = 1;
+  Batch spec_batch;
   std::string text;
   Metrics metrics;
   StopReason reason = StopReason::None;
@@ -36,6 +42,8 @@ struct Generator::Impl {
   void begin(std::span<const TokenId> prompt);
   std::optional<StepInfo> next();
   void finish_metrics();
+  void advance(TokenId id);
+  void drop_speculation();
   std::vector<Alternative> alternatives(std::span<const TokenProb> probs) const;
   GenerationResult beam_search(std::span<const TokenId> prompt);
 };
@@ -44,6 +52,9 @@ namespace detail {
 double ms_between(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b);
 std::size_t peak_rss_bytes();
 // Logits of tokens that may not end generation yet are set to -inf.
+// Prompt lookup: up to max_tokens that followed the most recent earlier occurrence of the
+// context's last 3 (else 2, else 1) tokens.
+void lookup_draft(std::span<const TokenId> context, int max_tokens, std::vector<TokenId>& out);
 void ban_ending_tokens(const Tokenizer& tok, const GenerationConfig& config, std::span<float> logits);
 }  // namespace detail
 

@@ -350,3 +350,37 @@ TEST_CASE("a saved conversation resumes after a restart; foreign or damaged stat
   std::filesystem::remove(path);
   std::filesystem::remove(damaged);
 }
+
+TEST_CASE("prompt-lookup speculation gives the same tokens with fewer passes") {
+  if (!stories()) return;
+  const std::string prompt =
+      "Once upon a time, there was a little girl named Lily. She loved to play outside in the park. "
+      "Once upon a time, there was a little girl named Lily. She loved to";
+  auto c = greedy(40);
+  const auto plain = run(c, prompt);
+  c.lookup_draft = 4;
+  Streamed s;
+  const auto fast = run(c, prompt, &s);
+  CHECK(fast.tokens == plain.tokens);
+  CHECK(fast.text == plain.text);
+  CHECK(s.text == fast.text);
+  CHECK(fast.metrics.accepted_draft_tokens > 0);
+  // Every generated token but the last (never fed back) cost a pass or was a kept draft.
+  CHECK(fast.metrics.target_passes + fast.metrics.accepted_draft_tokens == static_cast<int>(fast.tokens.size()) - 1);
+  MESSAGE("lookup: " << fast.metrics.accepted_draft_tokens << "/" << fast.metrics.draft_tokens << " drafts accepted, "
+                     << fast.metrics.target_passes << " passes for " << fast.tokens.size() << " tokens");
+  // With sampling the drafts are only used when the sampler picks them: same seed, same text.
+  GenerationConfig sampled;
+  sampled.max_new_tokens = 40;
+  sampled.sampling.seed = 11;
+  const auto a = run(sampled, prompt);
+  sampled.lookup_draft = 4;
+  const auto b = run(sampled, prompt);
+  CHECK(a.tokens == b.tokens);
+  // Penalties change what the sampler picks; speculation must still not change output.
+  auto penalised = greedy(40);
+  penalised.sampling.repeat_penalty = 1.5f;
+  const auto p1 = run(penalised, prompt);
+  penalised.lookup_draft = 4;
+  CHECK(run(penalised, prompt).tokens == p1.tokens);
+}

@@ -48,6 +48,7 @@ pub struct ink_generator_params {
     pub n_logit_bias: usize,
     pub kv_f16: i32,
     pub memory_budget: u64,
+    pub lookup_draft: i32,
 }
 
 #[repr(C)]
