@@ -299,6 +299,7 @@ ink_generator_params ink_generator_params_default(void) {
   p.top_n_alternatives = d.top_n_alternatives;
   p.stop_at_eog = 1;
   p.context_full_is_error = 0;
+  p.draft_tokens = d.draft_tokens;
   return p;
 }
 
@@ -339,6 +340,8 @@ ink_status ink_generator_create(const ink_model* model, const ink_generator_para
     c.kv_type = p.kv_f16 ? inkling::DType::F16 : inkling::DType::F32;
     c.memory_budget = static_cast<std::size_t>(p.memory_budget);
     c.lookup_draft = p.lookup_draft;
+    if (p.draft_model) c.draft_model = p.draft_model->model;
+    c.draft_tokens = p.draft_tokens;
     if (p.n_stop_strings && !p.stop_strings) return null_arg("ink_generator_create", "stop_strings");
     for (size_t i = 0; i < p.n_stop_strings; ++i) {
       if (!p.stop_strings[i]) return null_arg("ink_generator_create", "a stop string");

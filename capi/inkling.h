@@ -148,6 +148,9 @@ typedef struct ink_generator_params {
   int32_t kv_f16;              /* nonzero: F16 KV cache (half the memory); 0 (default): F32 */
   uint64_t memory_budget;      /* > 0: refuse a KV cache larger than this many bytes */
   int32_t lookup_draft;        /* > 0: prompt-lookup speculation with up to this many tokens */
+  const ink_model *draft_model; /* non-NULL: speculative decoding with this smaller model (same
+                                   vocabulary); it must outlive the generator */
+  int32_t draft_tokens;        /* tokens the draft proposes per pass; default 4 */
 } ink_generator_params;
 
 INK_API ink_generator_params ink_generator_params_default(void);

@@ -52,6 +52,8 @@ void usage() {
       "speed:\n"
       "      --lookup N          prompt-lookup speculation: check up to N tokens that followed an earlier\n"
       "                          occurrence of the latest tokens in the same pass (same output, fewer passes)\n"
+      "      --draft MODEL       speculative decoding: a smaller model with the same vocabulary proposes tokens\n"
+      "      --draft-tokens N    tokens the draft proposes per pass (default 4)\n"
       "beam search:\n"
       "      --beams N           keep the N best sequences (deterministic) (default 1 = off)\n"
       "      --length-penalty L  beam score = logprob / length^L (default 1)\n"
@@ -66,7 +68,7 @@ void usage() {
 }
 
 struct RunOptions {
-  std::string model, prompt;
+  std::string model, prompt, draft_path;
   inkling::ModelOptions model_options;
   inkling::GenerationConfig gen;
   bool show_probs = false, json = false, metrics = false, seed_given = false;
@@ -117,6 +119,8 @@ RunOptions parse(int argc, char** argv) {
     else if (a.is("--stop-token")) o.gen.stop_tokens.push_back(static_cast<inkling::TokenId>(a.integer(0, INT32_MAX)));
     else if (a.is("--ignore-eos")) o.gen.stop_at_eog = false;
     else if (a.is("--lookup")) o.gen.lookup_draft = static_cast<int>(a.integer(0, 64));
+    else if (a.is("--draft")) o.draft_path = a.value();
+    else if (a.is("--draft-tokens")) o.gen.draft_tokens = static_cast<int>(a.integer(1, 64));
     else if (a.is("--beams")) o.gen.num_beams = static_cast<int>(a.integer(1, 64));
     else if (a.is("--length-penalty")) o.gen.length_penalty = a.real();
     else if (a.is("--return-sequences")) o.gen.num_return_sequences = static_cast<int>(a.integer(1, 64));
@@ -214,13 +218,15 @@ void print_probability_table(const std::vector<inkling::StepInfo>& steps, bool t
 int cmd_run(int argc, char** argv) {
   const RunOptions o = parse(argc, argv);
   auto model = inkling::Model::load(o.model, o.model_options);
+  inkling::GenerationConfig gen_config = o.gen;
+  if (!o.draft_path.empty()) gen_config.draft_model = inkling::Model::load(o.draft_path, o.model_options);
   if (!o.json) {
     const auto& c = model->config();
     std::fprintf(stderr, "[%s: %d layers, dim %d, %d heads (%d KV), FFN %d, vocab %d, context %d | %s, %d threads]\n",
                  c.architecture.c_str(), c.n_layer, c.n_embd, c.n_head, c.n_head_kv, c.n_ff, c.n_vocab,
                  c.n_ctx_train, model->isa().c_str(), model->threads());
   }
-  inkling::Generator gen(model, o.gen);
+  inkling::Generator gen(model, gen_config);
   const bool tty = isatty(STDOUT_FILENO) != 0;
   std::vector<inkling::StepInfo> steps;
 
@@ -270,8 +276,8 @@ int cmd_run(int argc, char** argv) {
                  "KV cache %.1f MiB | peak RSS %.1f MiB | kernels %s | %d threads\n",
                  m.ttft_ms, m.tpot_ms_mean, m.tpot_ms_p90, m.model_bytes / 1048576.0, m.kv_bytes / 1048576.0,
                  m.peak_rss / 1048576.0, model->isa().c_str(), model->threads());
-  if (o.metrics && o.gen.lookup_draft > 0)
-    std::fprintf(stderr, "prompt lookup: %d of %d drafted tokens accepted; %d passes for %d tokens\n",
+  if (o.metrics && (o.gen.lookup_draft > 0 || gen_config.draft_model))
+    std::fprintf(stderr, "speculation: %d of %d drafted tokens accepted; %d passes for %d tokens\n",
                  m.accepted_draft_tokens, m.draft_tokens, m.target_passes, m.gen_tokens);
   return 0;
 }

@@ -47,6 +47,10 @@ struct GenerationConfig {
   // ones the model agrees with cost no further pass over the weights. The output is the
   // same as without it (a draft is only used when the sampler picks that very token).
   int lookup_draft = 0;
+  // Speculative decoding with a smaller model of the same vocabulary: it proposes
+  // draft_tokens greedy tokens, the model checks them in one pass, same rule as above.
+  std::shared_ptr<const Model> draft_model;
+  int draft_tokens = 4;
   bool special_text = false;          // render control tokens in the output text
   SamplerConfig sampling;
 

@@ -70,6 +70,7 @@ void GenerationConfig::validate() const {
     bad("num_return_sequences must be in [1, num_beams], got " + std::to_string(num_return_sequences));
   if (!std::isfinite(length_penalty)) bad("length_penalty must be finite");
   if (lookup_draft < 0 || lookup_draft > 64) bad("lookup_draft must be in [0, 64], got " + std::to_string(lookup_draft));
+  if (draft_tokens < 1 || draft_tokens > 64) bad("draft_tokens must be in [1, 64], got " + std::to_string(draft_tokens));
   if (top_n_alternatives < 0 || top_n_alternatives > 100)
     bad("top_n_alternatives must be in [0, 100], got " + std::to_string(top_n_alternatives));
   for (const auto& s : stop)
@@ -95,7 +96,46 @@ Generator::Impl::Impl(std::shared_ptr<const Model> m, GenerationConfig c)
                      .memory_budget = config.memory_budget}),
       sampler(sampler_config(config)),
       detok(model->tokenizer(), config.special_text, false),
-      stop_text(config.stop) {}
+      stop_text(config.stop) {
+  if (config.draft_model) {
+    if (config.draft_model->config().n_vocab != model->config().n_vocab)
+      throw Error(ErrorCode::InvalidArgument, "generation: the draft model's vocabulary (" +
+                                                  std::to_string(config.draft_model->config().n_vocab) +
+                                                  " tokens) differs from the model's (" +
+                                                  std::to_string(model->config().n_vocab) + ")");
+    draft_cache.emplace(*config.draft_model, KVCacheOptions{.n_ctx = cache.n_ctx()});
+    draft_logits.resize(static_cast<std::size_t>(model->config().n_vocab));
+  }
+}
+
+// Greedy tokens of the draft model after `context` + `id`, up to max_tokens. The draft's
+// cache keeps what it computed before; only the part of the context it has not seen (or
+// saw differently) is fed again.
+void Generator::Impl::draft_with_model(TokenId id, int max_tokens, std::vector<TokenId>& out) {
+  out.clear();
+  if (max_tokens <= 0) return;
+  const Model& dm = *config.draft_model;
+  KVCache& dc = *draft_cache;
+  std::vector<TokenId> context = cached;
+  context.push_back(id);
+  std::size_t same = 0;
+  while (same < draft_cached.size() && same + 1 < context.size() && draft_cached[same] == context[same]) ++same;
+  dc.truncate(0, static_cast<int>(same));
+  draft_cached.resize(same);
+  Batch b;
+  for (std::size_t i = same; i < context.size(); ++i) b.add(context[i], static_cast<int>(i), 0, i + 1 == context.size());
+  dm.forward(b, dc, draft_logits);
+  draft_cached = context;
+  for (int k = 0; k < max_tokens; ++k) {
+    const auto next = static_cast<TokenId>(std::max_element(draft_logits.begin(), draft_logits.end()) - draft_logits.begin());
+    out.push_back(next);
+    if (k + 1 == max_tokens) break;
+    b.clear();
+    b.add(next, static_cast<int>(draft_cached.size()), 0, true);
+    dm.forward(b, dc, draft_logits);
+    draft_cached.push_back(next);
+  }
+}
 
 Generator::Generator(std::shared_ptr<const Model> model, GenerationConfig config) {
   if (!model) throw Error(ErrorCode::InvalidArgument, "Generator: null model");
@@ -263,10 +303,11 @@ void Generator::Impl::advance(TokenId id) {
   }
   std::vector<TokenId>& draft = spec_draft;
   draft.clear();
-  if (config.lookup_draft > 0 && config.num_beams == 1) {
-    const int room = cache.n_ctx() - position - 1;
+  const int room = cache.n_ctx() - position - 1;
+  if (config.draft_model && config.num_beams == 1)
+    draft_with_model(id, std::min(config.draft_tokens, room), draft);
+  else if (config.lookup_draft > 0 && config.num_beams == 1)
     detail::lookup_draft(history, std::min(config.lookup_draft, room), draft);
-  }
   Batch& batch = spec_batch;
   batch.clear();
   batch.add(id, position, 0, true);
@@ -387,6 +428,7 @@ void Generator::cancel() noexcept { impl_->cancel_requested = true; }
 void Generator::reset() {
   Impl& m = *impl_;
   m.spec_tokens.clear();
+  m.draft_cached.clear();
   m.cache.clear();
   m.cached.clear();
   m.generated.clear();

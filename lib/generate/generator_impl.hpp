@@ -26,6 +26,10 @@ struct Generator::Impl {
   std::vector<float> spec_rows;
   std::size_t spec_next = 1;
   Batch spec_batch;
+  // Speculation with a draft model: its own cache and the tokens it holds.
+  std::optional<KVCache> draft_cache;
+  std::vector<TokenId> draft_cached;
+  std::vector<float> draft_logits;
   std::string text;
   Metrics metrics;
   StopReason reason = StopReason::None;
@@ -44,6 +48,7 @@ struct Generator::Impl {
   void finish_metrics();
   void advance(TokenId id);
   void drop_speculation();
+  void draft_with_model(TokenId id, int max_tokens, std::vector<TokenId>& out);
   std::vector<Alternative> alternatives(std::span<const TokenProb> probs) const;
   GenerationResult beam_search(std::span<const TokenId> prompt);
 };

@@ -384,3 +384,34 @@ TEST_CASE("prompt-lookup speculation gives the same tokens with fewer passes") {
   penalised.lookup_draft = 4;
   CHECK(run(penalised, prompt).tokens == p1.tokens);
 }
+
+TEST_CASE("speculative decoding with a draft model gives exactly the model's own tokens") {
+  if (!stories()) return;
+  auto draft_path = test::require_shared("models/stories260K-pad192-q4_0.gguf");
+  if (!draft_path) return;
+  auto c = greedy(48);
+  const auto plain = run(c, "Once upon a time");
+  c.draft_model = Model::load(*draft_path, {.threads = 1});
+  c.draft_tokens = 4;
+  const auto spec = run(c, "Once upon a time");
+  CHECK(spec.tokens == plain.tokens);
+  CHECK(spec.metrics.accepted_draft_tokens > 10);  // the Q4_0 copy of the same model agrees most of the time
+  CHECK(spec.metrics.target_passes < 40);
+  MESSAGE("draft model: " << spec.metrics.accepted_draft_tokens << "/" << spec.metrics.draft_tokens
+                          << " drafts accepted, " << spec.metrics.target_passes << " passes for " << spec.tokens.size()
+                          << " tokens");
+  // Sampling keeps the model's distribution: a draft is used only when the sampler picks it.
+  GenerationConfig sampled;
+  sampled.max_new_tokens = 30;
+  sampled.sampling.seed = 3;
+  const auto a = run(sampled, "Once upon a time");
+  sampled.draft_model = c.draft_model;
+  CHECK(run(sampled, "Once upon a time").tokens == a.tokens);
+  // A draft with another vocabulary is refused.
+  auto other = test::require_shared("models/synth15M-q4_0.gguf");
+  if (other) {
+    GenerationConfig bad = greedy(4);
+    bad.draft_model = Model::load(*other, {.threads = 1});
+    CHECK_THROWS_AS(Generator(stories(), bad), Error);
+  }
+}

@@ -49,6 +49,8 @@ pub struct ink_generator_params {
     pub kv_f16: i32,
     pub memory_budget: u64,
     pub lookup_draft: i32,
+    pub draft_model: *const c_void,
+    pub draft_tokens: i32,
 }
 
 #[repr(C)]
