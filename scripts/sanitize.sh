@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds inkling with clang-14, AddressSanitizer + UndefinedBehaviorSanitizer and
 # libFuzzer instrumentation into ./build-san, runs the test suite there, then runs each
-# fuzz target for FUZZ_SECONDS (default 60) from seeds written by fuzz_seeds. Any
+# fuzz target for FUZZ_SECONDS (default 60) from seeds written by fuzz_seeds, and finally
+# builds the concurrency tests with ThreadSanitizer into ./build-tsan and runs them. Any
 # sanitizer report or fuzzer finding fails the script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,5 +35,18 @@ for target in fuzz_gguf fuzz_tokenizer fuzz_sampler fuzz_capi; do
   mkdir -p build-san/corpus/$target build-san/findings/$target
   build-san/tests/fuzz/$target build-san/corpus/$target -max_total_time="$FUZZ_SECONDS" -max_len=4096 \
     -artifact_prefix=build-san/findings/$target/ -print_final_stats=1 2>&1 | tail -n 4
+done
+# ThreadSanitizer on the concurrency tests: several generators on one shared model on
+# several threads, create/free races, cancellation from another thread, and the
+# OpenMP-parallel forward pass (the OpenMP runtime itself is not instrumented).
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
+  -DCMAKE_CXX_FLAGS="-fsanitize=thread" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" \
+  -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=thread" -DINKLING_BUILD_BENCH=OFF -DINKLING_BUILD_C_PROGRAMS=OFF \
+  -DINKLING_SHARED_DIR="$SHARED" >/dev/null
+cmake --build build-tsan --target test_capi test_model test_generator -j"$(nproc)"
+export TSAN_OPTIONS="halt_on_error=1 ignore_noninstrumented_modules=1"
+for t in test_capi test_model test_generator; do
+  echo "ThreadSanitizer: $t"
+  build-tsan/tests/$t | tail -n 2
 done
 echo "sanitizers and fuzzing: no findings"
