@@ -30,7 +30,7 @@ export INKLING_SHARED="$SHARED"
 # programs built without the sanitizer runtime; they run in the normal build.
 ctest --test-dir build-san --output-on-failure -j2 -E "rust_example|go_example|c_example_installed|capi_exports"
 rm -rf build-san/corpus && build-san/tests/fuzz/fuzz_seeds build-san/corpus
-for target in fuzz_gguf fuzz_tokenizer fuzz_sampler fuzz_capi; do
+for target in fuzz_gguf fuzz_gguf_metadata fuzz_tokenizer fuzz_sampler fuzz_capi; do
   echo "fuzzing $target for ${FUZZ_SECONDS}s"
   mkdir -p build-san/corpus/$target build-san/findings/$target
   build-san/tests/fuzz/$target build-san/corpus/$target -max_total_time="$FUZZ_SECONDS" -max_len=4096 \

@@ -22,7 +22,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   const fs::path dir = argv[1];
-  for (const char* t : {"fuzz_gguf", "fuzz_tokenizer", "fuzz_sampler", "fuzz_capi"}) fs::create_directories(dir / t);
+  for (const char* t : {"fuzz_gguf", "fuzz_gguf_metadata", "fuzz_tokenizer", "fuzz_sampler", "fuzz_capi"})
+    fs::create_directories(dir / t);
 
   // A tiny but complete llama model: 1 layer, dim 8, vocab 4.
   inkling::GgufWriter w;
@@ -54,6 +55,11 @@ int main(int argc, char** argv) {
   meta.set_string_array("list", {"x", "y"});
   const auto m2 = meta.to_bytes();
   put(dir / "fuzz_gguf" / "metadata_only.gguf", m2.data(), m2.size());
+  // The metadata target gets the key/value bytes after the 24-byte header, behind a key
+  // count byte.
+  std::vector<std::byte> kv(m2.begin() + 23, m2.end());
+  kv[0] = std::byte{3};
+  put(dir / "fuzz_gguf_metadata" / "three_keys", kv.data(), kv.size());
 
   const char* texts[] = {"\x01Hello world! 123", "\x02" "Ca va? \xC3\xA9l\xC3\xA8ve", "\x83<|im_start|>user\n\xE6\x88\x91<|end|>",
                          "\x04\xF0\x9F\x98\x81 emoji \xFF\xFE broken", "\x00   spaces\t\ttabs\n\nlines"};
