@@ -5,11 +5,11 @@
 
 #include <array>
 #include <cstdio>
-#include <queue>
 #include <string>
 #include <unordered_map>
 
 #include "inkling/error.hpp"
+#include "tokenizer/pair_merge.hpp"
 #include "tokenizer/pre_tokenizer.hpp"
 #include "tokenizer/tokenizer_impl.hpp"
 #include "tokenizer/unicode.hpp"
@@ -36,21 +36,6 @@ const ByteMap& byte_map() {
   static const ByteMap m;
   return m;
 }
-
-struct Symbol {
-  int prev, next;
-  std::size_t start, len;
-};
-
-struct Candidate {
-  int left, right;
-  int rank;
-  std::size_t len;
-  bool operator<(const Candidate& o) const {  // min-heap on rank, then left index
-    if (rank != o.rank) return rank > o.rank;
-    return left > o.left;
-  }
-};
 
 }  // namespace
 
@@ -97,52 +82,27 @@ void BpeEncoder::Impl::merge_piece(const std::string& word, std::vector<TokenId>
       return;
     }
   }
-  std::vector<Symbol> sym;
-  for (std::size_t i = 0; i < word.size();) {
-    const std::size_t len = std::min<std::size_t>(utf8_len(static_cast<unsigned char>(word[i])), word.size() - i);
-    const int idx = static_cast<int>(sym.size());
-    sym.push_back({idx - 1, idx + 1, i, len});
-    i += len;
-  }
-  if (sym.empty()) return;
-  sym.back().next = -1;
-
   std::string key;
-  std::priority_queue<Candidate> heap;
-  auto view = [&](const Symbol& s) { return std::string_view(word).substr(s.start, s.len); };
-  auto try_pair = [&](int l, int r) {
-    if (l < 0 || r < 0) return;
-    const int rk = rank(view(sym[static_cast<std::size_t>(l)]), view(sym[static_cast<std::size_t>(r)]), key);
-    if (rk >= 0) heap.push({l, r, rk, sym[static_cast<std::size_t>(l)].len + sym[static_cast<std::size_t>(r)].len});
-  };
-  for (int i = 0; i + 1 < static_cast<int>(sym.size()); ++i) try_pair(i, i + 1);
-  while (!heap.empty()) {
-    const Candidate c = heap.top();
-    heap.pop();
-    Symbol& l = sym[static_cast<std::size_t>(c.left)];
-    Symbol& r = sym[static_cast<std::size_t>(c.right)];
-    if (l.len == 0 || r.len == 0 || l.next != c.right || l.len + r.len != c.len) continue;
-    l.len += r.len;
-    r.len = 0;
-    l.next = r.next;
-    if (r.next >= 0) sym[static_cast<std::size_t>(r.next)].prev = c.left;
-    try_pair(l.prev, c.left);
-    try_pair(c.left, l.next);
-  }
-  for (int i = 0; i >= 0; i = sym[static_cast<std::size_t>(i)].next) {
-    const std::string_view s = view(sym[static_cast<std::size_t>(i)]);
-    if (TokenId id = vocab->find(s); id != kNoToken) {
-      out.push_back(id);
-      continue;
-    }
-    // Not in the vocabulary: fall back to its single characters (bytes without a
-    // token are dropped, as llama.cpp does; every real byte-level vocab has all 256).
-    for (std::size_t k = 0; k < s.size();) {
-      const std::size_t len = std::min<std::size_t>(utf8_len(static_cast<unsigned char>(s[k])), s.size() - k);
-      if (TokenId id = vocab->find(s.substr(k, len)); id != kNoToken) out.push_back(id);
-      k += len;
-    }
-  }
+  merge_pairs(
+      word,
+      [&](std::string_view left, std::string_view right) -> std::optional<double> {
+        const int rk = rank(left, right, key);  // lower ranks merge first
+        if (rk < 0) return std::nullopt;
+        return -static_cast<double>(rk);
+      },
+      [&](std::string_view s) {
+        if (TokenId id = vocab->find(s); id != kNoToken) {
+          out.push_back(id);
+          return;
+        }
+        // Not in the vocabulary: fall back to its single characters (bytes without a
+        // token are dropped, as llama.cpp does; every real byte-level vocab has all 256).
+        for (std::size_t k = 0; k < s.size();) {
+          const std::size_t len = std::min<std::size_t>(utf8_len(static_cast<unsigned char>(s[k])), s.size() - k);
+          if (TokenId id = vocab->find(s.substr(k, len)); id != kNoToken) out.push_back(id);
+          k += len;
+        }
+      });
 }
 
 void BpeEncoder::encode(std::string_view fragment, std::vector<TokenId>& out) const {
