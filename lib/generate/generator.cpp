@@ -1,5 +1,3 @@
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -10,41 +8,6 @@
 
 namespace inkling {
 
-namespace detail {
-
-double ms_between(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
-  return std::chrono::duration<double, std::milli>(b - a).count();
-}
-
-// Linux: VmHWM ("high water mark") of /proc/self/status, the kernel's own peak RSS.
-// Elsewhere, or if /proc is not mounted: getrusage's ru_maxrss (KiB on Linux, bytes on
-// macOS).
-std::size_t peak_rss_bytes() {
-  if (std::FILE* f = std::fopen("/proc/self/status", "r")) {
-    char line[256];
-    unsigned long long kib = 0;
-    bool found = false;
-    while (!found && std::fgets(line, sizeof line, f)) found = std::sscanf(line, "VmHWM: %llu kB", &kib) == 1;
-    std::fclose(f);
-    if (found) return static_cast<std::size_t>(kib) * 1024;
-  }
-  rusage u{};
-  if (getrusage(RUSAGE_SELF, &u) != 0) return 0;
-#ifdef __APPLE__
-  return static_cast<std::size_t>(u.ru_maxrss);
-#else
-  return static_cast<std::size_t>(u.ru_maxrss) * 1024;
-#endif
-}
-
-void ban_ending_tokens(const Tokenizer& tok, const GenerationConfig& c, std::span<float> logits) {
-  for (std::size_t i = 0; i < logits.size(); ++i)
-    if (tok.is_eog(static_cast<TokenId>(i))) logits[i] = -INFINITY;
-  for (TokenId id : c.stop_tokens)
-    if (id >= 0 && static_cast<std::size_t>(id) < logits.size()) logits[static_cast<std::size_t>(id)] = -INFINITY;
-}
-
-}  // namespace detail
 
 std::string_view stop_reason_name(StopReason r) noexcept {
   switch (r) {
@@ -78,25 +41,14 @@ void GenerationConfig::validate() const {
   sampling.validate();
 }
 
-namespace {
-SamplerConfig sampler_config(const GenerationConfig& c) {
-  c.validate();
-  SamplerConfig s = c.sampling;
-  s.top_n = std::max(s.top_n, c.top_n_alternatives);
-  return s;
-}
-}  // namespace
 
 Generator::Impl::Impl(std::shared_ptr<const Model> m, GenerationConfig c)
-    : model(std::move(m)),
-      config(std::move(c)),
+    : detail::Decoding(std::move(m), std::move(c)),
       cache(*model, {.n_ctx = config.n_ctx,
                      .n_seq = config.num_beams > 1 ? 2 * config.num_beams : 1,
                      .type = config.kv_type,
-                     .memory_budget = config.memory_budget}),
-      sampler(sampler_config(config)),
-      detok(model->tokenizer(), config.special_text, false),
-      stop_text(config.stop) {
+                     .memory_budget = config.memory_budget}) {
+  kv_bytes = cache.bytes();
   if (config.draft_model) {
     if (config.draft_model->config().n_vocab != model->config().n_vocab)
       throw Error(ErrorCode::InvalidArgument, "generation: the draft model's vocabulary (" +
@@ -145,27 +97,9 @@ Generator::Generator(std::shared_ptr<const Model> model, GenerationConfig config
 Generator::~Generator() = default;
 
 void Generator::Impl::begin(std::span<const TokenId> prompt) {
-  t_start = Clock::now();
-  cancel_requested = false;
-  reason = StopReason::None;
-  generated.clear();
-  text.clear();
-  token_ms.clear();
-  logprob_sum = 0;
-  logprob_count = 0;
-  detok.reset();
-  stop_text.reset();
-  metrics = Metrics{};
-  metrics.model_bytes = model->weight_bytes();
-  metrics.kv_bytes = cache.bytes();
-  const int n = static_cast<int>(prompt.size());
-  if (n == 0) throw Error(ErrorCode::InvalidArgument, "generation: the prompt has no tokens (this vocabulary adds no BOS)");
-  if (n >= cache.n_ctx())
-    throw Error(ErrorCode::ContextFull, "generation: the prompt has " + std::to_string(n) +
-                                            " tokens but the context holds " + std::to_string(cache.n_ctx()) +
-                                            " (at least one more is needed to generate)");
+  start(prompt, cache.n_ctx(), Clock::now());
   drop_speculation();
-  history.assign(prompt.begin(), prompt.end());
+  const int n = static_cast<int>(prompt.size());
   logits.resize(static_cast<std::size_t>(model->config().n_vocab));
   // Prefix reuse: positions whose tokens equal what the cache already holds (a system
   // prompt, the conversation so far) are kept; only the rest is computed. At least the
@@ -181,105 +115,21 @@ void Generator::Impl::begin(std::span<const TokenId> prompt) {
   model->forward(batch, cache, logits);
   cached.assign(prompt.begin(), prompt.end());
   position = n;
-  metrics.prompt_tokens = n;
-  metrics.cached_prompt_tokens = reuse;
-  metrics.prefill_ms = detail::ms_between(t_start, Clock::now());
-  metrics.prompt_tps = metrics.prefill_ms > 0 ? (n - reuse) / (metrics.prefill_ms / 1000.0) : 0;
-  t_prev = t_start;
-  active = true;
-}
-
-std::vector<Alternative> Generator::Impl::alternatives(std::span<const TokenProb> probs) const {
-  std::vector<Alternative> out;
-  out.reserve(probs.size());
-  for (const TokenProb& p : probs)
-    out.push_back({p.id, model->tokenizer().token_to_piece(p.id, true), p.prob, p.logprob});
-  return out;
+  prefilled(reuse);
 }
 
 std::optional<StepInfo> Generator::Impl::next() {
-  if (!active) return std::nullopt;
-  const Tokenizer& tok = model->tokenizer();
-  const int index = static_cast<int>(generated.size());
-  auto end_with = [&](StopReason r) {
-    reason = r;
-    active = false;
+  std::optional<StepInfo> s;
+  try {
+    s = choose(logits, position, cache.n_ctx());
+  } catch (...) {
     drop_speculation();
-    finish_metrics();
-  };
-  if (cancel_requested) {
-    end_with(StopReason::Cancelled);
-    return std::nullopt;
+    throw;
   }
-  if (index >= config.max_new_tokens) {
-    end_with(StopReason::MaxTokens);
-    return std::nullopt;
-  }
-  const bool may_end = index >= config.min_new_tokens;
-  if (!may_end) detail::ban_ending_tokens(tok, config, logits);
-  const TokenId id = sampler.sample(logits, history);
-  const auto now = Clock::now();
-
-  StepInfo s;
-  s.index = index;
-  s.token = id;
-  s.prob = sampler.chosen().prob;
-  s.logprob = sampler.chosen().logprob;
-  s.raw_prob = sampler.chosen_raw().prob;
-  s.raw_logprob = sampler.chosen_raw().logprob;
-  s.entropy = sampler.entropy();
-  s.raw_entropy = sampler.raw_entropy();
-  s.alternatives = alternatives(sampler.top(config.top_n_alternatives));
-  s.raw_alternatives = alternatives(sampler.raw_top(config.top_n_alternatives));
-  s.ms_since_prev = detail::ms_between(t_prev, now);
-  logprob_sum += s.raw_logprob;
-  ++logprob_count;
-  if (index == 0) {
-    t_first = now;
-    metrics.ttft_ms = detail::ms_between(t_start, now);
-  } else {
-    token_ms.push_back(s.ms_since_prev);
-  }
-  t_prev = now;
-
-  const bool is_eog = config.stop_at_eog && tok.is_eog(id);
-  const bool is_stop_token = std::find(config.stop_tokens.begin(), config.stop_tokens.end(), id) != config.stop_tokens.end();
-  if (may_end && (is_eog || is_stop_token)) {
-    s.text = stop_text.flush() + detok.flush();
-    text += s.text;
-    s.final = true;
-    end_with(is_eog ? StopReason::EndOfSequence : StopReason::StopToken);
-    return s;
-  }
-
-  generated.push_back(id);
-  history.push_back(id);
-  const auto released = stop_text.push(detok.push(id), may_end);
-  s.text = released.release;
-  if (released.stopped) {
-    text += s.text;
-    s.final = true;
-    end_with(StopReason::StopString);
-    return s;
-  }
-  const bool at_max = static_cast<int>(generated.size()) >= config.max_new_tokens;
-  const bool ctx_full = position >= cache.n_ctx();
-  if (at_max || ctx_full) {
-    if (ctx_full && !at_max && config.on_context_full == ContextFullPolicy::Error) {
-      text += s.text;
-      end_with(StopReason::ContextFull);
-      throw Error(ErrorCode::ContextFull, "generation: the context of " + std::to_string(cache.n_ctx()) +
-                                              " positions is full after " + std::to_string(generated.size()) +
-                                              " generated tokens");
-    }
-    s.text += stop_text.push(detok.flush(), may_end).release + stop_text.flush();
-    text += s.text;
-    s.final = true;
-    end_with(at_max ? StopReason::MaxTokens : StopReason::ContextFull);
-    return s;
-  }
-  text += s.text;
-  advance(id);
+  if (!active)
+    drop_speculation();
+  else if (s)
+    advance(s->token);
   return s;
 }
 
@@ -357,25 +207,6 @@ void lookup_draft(std::span<const TokenId> context, int max_tokens, std::vector<
 
 }  // namespace detail
 
-void Generator::Impl::finish_metrics() {
-  const auto now = Clock::now();
-  metrics.total_ms = detail::ms_between(t_start, now);
-  metrics.gen_tokens = static_cast<int>(generated.size());
-  if (!token_ms.empty()) {
-    double sum = 0;
-    for (double t : token_ms) sum += t;
-    metrics.tpot_ms_mean = sum / static_cast<double>(token_ms.size());
-    std::vector<double> sorted = token_ms;
-    const std::size_t k = static_cast<std::size_t>(std::ceil(0.9 * static_cast<double>(sorted.size()))) - 1;
-    std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(k), sorted.end());
-    metrics.tpot_ms_p90 = sorted[k];
-  }
-  const double gen_ms = metrics.total_ms - metrics.prefill_ms;
-  metrics.gen_tps = gen_ms > 0 ? metrics.gen_tokens / (gen_ms / 1000.0) : 0;
-  metrics.kv_bytes = cache.bytes();
-  metrics.peak_rss = detail::peak_rss_bytes();
-}
-
 void Generator::prompt(std::string_view text) {
   const auto ids = impl_->model->tokenizer().encode(text, true, false);
   prompt_tokens(ids);
@@ -400,27 +231,12 @@ GenerationResult Generator::run_tokens(std::span<const TokenId> prompt, std::fun
   m.begin(prompt);
   while (auto s = m.next()) {
     if (on_step && !on_step(*s) && !s->final) {
-      m.reason = StopReason::Cancelled;
-      m.active = false;
-      m.finish_metrics();
+      m.end(StopReason::Cancelled);
+      m.drop_speculation();
       break;
     }
   }
-  GenerationResult r;
-  r.text = m.text;
-  r.tokens = m.generated;
-  r.stop_reason = m.reason;
-  r.metrics = m.metrics;
-  Sequence seq;
-  seq.tokens = m.generated;
-  seq.text = m.text;
-  seq.stop_reason = m.reason;
-  seq.logprob = m.logprob_sum;
-  seq.length = m.logprob_count;
-  seq.score = seq.length > 0 ? seq.logprob / std::pow(static_cast<double>(seq.length), static_cast<double>(m.config.length_penalty))
-                             : seq.logprob;
-  r.sequences.push_back(std::move(seq));
-  return r;
+  return m.result();
 }
 
 void Generator::cancel() noexcept { impl_->cancel_requested = true; }

@@ -1,0 +1,226 @@
+#include "generate/decoding.hpp"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+#include "inkling/error.hpp"
+
+namespace inkling::detail {
+
+double ms_between(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+// Linux: VmHWM ("high water mark") of /proc/self/status, the kernel's own peak RSS.
+// Elsewhere, or if /proc is not mounted: getrusage's ru_maxrss (KiB on Linux, bytes on
+// macOS).
+std::size_t peak_rss_bytes() {
+  if (std::FILE* f = std::fopen("/proc/self/status", "r")) {
+    char line[256];
+    unsigned long long kib = 0;
+    bool found = false;
+    while (!found && std::fgets(line, sizeof line, f)) found = std::sscanf(line, "VmHWM: %llu kB", &kib) == 1;
+    std::fclose(f);
+    if (found) return static_cast<std::size_t>(kib) * 1024;
+  }
+  rusage u{};
+  if (getrusage(RUSAGE_SELF, &u) != 0) return 0;
+#ifdef __APPLE__
+  return static_cast<std::size_t>(u.ru_maxrss);
+#else
+  return static_cast<std::size_t>(u.ru_maxrss) * 1024;
+#endif
+}
+
+void ban_ending_tokens(const Tokenizer& tok, const GenerationConfig& c, std::span<float> logits) {
+  for (std::size_t i = 0; i < logits.size(); ++i)
+    if (tok.is_eog(static_cast<TokenId>(i))) logits[i] = -INFINITY;
+  for (TokenId id : c.stop_tokens)
+    if (id >= 0 && static_cast<std::size_t>(id) < logits.size()) logits[static_cast<std::size_t>(id)] = -INFINITY;
+}
+
+namespace {
+SamplerConfig sampler_config(const GenerationConfig& c) {
+  c.validate();
+  SamplerConfig s = c.sampling;
+  s.top_n = std::max(s.top_n, c.top_n_alternatives);
+  return s;
+}
+}  // namespace
+
+Decoding::Decoding(std::shared_ptr<const Model> m, GenerationConfig c)
+    : model(std::move(m)),
+      config(std::move(c)),
+      sampler(sampler_config(config)),
+      detok(model->tokenizer(), config.special_text, false),
+      stop_text(config.stop) {}
+
+void Decoding::start(std::span<const TokenId> prompt, int n_ctx, Clock::time_point t0) {
+  const int n = static_cast<int>(prompt.size());
+  if (n == 0) throw Error(ErrorCode::InvalidArgument, "generation: the prompt has no tokens (this vocabulary adds no BOS)");
+  if (n >= n_ctx)
+    throw Error(ErrorCode::ContextFull, "generation: the prompt has " + std::to_string(n) +
+                                            " tokens but the context holds " + std::to_string(n_ctx) +
+                                            " (at least one more is needed to generate)");
+  t_start = t0;
+  t_prev = t0;
+  cancel_requested = false;
+  reason = StopReason::None;
+  active = false;
+  generated.clear();
+  text.clear();
+  token_ms.clear();
+  logprob_sum = 0;
+  logprob_count = 0;
+  detok.reset();
+  stop_text.reset();
+  metrics = Metrics{};
+  metrics.model_bytes = model->weight_bytes();
+  metrics.kv_bytes = kv_bytes;
+  metrics.prompt_tokens = n;
+  history.assign(prompt.begin(), prompt.end());
+}
+
+void Decoding::prefilled(int reused) {
+  metrics.cached_prompt_tokens = reused;
+  metrics.prefill_ms = ms_between(t_start, Clock::now());
+  const int computed = metrics.prompt_tokens - reused;
+  metrics.prompt_tps = metrics.prefill_ms > 0 ? computed / (metrics.prefill_ms / 1000.0) : 0;
+  active = true;
+}
+
+std::vector<Alternative> Decoding::alternatives(std::span<const TokenProb> probs) const {
+  std::vector<Alternative> out;
+  out.reserve(probs.size());
+  for (const TokenProb& p : probs)
+    out.push_back({p.id, model->tokenizer().token_to_piece(p.id, true), p.prob, p.logprob});
+  return out;
+}
+
+void Decoding::end(StopReason r) {
+  reason = r;
+  active = false;
+  finish_metrics();
+}
+
+std::optional<StepInfo> Decoding::choose(std::span<float> logits, int position, int n_ctx) {
+  if (!active) return std::nullopt;
+  const Tokenizer& tok = model->tokenizer();
+  const int index = static_cast<int>(generated.size());
+  if (cancel_requested) {
+    end(StopReason::Cancelled);
+    return std::nullopt;
+  }
+  if (index >= config.max_new_tokens) {
+    end(StopReason::MaxTokens);
+    return std::nullopt;
+  }
+  const bool may_end = index >= config.min_new_tokens;
+  if (!may_end) ban_ending_tokens(tok, config, logits);
+  const TokenId id = sampler.sample(logits, history);
+  const auto now = Clock::now();
+
+  StepInfo s;
+  s.index = index;
+  s.token = id;
+  s.prob = sampler.chosen().prob;
+  s.logprob = sampler.chosen().logprob;
+  s.raw_prob = sampler.chosen_raw().prob;
+  s.raw_logprob = sampler.chosen_raw().logprob;
+  s.entropy = sampler.entropy();
+  s.raw_entropy = sampler.raw_entropy();
+  s.alternatives = alternatives(sampler.top(config.top_n_alternatives));
+  s.raw_alternatives = alternatives(sampler.raw_top(config.top_n_alternatives));
+  s.ms_since_prev = ms_between(t_prev, now);
+  logprob_sum += s.raw_logprob;
+  ++logprob_count;
+  if (index == 0) {
+    t_first = now;
+    metrics.ttft_ms = ms_between(t_start, now);
+  } else {
+    token_ms.push_back(s.ms_since_prev);
+  }
+  t_prev = now;
+
+  const bool is_eog = config.stop_at_eog && tok.is_eog(id);
+  const bool is_stop_token = std::find(config.stop_tokens.begin(), config.stop_tokens.end(), id) != config.stop_tokens.end();
+  if (may_end && (is_eog || is_stop_token)) {
+    s.text = stop_text.flush() + detok.flush();
+    text += s.text;
+    s.final = true;
+    end(is_eog ? StopReason::EndOfSequence : StopReason::StopToken);
+    return s;
+  }
+
+  generated.push_back(id);
+  history.push_back(id);
+  const auto released = stop_text.push(detok.push(id), may_end);
+  s.text = released.release;
+  if (released.stopped) {
+    text += s.text;
+    s.final = true;
+    end(StopReason::StopString);
+    return s;
+  }
+  const bool at_max = static_cast<int>(generated.size()) >= config.max_new_tokens;
+  const bool ctx_full = position >= n_ctx;
+  if (at_max || ctx_full) {
+    if (ctx_full && !at_max && config.on_context_full == ContextFullPolicy::Error) {
+      text += s.text;
+      end(StopReason::ContextFull);
+      throw Error(ErrorCode::ContextFull, "generation: the context of " + std::to_string(n_ctx) +
+                                              " positions is full after " + std::to_string(generated.size()) +
+                                              " generated tokens");
+    }
+    s.text += stop_text.push(detok.flush(), may_end).release + stop_text.flush();
+    text += s.text;
+    s.final = true;
+    end(at_max ? StopReason::MaxTokens : StopReason::ContextFull);
+    return s;
+  }
+  text += s.text;
+  return s;
+}
+
+void Decoding::finish_metrics() {
+  const auto now = Clock::now();
+  metrics.total_ms = ms_between(t_start, now);
+  metrics.gen_tokens = static_cast<int>(generated.size());
+  if (!token_ms.empty()) {
+    double sum = 0;
+    for (double t : token_ms) sum += t;
+    metrics.tpot_ms_mean = sum / static_cast<double>(token_ms.size());
+    std::vector<double> sorted = token_ms;
+    const std::size_t k = static_cast<std::size_t>(std::ceil(0.9 * static_cast<double>(sorted.size()))) - 1;
+    std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(k), sorted.end());
+    metrics.tpot_ms_p90 = sorted[k];
+  }
+  const double gen_ms = metrics.total_ms - metrics.prefill_ms;
+  metrics.gen_tps = gen_ms > 0 ? metrics.gen_tokens / (gen_ms / 1000.0) : 0;
+  metrics.kv_bytes = kv_bytes;
+  metrics.peak_rss = peak_rss_bytes();
+}
+
+GenerationResult Decoding::result() const {
+  GenerationResult r;
+  r.text = text;
+  r.tokens = generated;
+  r.stop_reason = reason;
+  r.metrics = metrics;
+  Sequence seq;
+  seq.tokens = generated;
+  seq.text = text;
+  seq.stop_reason = reason;
+  seq.logprob = logprob_sum;
+  seq.length = logprob_count;
+  seq.score = seq.length > 0 ? seq.logprob / std::pow(static_cast<double>(seq.length), static_cast<double>(config.length_penalty))
+                             : seq.logprob;
+  r.sequences.push_back(std::move(seq));
+  return r;
+}
+
+}  // namespace inkling::detail
