@@ -114,6 +114,17 @@ try {
   check(/HTTP 4\d\d/.test(err3), `invalid request shows the HTTP error (${err3.slice(0, 90)})`);
   await maxTok.fill(keep);
 
+  // The page renders any OpenAI-shaped error the server sends, e.g. a 503 when
+  // the queue is full (intercepted here so the check needs no overloaded server).
+  await page.route('**/v1/completions', route => route.fulfill({
+    status: 503, contentType: 'application/json',
+    body: JSON.stringify({ error: { message: 'server busy', type: 'server_error', param: null, code: null } }),
+  }));
+  await runAndWait();
+  const err4 = (await page.textContent('#error')).trim();
+  check(/HTTP 503 server_error: server busy/.test(err4), `5xx error JSON is shown (${err4.slice(0, 60)})`);
+  await page.unroute('**/v1/completions');
+
   // Screenshot of the Compare run (re-run so the page shows results, not the error).
   await page.check('#compare');
   await runAndWait();
@@ -123,8 +134,9 @@ try {
   await page.screenshot({ path: shot, fullPage: true });
   check(fs.existsSync(shot) && fs.statSync(shot).size > 10_000, `screenshot saved to ${shot}`);
 
-  check(consoleErrors.filter(e => !/Failed to load resource/.test(e)).length === 0,
-    `no page script errors${consoleErrors.length ? ': ' + consoleErrors.join(' | ') : ''}`);
+  // Failed-resource lines are the deliberate 4xx/5xx above; anything else is a page bug.
+  const scriptErrors = consoleErrors.filter(e => !/Failed to load resource/.test(e));
+  check(scriptErrors.length === 0, `no page script errors${scriptErrors.length ? ': ' + scriptErrors.join(' | ') : ''}`);
 } catch (e) {
   failed++;
   console.log(`FAIL ${e && e.stack || e}`);
