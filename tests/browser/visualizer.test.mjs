@@ -1,0 +1,149 @@
+// End-to-end check of the web visualizer served by `inkling serve` at GET /.
+// Drives Debian's /usr/bin/chromium through playwright-core (no browser
+// download), runs a completion and a Compare run, and saves a screenshot.
+//
+//   node visualizer.test.mjs [URL] [SCREENSHOT]   (or INKLING_URL / INKLING_SCREENSHOT)
+//
+// Plain assertions, exit code 0 on success, 1 on any failure.
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const url = process.argv[2] || process.env.INKLING_URL || 'http://127.0.0.1:18080/';
+const shot = process.argv[3] || process.env.INKLING_SCREENSHOT || path.join(os.tmpdir(), 'inkling-visualizer.png');
+const RUN_TIMEOUT = 60_000;
+
+let passed = 0, failed = 0;
+function check(cond, what) {
+  if (cond) { passed++; console.log(`ok   ${what}`); }
+  else { failed++; console.log(`FAIL ${what}`); }
+  return cond;
+}
+
+// A fresh profile per run so no state (cache, storage) leaks between runs.
+const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'inkling-chromium-'));
+let ctx;
+try {
+  ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1360, height: 900 },
+  });
+  const page = ctx.pages()[0] || await ctx.newPage();
+  const consoleErrors = [];
+  page.on('console', m => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('pageerror', e => consoleErrors.push(String(e)));
+
+  const resp = await page.goto(url, { waitUntil: 'load', timeout: 15_000 });
+  check(resp && resp.ok(), `GET ${url} answers 200`);
+  await page.waitForFunction(() => !/…$/.test(document.querySelector('#model').textContent), null, { timeout: 10_000 });
+  const modelText = await page.textContent('#model');
+  check(/^model: (?!unavailable|unknown).+/.test(modelText), `header shows the model name (${modelText})`);
+
+  // Wait for a run to start and then for the page to report it idle again.
+  async function runAndWait() {
+    await page.click('#run');
+    await page.waitForFunction(() => document.body.dataset.state === 'idle' && !document.querySelector('#run').disabled,
+      null, { timeout: RUN_TIMEOUT });
+  }
+
+  // --- single run ---
+  await page.fill('#prompt', 'Once upon a time');
+  await runAndWait();
+  const err = (await page.textContent('#error')).trim();
+  check(err === '', `no error shown${err ? ': ' + err : ''}`);
+  const colA = page.locator('.col[data-side="A"]');
+  check(await colA.getAttribute('data-state') === 'done', 'column A finished (state done)');
+  const toks = colA.locator('.out .tok');
+  const nTok = await toks.count();
+  check(nTok >= 3, `several .tok spans (${nTok})`);
+  const joined = (await toks.allTextContents()).join('');
+  check(joined.trim().length > 0, `token text is non-empty (${JSON.stringify(joined.slice(0, 60))}…)`);
+
+  // Click the first token that carries per-step data and inspect the panel.
+  await toks.first().click();
+  const bars = page.locator('#detail .alt-bar');
+  const nBars = await bars.count();
+  check(nBars >= 1, `clicking a token shows alternative bars (${nBars})`);
+  check(await page.locator('#detail .chosen').count() === 1, 'exactly one alternative is marked .chosen');
+  const pctTexts = await page.locator('#detail .alt-bar .pct').allTextContents();
+  check(pctTexts.length > 0 && pctTexts.every(t => /%$/.test(t)), `alternatives show percentages (${pctTexts.slice(0, 3).join(' ')})`);
+  const clickedText = await toks.first().textContent();
+  const chosenLabel = await page.locator('#detail .alt-bar.chosen .lbl').textContent();
+  check(chosenLabel.replace(/␣/g, ' ').replace(/↵/g, '\n').replace(/ \*$/, '').length > 0,
+    `chosen alternative is labelled (${chosenLabel} for ${JSON.stringify(clickedText)})`);
+
+  const metrics = (await page.textContent('#metrics')) || '';
+  check(/[\d.]+ tok\/s/.test(metrics), 'metrics panel shows tokens/s');
+  check(/time to first token/.test(metrics) && /prompt tokens/.test(metrics), 'metrics panel shows TTFT and prompt tokens');
+  check(await page.locator('#metrics svg.sparkline').count() === 1, 'entropy sparkline exists');
+  check(await page.locator('#metrics svg.sparkline polyline').count() >= 1, 'sparkline has a line');
+
+  // --- Compare mode: A greedy-ish, B hot, two concurrent requests ---
+  await page.check('#compare');
+  check(await page.locator('.col[data-side="B"]').isVisible(), 'Compare shows column B');
+  const colB = page.locator('.col[data-side="B"]');
+  await colA.locator('input[name="temperature"]').fill('0');
+  await colB.locator('input[name="temperature"]').fill('1.2');
+  await colB.locator('input[name="seed"]').fill('7');
+  await runAndWait();
+  const err2 = (await page.textContent('#error')).trim();
+  check(err2 === '', `no error in Compare mode${err2 ? ': ' + err2 : ''}`);
+  for (const [name, col] of [['A', colA], ['B', colB]]) {
+    const n = await col.locator('.out .tok').count();
+    const text = (await col.locator('.out .tok').allTextContents()).join('');
+    check(n >= 3 && text.trim().length > 0, `Compare column ${name} filled (${n} tokens)`);
+    check(/tok\/s/.test(await col.locator('.metrics').textContent()), `Compare column ${name} has metrics`);
+  }
+
+  // Pin a token of B so the screenshot shows the alternatives panel.
+  await colB.locator('.out .tok').nth(2).click();
+  await page.mouse.move(0, 0);
+
+  // --- error path: the server's validation error reaches #error ---
+  // (a negative max_tokens is invalid under any sampler setup)
+  await page.uncheck('#compare');
+  const maxTok = colA.locator('input[name="max_tokens"]');
+  const keep = await maxTok.inputValue();
+  await maxTok.fill('-5');
+  await runAndWait();
+  const err3 = (await page.textContent('#error')).trim();
+  check(/HTTP 4\d\d/.test(err3), `invalid request shows the HTTP error (${err3.slice(0, 90)})`);
+  await maxTok.fill(keep);
+
+  // The page renders any OpenAI-shaped error the server sends, e.g. a 503 when
+  // the queue is full (intercepted here so the check needs no overloaded server).
+  await page.route('**/v1/completions', route => route.fulfill({
+    status: 503, contentType: 'application/json',
+    body: JSON.stringify({ error: { message: 'server busy', type: 'server_error', param: null, code: null } }),
+  }));
+  await runAndWait();
+  const err4 = (await page.textContent('#error')).trim();
+  check(/HTTP 503 server_error: server busy/.test(err4), `5xx error JSON is shown (${err4.slice(0, 60)})`);
+  await page.unroute('**/v1/completions');
+
+  // Screenshot of the Compare run (re-run so the page shows results, not the error).
+  await page.check('#compare');
+  await runAndWait();
+  await colA.locator('.out .tok').nth(3).click();
+  await page.mouse.move(0, 0);
+  fs.mkdirSync(path.dirname(path.resolve(shot)), { recursive: true });
+  await page.screenshot({ path: shot, fullPage: true });
+  check(fs.existsSync(shot) && fs.statSync(shot).size > 10_000, `screenshot saved to ${shot}`);
+
+  // Failed-resource lines are the deliberate 4xx/5xx above; anything else is a page bug.
+  const scriptErrors = consoleErrors.filter(e => !/Failed to load resource/.test(e));
+  check(scriptErrors.length === 0, `no page script errors${scriptErrors.length ? ': ' + scriptErrors.join(' | ') : ''}`);
+} catch (e) {
+  failed++;
+  console.log(`FAIL ${e && e.stack || e}`);
+} finally {
+  if (ctx) await ctx.close().catch(() => {});
+  fs.rmSync(profile, { recursive: true, force: true });
+}
+
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 && passed > 0 ? 0 : 1);
