@@ -1,6 +1,7 @@
 // Umbrella header: the whole public C++ API.
 #pragma once
 
+#include "inkling/chat_template.hpp"
 #include "inkling/error.hpp"
 #include "inkling/generator.hpp"
 #include "inkling/gguf.hpp"
