@@ -56,6 +56,11 @@ int Engine::running() const {
   return static_cast<int>(streams_.size());
 }
 
+Engine::Counters Engine::counters() const {
+  std::lock_guard lock(mutex_);
+  return counters_;
+}
+
 void Engine::loop() {
   for (;;) {
     {
@@ -74,7 +79,13 @@ void Engine::loop() {
       Stream& s = *it->second;
       const bool finished = e.finished;
       std::optional<GenerationResult> result;
-      if (finished) result = batch_.take_result(e.request);
+      if (e.step) ++counters_.tokens;
+      if (finished) {
+        result = batch_.take_result(e.request);
+        ++counters_.finished;
+        if (e.stop_reason == StopReason::Cancelled) ++counters_.cancelled;
+        if (!e.error.empty()) ++counters_.failed;
+      }
       {
         std::lock_guard slock(s.mutex_);
         s.events_.push_back(std::move(e));

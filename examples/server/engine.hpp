@@ -52,6 +52,10 @@ class Engine {
   const Model& model() const noexcept { return *model_; }
   const BatchOptions& options() const noexcept { return batch_.options(); }
   int running() const;  // requests submitted and not finished
+  struct Counters {
+    std::uint64_t finished = 0, cancelled = 0, failed = 0, tokens = 0;
+  };
+  Counters counters() const;
 
  private:
   void loop();
@@ -62,6 +66,7 @@ class Engine {
   mutable std::mutex mutex_;  // streams_, stopping_
   std::condition_variable work_;
   std::map<RequestId, std::shared_ptr<Stream>> streams_;
+  Counters counters_;
   bool stopping_ = false;
   std::thread thread_;
 };

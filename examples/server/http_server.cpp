@@ -105,7 +105,15 @@ void HttpServer::Impl::completions(const httplib::Request& req, httplib::Respons
 
 void HttpServer::Impl::routes() {
   http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(dump({{"status", "ok"}, {"model", ctx.model_id}, {"running", engine->running()}}), "application/json");
+    const Engine::Counters c = engine->counters();
+    res.set_content(dump({{"status", "ok"},
+                          {"model", ctx.model_id},
+                          {"running", engine->running()},
+                          {"finished", c.finished},
+                          {"cancelled", c.cancelled},
+                          {"failed", c.failed},
+                          {"tokens", c.tokens}}),
+                    "application/json");
   });
   http.Get("/v1/models", [this](const httplib::Request& req, httplib::Response& res) {
     if (!authorized(req, res)) return;

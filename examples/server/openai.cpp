@@ -206,8 +206,8 @@ CompletionRequest parse_request(const std::string& text, bool chat, const Servin
     for (TokenId id : ctx.chat->stop_tokens(tok)) r.config.stop_tokens.push_back(id);
     // Chat replies run until the turn ends; max_completion_tokens is the newer name.
     r.config.max_new_tokens = ctx.n_ctx;
-    if (auto v = integer(body, "max_tokens", 0, ctx.n_ctx)) r.config.max_new_tokens = static_cast<int>(*v);
-    if (auto v = integer(body, "max_completion_tokens", 0, ctx.n_ctx)) r.config.max_new_tokens = static_cast<int>(*v);
+    if (auto v = integer(body, "max_tokens", 0, 1 << 30)) r.config.max_new_tokens = static_cast<int>(*v);
+    if (auto v = integer(body, "max_completion_tokens", 0, 1 << 30)) r.config.max_new_tokens = static_cast<int>(*v);
     if (boolean(body, "logprobs").value_or(false)) {
       r.logprobs = static_cast<int>(integer(body, "top_logprobs", 0, 20).value_or(0));
     } else if (integer(body, "top_logprobs", 0, 20)) {
@@ -230,12 +230,12 @@ CompletionRequest parse_request(const std::string& text, bool chat, const Servin
       bad("prompt", "'prompt' must be a string, an array of one string, or an array of token ids");
     }
     r.config.max_new_tokens = 16;  // OpenAI's default for completions
-    if (auto v = integer(body, "max_tokens", 0, ctx.n_ctx)) r.config.max_new_tokens = static_cast<int>(*v);
+    if (auto v = integer(body, "max_tokens", 0, 1 << 30)) r.config.max_new_tokens = static_cast<int>(*v);
     if (auto v = integer(body, "logprobs", 0, 20)) r.logprobs = static_cast<int>(*v);
     if (boolean(body, "echo").value_or(false)) bad("echo", "'echo' is not supported");
     if (auto s = body.find("suffix"); s != body.end() && !s->is_null()) bad("suffix", "'suffix' is not supported");
   }
-  if (auto v = integer(body, "min_tokens", 0, ctx.n_ctx)) r.config.min_new_tokens = static_cast<int>(std::min<long long>(*v, r.config.max_new_tokens));
+  if (auto v = integer(body, "min_tokens", 0, 1 << 30)) r.config.min_new_tokens = static_cast<int>(std::min<long long>(*v, r.config.max_new_tokens));
   if (r.prompt.empty()) bad(chat ? "messages" : "prompt", "the prompt has no tokens");
   if (static_cast<int>(r.prompt.size()) >= ctx.n_ctx)
     throw ApiError(400, "the prompt has " + std::to_string(r.prompt.size()) + " tokens but the context holds " +
