@@ -50,6 +50,8 @@ class ChatTemplate {
   //  - mistral (Instruct v0.1/v0.2) has none either: the system text + "\n" opens the
   //    first user message (as llama.cpp renders it; the v0.2 template itself raises);
   //  - llama2 wraps it in <<SYS>> inside the first [INST];
+  //  - for these three, a system message with no user message after it is not
+  //    rendered (their templates render it only inside the first user turn);
   //  - llama2, mistral and gemma need user/assistant to alternate, starting with user.
   // Error(InvalidArgument) for an unknown role, and for these three families a system
   // message that is not first or turns that do not alternate. chatml, llama3, phi3 and

@@ -450,3 +450,57 @@ TEST_CASE("for_model() on a model without a chat template is Unsupported") {
   CHECK(ids[1] != bos);
   CHECK(std::count(ids.begin(), ids.end(), bos) == 2);  // the first [INST] and the second one
 }
+
+TEST_CASE("random role sequences: rendered exactly when the family's rule allows them, else InvalidArgument") {
+  // The rule of llama2/mistral/gemma: an optional leading system message, then user and
+  // assistant alternating from user. The other families take any sequence.
+  const auto alternates = [](const std::vector<ChatMessage>& c) {
+    std::size_t first = !c.empty() && c[0].role == "system" ? 1 : 0;
+    for (std::size_t i = first; i < c.size(); ++i)
+      if (c[i].role != ((i - first) % 2 == 0 ? "user" : "assistant")) return false;
+    return true;
+  };
+  const char* roles[] = {"system", "user", "assistant"};
+  unsigned state = 12345;
+  const auto next = [&state] { return (state = state * 1103515245u + 12345u) >> 16; };
+  int valid_strict = 0, invalid_strict = 0;
+  for (int trial = 0; trial < 400; ++trial) {
+    std::vector<ChatMessage> conv;
+    const unsigned n = next() % 6;
+    for (unsigned i = 0; i < n; ++i) {
+      std::string content = "m";  // (appending, not "m" + ...: GCC 12 warns falsely on that)
+      content += std::to_string(i);
+      conv.push_back({roles[next() % 3], content});
+    }
+    const bool ok = alternates(conv);
+    (ok ? valid_strict : invalid_strict)++;
+    for (const auto name : ChatTemplate::known_names()) {
+      CAPTURE(name);
+      CAPTURE(trial);
+      const ChatTemplate t = ChatTemplate::named(name);
+      const bool strict = name == "llama2" || name == "mistral" || name == "gemma";
+      if (strict && conv.size() == 1 && conv[0].role == "system") {
+        // No user turn to fold the system text into: dropped, as the templates drop it.
+        CHECK(t.apply(conv, true).find(conv[0].content) == std::string::npos);
+      } else if (!strict || ok) {
+        const std::string text = t.apply(conv, true);
+        // Every message's text appears, in order (the system text folded in included).
+        std::size_t at = 0;
+        for (const auto& m : conv) {
+          at = text.find(m.content, at);
+          CHECK(at != std::string::npos);
+          if (at == std::string::npos) break;
+        }
+      } else {
+        try {
+          (void)t.apply(conv, true);
+          FAIL("expected an error");
+        } catch (const Error& e) {
+          CHECK(e.code() == ErrorCode::InvalidArgument);
+        }
+      }
+    }
+  }
+  CHECK(valid_strict > 20);  // both branches were exercised
+  CHECK(invalid_strict > 20);
+}
