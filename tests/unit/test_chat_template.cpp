@@ -1,8 +1,10 @@
 // Chat templates: every family rendered character for character as its reference Jinja
-// template does (the expected texts come from rendering those templates with Jinja2 the
-// way transformers does; the 6-message conversation is llama.cpp's test-chat-template
-// conversation, and its expected outputs agree with llama.cpp's), BOS handling, family
-// detection from real template texts, errors, and tokenization with a real vocabulary.
+// template does, BOS handling, family detection from real template texts, errors, and
+// tokenization with a real vocabulary. The expected texts were rendered with Jinja2 as
+// transformers renders (trim_blocks, lstrip_blocks) from the templates below, Llama 2's
+// from Meta's, phi3's from Phi-3.5-mini's and gemma's from Gemma 3's (google/gemma-3-4b-it);
+// the 6-message conversation is llama.cpp's test-chat-template one, and its expected
+// outputs agree with llama.cpp's.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -198,6 +200,24 @@ constexpr const char* kGemma7b =
     "(message['role'] == 'assistant') %}{% set role = 'model' %}{% else %}{% set role = message['role'] %}{% endif "
     "%}{{ '<start_of_turn>' + role + '\\n' + message['content'] | trim + '<end_of_turn>\\n' }}{% endfor %}{% if "
     "add_generation_prompt %}{{'<start_of_turn>model\\n'}}{% endif %}";
+constexpr const char* kGemma3 =
+    "{{ bos_token }}\n{%- if messages[0]['role'] == 'system' -%}\n    {%- if messages[0]['content'] is string -%}\n"
+    "        {%- set first_user_prefix = messages[0]['content'] + '\n\n' -%}\n    {%- else -%}\n"
+    "        {%- set first_user_prefix = messages[0]['content'][0]['text'] + '\n\n' -%}\n    {%- endif -%}\n"
+    "    {%- set loop_messages = messages[1:] -%}\n{%- else -%}\n    {%- set first_user_prefix = \"\" -%}\n"
+    "    {%- set loop_messages = messages -%}\n{%- endif -%}\n{%- for message in loop_messages -%}\n"
+    "    {%- if (message['role'] == 'user') != (loop.index0 % 2 == 0) -%}\n"
+    "        {{ raise_exception(\"Conversation roles must alternate user/assistant/user/assistant/...\") }}\n"
+    "    {%- endif -%}\n    {%- if (message['role'] == 'assistant') -%}\n        {%- set role = \"model\" -%}\n"
+    "    {%- else -%}\n        {%- set role = message['role'] -%}\n    {%- endif -%}\n"
+    "    {{ '<start_of_turn>' + role + '\n' + (first_user_prefix if loop.first else \"\") }}\n"
+    "    {%- if message['content'] is string -%}\n        {{ message['content'] | trim }}\n"
+    "    {%- elif message['content'] is iterable -%}\n        {%- for item in message['content'] -%}\n"
+    "            {%- if item['type'] == 'image' -%}\n                {{ '<start_of_image>' }}\n"
+    "            {%- elif item['type'] == 'text' -%}\n                {{ item['text'] | trim }}\n"
+    "            {%- endif -%}\n        {%- endfor -%}\n    {%- else -%}\n"
+    "        {{ raise_exception(\"Invalid content type\") }}\n    {%- endif -%}\n    {{ '<end_of_turn>\n' }}\n"
+    "{%- endfor -%}\n{%- if add_generation_prompt -%}\n    {{'<start_of_turn>model\n'}}\n{%- endif -%}\n";
 constexpr const char* kZephyr =
     "{% for message in messages %}\n{% if message['role'] == 'user' %}\n{{ '<|user|>\n' + message['content'] + "
     "eos_token }}\n{% elif message['role'] == 'system' %}\n{{ '<|system|>\n' + message['content'] + eos_token }}\n{% "
@@ -330,6 +350,7 @@ TEST_CASE("detect() recognises real templates of each family") {
   CHECK(ChatTemplate::detect(kLlama3).name() == "llama3");
   CHECK(ChatTemplate::detect(kPhi3Mini).name() == "phi3");
   CHECK(ChatTemplate::detect(kGemma7b).name() == "gemma");
+  CHECK(ChatTemplate::detect(kGemma3).name() == "gemma");
   CHECK(ChatTemplate::detect(kZephyr).name() == "zephyr");
 }
 
