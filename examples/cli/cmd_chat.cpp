@@ -4,6 +4,7 @@
 // tokens.
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -36,9 +37,12 @@ void usage() {
       "      --metrics           after each reply: prompt tokens reused from the cache and computed,\n"
       "                          time to first token, tokens/s\n"
       "      --special           show control tokens in the replies\n"
+      "model and context (--ctx defaults to the model's context, at most 4096 tokens):\n"
       "%s",
       kGenerationFlagsHelp);
 }
+
+constexpr int kDefaultChatContext = 4096;
 
 struct ChatOptions {
   std::string model, template_name, system;
@@ -90,6 +94,9 @@ int cmd_chat(int argc, char** argv) {
                                          : inkling::ChatTemplate::named(o.template_name).adapted_to(tok);
 
   inkling::GenerationConfig config = o.flags.gen;
+  // A conversation grows turn by turn; a KV cache for a 128K-token training context would
+  // take tens of GB up front, so without --ctx the chat caps it.
+  if (config.n_ctx == 0) config.n_ctx = std::min(model->config().n_ctx_train, kDefaultChatContext);
   // The end-of-turn markers: as strings for vocabularies that spell them out in pieces,
   // as ids for those that have them as control tokens (not rendered as text).
   for (auto& s : tmpl.stop_strings()) config.stop.push_back(s);
