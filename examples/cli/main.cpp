@@ -15,6 +15,7 @@ void usage() {
       "\n"
       "commands:\n"
       "  run       generate text from a prompt, streaming it (see inkling run --help)\n"
+      "  chat      talk with a chat model in the terminal, keeping the conversation cached\n"
       "  tokenize  show the token ids and pieces of a text\n"
       "  info      show a model's architecture, shapes, types and metadata\n"
       "  bench     measure prompt and generation speed (llama-bench's pp/tg)\n"
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
   const std::string cmd = argv[1];
   try {
     if (cmd == "run") return cmd_run(argc - 1, argv + 1);
+    if (cmd == "chat") return cmd_chat(argc - 1, argv + 1);
     if (cmd == "tokenize") return cmd_tokenize(argc - 1, argv + 1);
     if (cmd == "info") return cmd_info(argc - 1, argv + 1);
     if (cmd == "bench") return cmd_bench(argc - 1, argv + 1);
