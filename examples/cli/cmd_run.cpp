@@ -33,6 +33,7 @@ void usage() {
       "                          occurrence of the latest tokens in the same pass (same output, fewer passes)\n"
       "      --draft MODEL       speculative decoding: a smaller model with the same vocabulary proposes tokens\n"
       "      --draft-tokens N    tokens the draft proposes per pass (default 4)\n"
+      "      --draft-p-min P     the draft stops at a token it gives less than P (default 0.75; 0 = never)\n"
       "beam search:\n"
       "      --beams N           keep the N best sequences (deterministic) (default 1 = off)\n"
       "      --length-penalty L  beam score = logprob / length^L (default 1)\n"
@@ -65,6 +66,7 @@ RunOptions parse(int argc, char** argv) {
     else if (a.is("--lookup")) o.flags.gen.lookup_draft = static_cast<int>(a.integer(0, 64));
     else if (a.is("--draft")) o.draft_path = a.value();
     else if (a.is("--draft-tokens")) o.flags.gen.draft_tokens = static_cast<int>(a.integer(1, 64));
+    else if (a.is("--draft-p-min")) o.flags.gen.draft_p_min = a.real();
     else if (a.is("--beams")) o.flags.gen.num_beams = static_cast<int>(a.integer(1, 64));
     else if (a.is("--length-penalty")) o.flags.gen.length_penalty = a.real();
     else if (a.is("--return-sequences")) o.flags.gen.num_return_sequences = static_cast<int>(a.integer(1, 64));
