@@ -19,6 +19,7 @@ void usage() {
       "  info      show a model's architecture, shapes, types and metadata\n"
       "  bench     measure prompt and generation speed (llama-bench's pp/tg)\n"
       "  synth     write a GGUF file with random weights of a given Llama shape\n"
+      "  serve     an OpenAI-compatible HTTP server with a token-probability visualizer\n"
       "\n"
       "Every command takes -m MODEL.gguf; `inkling COMMAND --help` lists its options.");
 }
@@ -37,6 +38,11 @@ int main(int argc, char** argv) {
     if (cmd == "info") return cmd_info(argc - 1, argv + 1);
     if (cmd == "bench") return cmd_bench(argc - 1, argv + 1);
     if (cmd == "synth") return cmd_synth(argc - 1, argv + 1);
+#ifdef INKLING_HAS_SERVER
+    if (cmd == "serve") return cmd_serve(argc - 1, argv + 1);
+#else
+    if (cmd == "serve") throw inkling::Error(inkling::ErrorCode::Unsupported, "this inkling was built without the server (INKLING_SERVER=OFF)");
+#endif
     std::fprintf(stderr, "inkling: error: unknown command '%s' (see inkling --help)\n", cmd.c_str());
     return 2;
   } catch (const inkling::Error& e) {

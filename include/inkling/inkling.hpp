@@ -2,6 +2,7 @@
 #pragma once
 
 #include "inkling/batch_generator.hpp"
+#include "inkling/chat_template.hpp"
 #include "inkling/error.hpp"
 #include "inkling/generator.hpp"
 #include "inkling/gguf.hpp"

@@ -1,0 +1,49 @@
+// `inkling serve`: an OpenAI-compatible HTTP server over one model, with the visualizer
+// page at /. Requests from all clients share one batched engine.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "inkling/batch_generator.hpp"
+#include "inkling/chat_template.hpp"
+
+namespace inkling::server {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";  // loopback unless asked otherwise
+  int port = 8080;                 // 0: any free port (see HttpServer::port())
+  std::string model_id;            // the name in /v1/models; default: general.name or the file name
+  std::string chat_template;       // a family name; empty: detect from the model's metadata
+  BatchOptions batch;              // sequences decoded at once, context, KV type
+  int max_queued = 64;             // requests waiting beyond those; more get 503
+  int http_threads = 32;           // connections served at once (streams hold one each)
+  std::size_t max_body_bytes = 8u << 20;
+  std::string api_key;             // non-empty: /v1/* requests need "Authorization: Bearer KEY"
+};
+
+class HttpServer {
+ public:
+  HttpServer(std::shared_ptr<const Model> model, ServerOptions options);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds the socket (Error(Io) if the address is taken); returns the port.
+  int bind();
+  // Serves until stop() (from another thread or a signal handler's thread).
+  void run();
+  void stop();
+  int port() const noexcept;
+  const std::string& model_id() const noexcept;
+  // Why chat completions are unavailable (no or unknown template), or empty.
+  const std::string& chat_unavailable() const noexcept;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace inkling::server

@@ -1,0 +1,403 @@
+#include "openai.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <random>
+
+#include "inkling/error.hpp"
+#include "inkling/model.hpp"
+
+namespace inkling::server {
+
+using nlohmann::json;
+
+json ApiError::body() const {
+  json e = {{"message", what()}, {"type", type}, {"param", nullptr}, {"code", nullptr}};
+  if (!param.empty()) e["param"] = param;
+  if (!code.empty()) e["code"] = code;
+  return json{{"error", e}};
+}
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+const char* finish_reason(StopReason r) {
+  switch (r) {
+    case StopReason::MaxTokens:
+    case StopReason::ContextFull: return "length";
+    case StopReason::EndOfSequence:
+    case StopReason::StopString:
+    case StopReason::StopToken: return "stop";
+    case StopReason::Cancelled: return "cancelled";
+    case StopReason::None: break;
+  }
+  return "error";
+}
+
+json metrics_json(const Metrics& m) {
+  return {{"ttft_ms", m.ttft_ms},           {"tpot_ms", m.tpot_ms_mean},         {"tpot_ms_p90", m.tpot_ms_p90},
+          {"gen_tps", m.gen_tps},           {"prompt_tps", m.prompt_tps},        {"prefill_ms", m.prefill_ms},
+          {"total_ms", m.total_ms},         {"prompt_tokens", m.prompt_tokens},  {"cached_prompt_tokens", m.cached_prompt_tokens},
+          {"gen_tokens", m.gen_tokens},     {"kv_bytes", m.kv_bytes},            {"peak_rss", m.peak_rss}};
+}
+
+namespace {
+
+[[noreturn]] void bad(const std::string& param, const std::string& message) {
+  throw ApiError(400, message, "invalid_request_error", param);
+}
+
+// Typed readers: a field that is absent or null keeps the default; the wrong type or a
+// value out of range is a 400 naming the field.
+std::optional<double> number(const json& body, const char* key, double lo, double hi) {
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return std::nullopt;
+  if (!it->is_number()) bad(key, std::string("'") + key + "' must be a number");
+  const double v = it->get<double>();
+  if (!std::isfinite(v) || v < lo || v > hi)
+    bad(key, std::string("'") + key + "' must be in [" + json(lo).dump() + ", " + json(hi).dump() + "], got " + it->dump());
+  return v;
+}
+
+std::optional<long long> integer(const json& body, const char* key, long long lo, long long hi) {
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return std::nullopt;
+  if (!it->is_number_integer() && !(it->is_number_float() && std::floor(it->get<double>()) == it->get<double>()))
+    bad(key, std::string("'") + key + "' must be an integer");
+  const double d = it->get<double>();
+  if (d < static_cast<double>(lo) || d > static_cast<double>(hi))
+    bad(key, std::string("'") + key + "' must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " + it->dump());
+  return static_cast<long long>(d);
+}
+
+std::optional<bool> boolean(const json& body, const char* key) {
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return std::nullopt;
+  if (!it->is_boolean()) bad(key, std::string("'") + key + "' must be a boolean");
+  return it->get<bool>();
+}
+
+void read_sampling(const json& body, CompletionRequest& r, const ServingContext& ctx) {
+  GenerationConfig& c = r.config;
+  SamplerConfig& s = c.sampling;
+  // OpenAI's defaults: plain temperature-1 sampling; our extra filters are off unless asked.
+  s.temperature = 1.0f;
+  s.top_k = 0;
+  s.top_p = 1.0f;
+  s.min_p = 0.0f;
+  if (auto v = number(body, "temperature", 0, 2)) s.temperature = static_cast<float>(*v);
+  if (auto v = number(body, "top_p", 0, 1)) {
+    if (*v <= 0) bad("top_p", "'top_p' must be in (0, 1]");
+    s.top_p = static_cast<float>(*v);
+  }
+  if (auto v = integer(body, "top_k", 0, 1 << 20)) s.top_k = static_cast<int>(*v);
+  if (auto v = number(body, "min_p", 0, 1)) s.min_p = static_cast<float>(*v);
+  if (auto v = number(body, "typical_p", 0, 1)) {
+    if (*v <= 0) bad("typical_p", "'typical_p' must be in (0, 1]");
+    s.typical_p = static_cast<float>(*v);
+  }
+  if (auto v = number(body, "presence_penalty", -2, 2)) s.presence_penalty = static_cast<float>(*v);
+  if (auto v = number(body, "frequency_penalty", -2, 2)) s.frequency_penalty = static_cast<float>(*v);
+  if (auto v = number(body, "repeat_penalty", 0, 10)) {
+    if (*v <= 0) bad("repeat_penalty", "'repeat_penalty' must be > 0");
+    s.repeat_penalty = static_cast<float>(*v);
+  }
+  if (auto v = integer(body, "penalty_window", -1, 1 << 20)) s.penalty_window = static_cast<int>(*v);
+  if (auto v = integer(body, "seed", std::numeric_limits<long long>::min(), std::numeric_limits<long long>::max()))
+    s.seed = static_cast<std::uint64_t>(*v);
+  else
+    s.seed = std::random_device{}() * 0x100000001ull + std::random_device{}();
+  if (auto it = body.find("logit_bias"); it != body.end() && !it->is_null()) {
+    if (!it->is_object()) bad("logit_bias", "'logit_bias' must be an object mapping token ids to biases");
+    const int n_vocab = ctx.model->config().n_vocab;
+    for (const auto& [key, value] : it->items()) {
+      char* end = nullptr;
+      const long id = std::strtol(key.c_str(), &end, 10);
+      if (key.empty() || *end || id < 0 || id >= n_vocab)
+        bad("logit_bias", "'logit_bias' key '" + key + "' is not a token id in [0, " + std::to_string(n_vocab) + ")");
+      if (!value.is_number() || value.get<double>() < -100 || value.get<double>() > 100)
+        bad("logit_bias", "'logit_bias' values must be numbers in [-100, 100]");
+      const double b = value.get<double>();
+      // OpenAI: -100 bans the token.
+      s.logit_bias.emplace_back(static_cast<TokenId>(id), b <= -100 ? -INFINITY : static_cast<float>(b));
+    }
+  }
+
+  if (auto it = body.find("stop"); it != body.end() && !it->is_null()) {
+    auto add = [&](const json& v) {
+      if (!v.is_string() || v.get<std::string>().empty()) bad("stop", "'stop' must be a non-empty string or an array of them");
+      c.stop.push_back(v.get<std::string>());
+    };
+    if (it->is_array()) {
+      if (it->size() > 16) bad("stop", "'stop' takes at most 16 strings");
+      for (const auto& v : *it) add(v);
+    } else {
+      add(*it);
+    }
+  }
+  if (auto v = boolean(body, "ignore_eos")) c.stop_at_eog = !*v;
+  if (auto n = integer(body, "n", 1, 1); !n && body.contains("n") && !body["n"].is_null()) bad("n", "'n' must be 1");
+  if (auto v = boolean(body, "stream")) r.stream = *v;
+  if (auto it = body.find("stream_options"); it != body.end() && !it->is_null() && !it->is_object())
+    bad("stream_options", "'stream_options' must be an object");
+}
+
+std::vector<ChatMessage> read_messages(const json& body) {
+  auto it = body.find("messages");
+  if (it == body.end()) bad("messages", "'messages' is required");
+  if (!it->is_array() || it->empty()) bad("messages", "'messages' must be a non-empty array");
+  std::vector<ChatMessage> out;
+  for (const auto& m : *it) {
+    if (!m.is_object() || !m.contains("role") || !m["role"].is_string())
+      bad("messages", "each message needs a string 'role'");
+    ChatMessage msg;
+    msg.role = m["role"].get<std::string>();
+    if (msg.role == "developer") msg.role = "system";  // OpenAI's newer name for it
+    const json& content = m.contains("content") ? m["content"] : json();
+    if (content.is_string()) {
+      msg.content = content.get<std::string>();
+    } else if (content.is_array()) {
+      // Content parts: only text parts can be served by a text model.
+      for (const auto& part : content) {
+        if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string())
+          bad("messages", "message content parts must be {\"type\": \"text\", \"text\": ...}");
+        msg.content += part["text"].get<std::string>();
+      }
+    } else {
+      bad("messages", "a message's 'content' must be a string or an array of text parts");
+    }
+    out.push_back(std::move(msg));
+  }
+  return out;
+}
+
+}  // namespace
+
+CompletionRequest parse_request(const std::string& text, bool chat, const ServingContext& ctx) {
+  json body;
+  try {
+    body = json::parse(text);
+  } catch (const json::exception& e) {
+    throw ApiError(400, std::string("the request body is not valid JSON: ") + e.what());
+  }
+  if (!body.is_object()) throw ApiError(400, "the request body must be a JSON object");
+  if (auto it = body.find("model"); it != body.end() && !it->is_null()) {
+    if (!it->is_string()) bad("model", "'model' must be a string");
+    const std::string m = it->get<std::string>();
+    if (!m.empty() && m != ctx.model_id)
+      throw ApiError(404, "the model '" + m + "' does not exist; this server serves '" + ctx.model_id + "'",
+                     "invalid_request_error", "model", "model_not_found");
+  }
+
+  CompletionRequest r;
+  r.chat = chat;
+  read_sampling(body, r, ctx);
+  const Tokenizer& tok = ctx.model->tokenizer();
+  if (chat) {
+    if (!ctx.chat)
+      throw ApiError(400, "this model has no chat template this server knows; start it with --chat-template NAME or use /v1/completions",
+                     "invalid_request_error", "messages");
+    const auto messages = read_messages(body);
+    try {
+      r.prompt = ctx.chat->encode(tok, messages, true);
+    } catch (const Error& e) {
+      bad("messages", e.what());
+    }
+    for (auto& s : ctx.chat->stop_strings()) r.config.stop.push_back(s);
+    for (TokenId id : ctx.chat->stop_tokens(tok)) r.config.stop_tokens.push_back(id);
+    // Chat replies run until the turn ends; max_completion_tokens is the newer name.
+    r.config.max_new_tokens = ctx.n_ctx;
+    if (auto v = integer(body, "max_tokens", 0, 1 << 30)) r.config.max_new_tokens = static_cast<int>(*v);
+    if (auto v = integer(body, "max_completion_tokens", 0, 1 << 30)) r.config.max_new_tokens = static_cast<int>(*v);
+    if (boolean(body, "logprobs").value_or(false)) {
+      r.logprobs = static_cast<int>(integer(body, "top_logprobs", 0, 20).value_or(0));
+    } else if (integer(body, "top_logprobs", 0, 20)) {
+      bad("top_logprobs", "'top_logprobs' needs 'logprobs': true");
+    }
+  } else {
+    auto it = body.find("prompt");
+    if (it == body.end() || it->is_null()) bad("prompt", "'prompt' is required");
+    const json* p = &*it;
+    if (p->is_array() && p->size() == 1 && (*p)[0].is_string()) p = &(*p)[0];
+    if (p->is_string()) {
+      r.prompt = tok.encode(p->get<std::string>(), true, true);
+    } else if (p->is_array() && !p->empty() && std::all_of(p->begin(), p->end(), [](const json& v) { return v.is_number_integer(); })) {
+      for (const auto& v : *p) {
+        const long long id = v.get<long long>();
+        if (id < 0 || id >= ctx.model->config().n_vocab) bad("prompt", "token id " + std::to_string(id) + " is out of range");
+        r.prompt.push_back(static_cast<TokenId>(id));
+      }
+    } else {
+      bad("prompt", "'prompt' must be a string, an array of one string, or an array of token ids");
+    }
+    r.config.max_new_tokens = 16;  // OpenAI's default for completions
+    if (auto v = integer(body, "max_tokens", 0, 1 << 30)) r.config.max_new_tokens = static_cast<int>(*v);
+    if (auto v = integer(body, "logprobs", 0, 20)) r.logprobs = static_cast<int>(*v);
+    if (boolean(body, "echo").value_or(false)) bad("echo", "'echo' is not supported");
+    if (auto s = body.find("suffix"); s != body.end() && !s->is_null()) bad("suffix", "'suffix' is not supported");
+  }
+  if (auto v = integer(body, "min_tokens", 0, 1 << 30)) r.config.min_new_tokens = static_cast<int>(std::min<long long>(*v, r.config.max_new_tokens));
+  if (r.prompt.empty()) bad(chat ? "messages" : "prompt", "the prompt has no tokens");
+  if (static_cast<int>(r.prompt.size()) >= ctx.n_ctx)
+    throw ApiError(400, "the prompt has " + std::to_string(r.prompt.size()) + " tokens but the context holds " +
+                            std::to_string(ctx.n_ctx) + " (at least one more is needed to generate)",
+                   "invalid_request_error", chat ? "messages" : "prompt", "context_length_exceeded");
+  r.config.top_n_alternatives = std::max(r.logprobs, 0);
+  try {
+    r.config.validate();
+  } catch (const Error& e) {
+    bad("", e.what());
+  }
+  return r;
+}
+
+ResponseWriter::ResponseWriter(const CompletionRequest& request, const ServingContext& ctx, std::string id)
+    : request_(request),
+      ctx_(ctx),
+      id_(std::move(id)),
+      created_(std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count()) {}
+
+json ResponseWriter::envelope(const char* object) const {
+  return {{"id", id_}, {"object", object}, {"created", created_}, {"model", ctx_.model_id}};
+}
+
+namespace {
+json alternatives_json(const std::vector<Alternative>& alts) {
+  json a = json::array();
+  for (const auto& x : alts) a.push_back({{"token", x.id}, {"text", x.text}, {"prob", x.prob}, {"logprob", x.logprob}});
+  return a;
+}
+json bytes_of(const std::string& s) {
+  json b = json::array();
+  for (unsigned char c : s) b.push_back(static_cast<int>(c));
+  return b;
+}
+}  // namespace
+
+// inkling's own per-step data (both distributions, entropy, timing) for visualizers.
+json ResponseWriter::step_extension(const StepInfo& s) const {
+  return {{"index", s.index},
+          {"token", s.token},
+          {"piece", ctx_.model->tokenizer().token_to_piece(s.token, true)},
+          {"prob", s.prob},
+          {"logprob", s.logprob},
+          {"raw_prob", s.raw_prob},
+          {"raw_logprob", s.raw_logprob},
+          {"entropy", s.entropy},
+          {"raw_entropy", s.raw_entropy},
+          {"ms", s.ms_since_prev},
+          {"alternatives", alternatives_json(s.alternatives)},
+          {"raw_alternatives", alternatives_json(s.raw_alternatives)}};
+}
+
+// OpenAI's logprobs are the model's own log-probabilities (before the sampler's filters).
+json ResponseWriter::logprobs_entry_completion(const StepInfo& s, std::size_t offset) const {
+  json top = json::object();
+  for (const auto& a : s.raw_alternatives) {
+    if (static_cast<int>(top.size()) >= request_.logprobs) break;
+    top[a.text] = a.logprob;  // the same text twice (rare) keeps the more likely
+  }
+  return {{"tokens", json::array({ctx_.model->tokenizer().token_to_piece(s.token, true)})},
+          {"token_logprobs", json::array({s.raw_logprob})},
+          {"top_logprobs", json::array({top})},
+          {"text_offset", json::array({offset})}};
+}
+
+json ResponseWriter::logprobs_entry_chat(const StepInfo& s) const {
+  const std::string piece = ctx_.model->tokenizer().token_to_piece(s.token, true);
+  json top = json::array();
+  for (const auto& a : s.raw_alternatives) {
+    if (static_cast<int>(top.size()) >= request_.logprobs) break;
+    top.push_back({{"token", a.text}, {"logprob", a.logprob}, {"bytes", bytes_of(a.text)}});
+  }
+  return {{"token", piece}, {"logprob", s.raw_logprob}, {"bytes", bytes_of(piece)}, {"top_logprobs", top}};
+}
+
+std::string ResponseWriter::chunk(const StepInfo& s) {
+  std::string out;
+  if (request_.chat) {
+    if (!sent_role_) {
+      json first = envelope("chat.completion.chunk");
+      first["choices"] = json::array({{{"index", 0}, {"delta", {{"role", "assistant"}, {"content", ""}}}, {"logprobs", nullptr}, {"finish_reason", nullptr}}});
+      out += "data: " + dump(first) + "\n\n";
+      sent_role_ = true;
+    }
+    json c = envelope("chat.completion.chunk");
+    json choice = {{"index", 0}, {"delta", {{"content", s.text}}}, {"logprobs", nullptr}, {"finish_reason", nullptr}};
+    if (request_.logprobs >= 0) choice["logprobs"] = {{"content", json::array({logprobs_entry_chat(s)})}};
+    c["choices"] = json::array({choice});
+    c["inkling"] = step_extension(s);
+    out += "data: " + dump(c) + "\n\n";
+  } else {
+    json c = envelope("text_completion");
+    json choice = {{"index", 0}, {"text", s.text}, {"logprobs", nullptr}, {"finish_reason", nullptr}};
+    if (request_.logprobs >= 0) choice["logprobs"] = logprobs_entry_completion(s, text_offset_);
+    c["choices"] = json::array({choice});
+    c["inkling"] = step_extension(s);
+    out += "data: " + dump(c) + "\n\n";
+  }
+  text_offset_ += s.text.size();
+  return out;
+}
+
+std::string ResponseWriter::final_chunk(const GenerationResult& r) {
+  std::string out;
+  const int prompt_tokens = static_cast<int>(request_.prompt.size());
+  const json usage = {{"prompt_tokens", prompt_tokens},
+                      {"completion_tokens", r.metrics.gen_tokens},
+                      {"total_tokens", prompt_tokens + r.metrics.gen_tokens}};
+  json c = envelope(request_.chat ? "chat.completion.chunk" : "text_completion");
+  if (request_.chat) {
+    if (!sent_role_) {
+      json first = envelope("chat.completion.chunk");
+      first["choices"] = json::array({{{"index", 0}, {"delta", {{"role", "assistant"}, {"content", ""}}}, {"logprobs", nullptr}, {"finish_reason", nullptr}}});
+      out += "data: " + dump(first) + "\n\n";
+      sent_role_ = true;
+    }
+    c["choices"] = json::array({{{"index", 0}, {"delta", json::object()}, {"logprobs", nullptr}, {"finish_reason", finish_reason(r.stop_reason)}}});
+  } else {
+    c["choices"] = json::array({{{"index", 0}, {"text", ""}, {"logprobs", nullptr}, {"finish_reason", finish_reason(r.stop_reason)}}});
+  }
+  c["usage"] = usage;
+  c["inkling_metrics"] = metrics_json(r.metrics);
+  out += "data: " + dump(c) + "\n\n";
+  out += "data: [DONE]\n\n";
+  return out;
+}
+
+void ResponseWriter::record(const StepInfo& step) {
+  text_ += step.text;
+  steps_.push_back(step);
+}
+
+json ResponseWriter::full_response(const GenerationResult& r) const {
+  const int prompt_tokens = static_cast<int>(request_.prompt.size());
+  json out = envelope(request_.chat ? "chat.completion" : "text_completion");
+  json logprobs = nullptr;
+  if (request_.logprobs >= 0) {
+    if (request_.chat) {
+      logprobs = {{"content", json::array()}};
+      for (const auto& s : steps_) logprobs["content"].push_back(logprobs_entry_chat(s));
+    } else {
+      logprobs = {{"tokens", json::array()}, {"token_logprobs", json::array()}, {"top_logprobs", json::array()}, {"text_offset", json::array()}};
+      std::size_t offset = 0;
+      for (const auto& s : steps_) {
+        json e = logprobs_entry_completion(s, offset);
+        for (const char* k : {"tokens", "token_logprobs", "top_logprobs", "text_offset"}) logprobs[k].push_back(e[k][0]);
+        offset += s.text.size();
+      }
+    }
+  }
+  json choice = {{"index", 0}, {"logprobs", logprobs}, {"finish_reason", finish_reason(r.stop_reason)}};
+  if (request_.chat)
+    choice["message"] = {{"role", "assistant"}, {"content", text_}};
+  else
+    choice["text"] = text_;
+  out["choices"] = json::array({choice});
+  out["usage"] = {{"prompt_tokens", prompt_tokens},
+                  {"completion_tokens", r.metrics.gen_tokens},
+                  {"total_tokens", prompt_tokens + r.metrics.gen_tokens}};
+  out["inkling_metrics"] = metrics_json(r.metrics);
+  return out;
+}
+
+}  // namespace inkling::server

@@ -1,0 +1,87 @@
+// The OpenAI HTTP protocol as inkling speaks it: request bodies of /v1/completions and
+// /v1/chat/completions turned into a GenerationConfig (every field type- and range-checked,
+// errors in OpenAI's shape), and the JSON of responses and stream chunks built from the
+// generator's steps.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "inkling/chat_template.hpp"
+#include "inkling/generator.hpp"
+
+namespace inkling::server {
+
+// An error the client caused (or the server cannot serve), as an HTTP status and an
+// OpenAI error object.
+struct ApiError : std::runtime_error {
+  ApiError(int status, std::string message, std::string type = "invalid_request_error", std::string param = {},
+           std::string code = {})
+      : std::runtime_error(message), status(status), type(std::move(type)), param(std::move(param)), code(std::move(code)) {}
+  int status;
+  std::string type, param, code;
+  nlohmann::json body() const;
+};
+
+struct CompletionRequest {
+  bool chat = false;
+  bool stream = false;
+  std::vector<TokenId> prompt;
+  GenerationConfig config;
+  // Completions: logprobs = N (0..20) asks for the chosen token's logprob and the N most
+  // likely; chat: logprobs = true with top_logprobs = N. -1: none.
+  int logprobs = -1;
+};
+
+// What the server knows when it reads a request.
+struct ServingContext {
+  const Model* model = nullptr;
+  std::string model_id;                  // the name clients use in "model"
+  const ChatTemplate* chat = nullptr;    // null: the model has no usable chat template
+  int n_ctx = 0;                         // positions per sequence
+};
+
+// Reads a request body. Throws ApiError (400, 404 for an unknown model).
+CompletionRequest parse_request(const std::string& body, bool chat, const ServingContext& ctx);
+
+// Builds responses. One per request; not thread-safe.
+class ResponseWriter {
+ public:
+  ResponseWriter(const CompletionRequest& request, const ServingContext& ctx, std::string id);
+
+  // A stream chunk for one step (chat: the first call also emits the role chunk first).
+  // Returns the "data: ...\n\n" events to send.
+  std::string chunk(const StepInfo& step);
+  // The final chunk (finish_reason, usage, metrics) and "data: [DONE]".
+  std::string final_chunk(const GenerationResult& result);
+  // The whole non-streamed response, from the steps seen through record().
+  void record(const StepInfo& step);
+  nlohmann::json full_response(const GenerationResult& result) const;
+
+ private:
+  nlohmann::json logprobs_entry_completion(const StepInfo& step, std::size_t offset) const;
+  nlohmann::json logprobs_entry_chat(const StepInfo& step) const;
+  nlohmann::json step_extension(const StepInfo& step) const;
+  nlohmann::json envelope(const char* object) const;
+
+  const CompletionRequest& request_;
+  const ServingContext& ctx_;
+  std::string id_;
+  long long created_;
+  bool sent_role_ = false;
+  std::size_t text_offset_ = 0;
+  std::vector<StepInfo> steps_;  // non-streamed: kept for logprobs
+  std::string text_;
+};
+
+// JSON text for the wire: invalid UTF-8 (a token that is part of a character) becomes
+// U+FFFD instead of an exception.
+std::string dump(const nlohmann::json& j);
+const char* finish_reason(StopReason r);
+nlohmann::json metrics_json(const Metrics& m);
+
+}  // namespace inkling::server

@@ -1,0 +1,104 @@
+// ChatTemplate: turns a conversation (system / user / assistant messages) into the exact
+// prompt text a chat model was fine-tuned on, for the common template families, without
+// a Jinja interpreter: the family is recognised from the GGUF's tokenizer.chat_template
+// text and rendered by hand, character for character as the reference template does.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "inkling/tokenizer.hpp"
+
+namespace inkling {
+
+class Model;
+
+struct ChatMessage {
+  std::string role;     // "system", "user" or "assistant"
+  std::string content;
+};
+
+// Whether ChatTemplate::apply writes the BOS text the reference template starts with.
+enum class BosText {
+  Omit,     // for tokenizing: Tokenizer::encode (or ChatTemplate::encode) adds the BOS id
+  Include,  // the text exactly as the Jinja template renders it
+};
+
+// Immutable; cheap to copy; safe to share between threads.
+class ChatTemplate {
+ public:
+  // "chatml", "llama2", "llama3", "mistral", "phi3", "gemma", "zephyr".
+  // Error(InvalidArgument) naming the known families for any other name.
+  static ChatTemplate named(std::string_view name);
+  // Recognises the family of a Jinja chat template (the GGUF key tokenizer.chat_template)
+  // by its distinctive markers. Error(Unsupported) for a template of no known family.
+  static ChatTemplate detect(std::string_view jinja_text);
+  // detect() on the model's tokenizer.chat_template, with the BOS/EOS texts taken from
+  // its vocabulary. Error(Unsupported) if the model has no template or an unknown one.
+  static ChatTemplate for_model(const Model& model);
+  static std::vector<std::string_view> known_names();
+
+  // Renders the conversation. add_generation_prompt appends the header that opens the
+  // assistant's turn (families whose user turn already ends in the assistant's cue,
+  // llama2 and mistral, render the same either way).
+  //
+  // Roles each family cannot express are handled as its reference template does:
+  //  - gemma has no system turn: the system text + "\n\n" opens the first user message
+  //    (Gemma 3's template);
+  //  - mistral (Instruct v0.1/v0.2) has none either: the system text + "\n" opens the
+  //    first user message (as llama.cpp renders it; the v0.2 template itself raises);
+  //  - llama2 wraps it in <<SYS>> inside the first [INST];
+  //  - llama2, mistral and gemma need user/assistant to alternate, starting with user.
+  // Error(InvalidArgument) for an unknown role, and for these three families a system
+  // message that is not first or turns that do not alternate. chatml, llama3, phi3 and
+  // zephyr take any roles in any order, as their templates do.
+  //
+  // BOS: the reference templates of llama2, llama3, mistral and gemma start with the BOS
+  // text; BosText::Omit (the default) leaves it out because the tokenizer adds the BOS
+  // id itself, and "<s>" in the text would otherwise become a second BOS. BOS texts
+  // inside the conversation (llama2 opens every [INST] with one) are always written.
+  // Tokenize the result with parse_special = true so the markers become control tokens;
+  // encode() below does all of that.
+  std::string apply(std::span<const ChatMessage> messages, bool add_generation_prompt,
+                    BosText bos = BosText::Omit) const;
+
+  // apply() tokenized for `tokenizer`: markers parsed as special tokens, exactly one BOS
+  // when the vocabulary asks for one (add_bos) or the reference template starts with
+  // one, and never an EOS. Rendering the conversation again after each turn gives ids
+  // that start with the previous turn's, so a Generator reuses its cache for them.
+  std::vector<TokenId> encode(const Tokenizer& tokenizer, std::span<const ChatMessage> messages,
+                              bool add_generation_prompt) const;
+
+  std::string_view name() const noexcept;
+  // Whether the reference template begins with the BOS text.
+  bool starts_with_bos() const noexcept;
+  const std::string& bos_text() const noexcept { return bos_; }
+  const std::string& eos_text() const noexcept { return eos_; }
+  // The same family with other BOS/EOS texts: llama2, mistral, phi3 and zephyr write the
+  // EOS text into the prompt, and it is a stop string. The defaults are the family's
+  // usual ones ("<s>"/"</s>", "<|begin_of_text|>"/"<|eot_id|>", "<bos>"/"<eos>", ...).
+  ChatTemplate with_special_texts(std::string bos, std::string eos) const;
+  // with_special_texts() with the vocabulary's own BOS/EOS texts (those it has).
+  ChatTemplate adapted_to(const Tokenizer& tokenizer) const;
+
+  // The end-of-turn markers a generator should stop at ("<|im_end|>", "<|eot_id|>",
+  // "<end_of_turn>", "<|end|>", the EOS text, ...).
+  std::vector<std::string> stop_strings() const;
+  // Those stop strings that are single tokens of `tokenizer`: a Generator that does not
+  // render control tokens as text (GenerationConfig::special_text = false) cannot see
+  // them as strings, so pass these as GenerationConfig::stop_tokens.
+  std::vector<TokenId> stop_tokens(const Tokenizer& tokenizer) const;
+
+  enum class Family { ChatML, Llama2, Llama3, Mistral, Phi3, Gemma, Zephyr };
+  Family family() const noexcept { return family_; }
+
+ private:
+  explicit ChatTemplate(Family family);
+  Family family_;
+  std::string bos_;
+  std::string eos_;
+};
+
+}  // namespace inkling

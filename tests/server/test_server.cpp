@@ -1,0 +1,364 @@
+// `inkling serve` over real HTTP on a loopback port: every endpoint, streamed and not,
+// logprobs, stop strings, chat, bad requests, a client that disconnects mid-stream, and
+// several clients at once (each bounded in time).
+#include <doctest/doctest.h>
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <future>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "http_server.hpp"
+#include "inkling/inkling.hpp"
+#include "shared_data.hpp"
+
+using namespace inkling;
+using nlohmann::json;
+
+namespace {
+
+std::shared_ptr<const Model> load(const char* rel) {
+  auto path = test::require_shared(rel);
+  return path ? Model::load(*path, {.threads = 1}) : nullptr;
+}
+
+// A server on a free loopback port, run on its own thread for the test's lifetime.
+struct RunningServer {
+  std::unique_ptr<server::HttpServer> server;
+  std::thread thread;
+  int port = 0;
+
+  RunningServer(std::shared_ptr<const Model> model, server::ServerOptions o) {
+    o.port = 0;
+    server = std::make_unique<server::HttpServer>(std::move(model), o);
+    port = server->bind();
+    thread = std::thread([this] { server->run(); });
+  }
+  ~RunningServer() {
+    server->stop();
+    thread.join();
+  }
+  httplib::Client client() const {
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(60, 0);
+    return c;
+  }
+};
+
+server::ServerOptions options(int parallel = 4) {
+  server::ServerOptions o;
+  o.batch.max_sequences = parallel;
+  o.chat_template = "chatml";
+  return o;
+}
+
+struct Sse {
+  std::vector<json> chunks;
+  bool done = false;  // saw data: [DONE]
+};
+
+Sse parse_sse(const std::string& body) {
+  Sse s;
+  std::size_t pos = 0;
+  while (pos < body.size()) {
+    const std::size_t end = body.find("\n\n", pos);
+    REQUIRE(end != std::string::npos);  // every event is terminated
+    const std::string event = body.substr(pos, end - pos);
+    pos = end + 2;
+    REQUIRE(event.rfind("data: ", 0) == 0);
+    const std::string data = event.substr(6);
+    if (data == "[DONE]") {
+      CHECK(pos == body.size());  // nothing after [DONE]
+      s.done = true;
+    } else {
+      s.chunks.push_back(json::parse(data));
+    }
+  }
+  return s;
+}
+
+json post(const RunningServer& srv, const std::string& path, const json& body, int expect_status = 200) {
+  auto c = srv.client();
+  auto res = c.Post(path.c_str(), body.dump(), "application/json");
+  REQUIRE(res);
+  CHECK(res->status == expect_status);
+  return json::parse(res->body);
+}
+
+std::string greedy_alone(const std::shared_ptr<const Model>& model, const std::string& prompt, int n) {
+  GenerationConfig c;
+  c.max_new_tokens = n;
+  c.sampling.temperature = 0;
+  Generator g(model, c);
+  return g.run_tokens(model->tokenizer().encode(prompt, true, true)).text;
+}
+
+}  // namespace
+
+TEST_CASE("health, models and the page") {
+  auto model = load("models/stories260K-f32.gguf");
+  if (!model) return;
+  RunningServer srv(model, options());
+  auto c = srv.client();
+  auto h = c.Get("/health");
+  REQUIRE(h);
+  CHECK(h->status == 200);
+  CHECK(json::parse(h->body)["status"] == "ok");
+  auto m = c.Get("/v1/models");
+  REQUIRE(m);
+  const json models = json::parse(m->body);
+  CHECK(models["object"] == "list");
+  REQUIRE(models["data"].size() == 1);
+  CHECK(models["data"][0]["id"] == srv.server->model_id());
+  CHECK(models["data"][0]["owned_by"] == "inkling");
+  auto page = c.Get("/");
+  REQUIRE(page);
+  CHECK(page->status == 200);
+  CHECK(page->get_header_value("Content-Type").find("text/html") == 0);
+  CHECK(page->body.find("<html") != std::string::npos);
+  // Nothing is fetched from elsewhere (no CDN): no external scripts, styles or fetches.
+  for (const char* external : {"src=\"http", "href=\"http", "src='http", "href='http", "fetch('http", "fetch(\"http", "@import"})
+    CHECK(page->body.find(external) == std::string::npos);
+  auto missing = c.Get("/v1/nothing");
+  REQUIRE(missing);
+  CHECK(missing->status == 404);
+  CHECK(json::parse(missing->body)["error"]["message"].is_string());
+}
+
+TEST_CASE("completions, streamed and not, equal the library's greedy output") {
+  auto model = load("models/stories260K-f32.gguf");
+  if (!model) return;
+  RunningServer srv(model, options());
+  const std::string expect = greedy_alone(model, "Once upon a time", 40);
+  const json body = {{"prompt", "Once upon a time"}, {"max_tokens", 40}, {"temperature", 0}};
+  const json full = post(srv, "/v1/completions", body);
+  CHECK(full["object"] == "text_completion");
+  CHECK(full["choices"][0]["text"] == expect);
+  CHECK(full["choices"][0]["finish_reason"] == "length");
+  CHECK(full["usage"]["completion_tokens"] == 40);
+  CHECK(full["usage"]["prompt_tokens"].get<int>() > 0);
+  CHECK(full["choices"][0]["logprobs"].is_null());
+
+  json sbody = body;
+  sbody["stream"] = true;
+  auto c = srv.client();
+  auto res = c.Post("/v1/completions", sbody.dump(), "application/json");
+  REQUIRE(res);
+  CHECK(res->status == 200);
+  CHECK(res->get_header_value("Content-Type").find("text/event-stream") == 0);
+  const Sse sse = parse_sse(res->body);
+  CHECK(sse.done);
+  REQUIRE(sse.chunks.size() == 41);  // one per token + the final chunk
+  std::string text;
+  for (const auto& ch : sse.chunks) text += ch["choices"][0]["text"].get<std::string>();
+  CHECK(text == expect);
+  CHECK(sse.chunks.front()["choices"][0]["finish_reason"].is_null());
+  CHECK(sse.chunks.front()["inkling"]["prob"].get<double>() > 0);
+  const json& last = sse.chunks.back();
+  CHECK(last["choices"][0]["finish_reason"] == "length");
+  CHECK(last["usage"]["completion_tokens"] == 40);
+  CHECK(last["inkling_metrics"]["ttft_ms"].get<double>() > 0);
+  CHECK(last["inkling_metrics"]["gen_tps"].get<double>() > 0);
+}
+
+TEST_CASE("logprobs, top_logprobs and stop strings") {
+  auto model = load("models/stories260K-f32.gguf");
+  if (!model) return;
+  RunningServer srv(model, options());
+  const json r = post(srv, "/v1/completions",
+                      {{"prompt", "Once upon a time"}, {"max_tokens", 12}, {"temperature", 0}, {"logprobs", 3}});
+  const json& lp = r["choices"][0]["logprobs"];
+  REQUIRE(lp["tokens"].size() == 12);
+  CHECK(lp["token_logprobs"].size() == 12);
+  CHECK(lp["top_logprobs"].size() == 12);
+  CHECK(lp["text_offset"][0] == 0);
+  std::string joined;
+  for (std::size_t i = 0; i < 12; ++i) {
+    CHECK(lp["top_logprobs"][i].size() == 3);
+    const double chosen = lp["token_logprobs"][i].get<double>();
+    CHECK(chosen <= 0);
+    // Greedy: the chosen token is the most likely one.
+    double best = -1e30;
+    for (auto& [k, v] : lp["top_logprobs"][i].items()) best = std::max(best, v.get<double>());
+    CHECK(chosen == doctest::Approx(best));
+    joined += lp["tokens"][i].get<std::string>();
+  }
+  CHECK(joined == r["choices"][0]["text"].get<std::string>());
+
+  const std::string free_text = r["choices"][0]["text"];
+  const std::string stop = free_text.substr(8, 5);
+  const json s = post(srv, "/v1/completions",
+                      {{"prompt", "Once upon a time"}, {"max_tokens", 12}, {"temperature", 0}, {"stop", stop}});
+  CHECK(s["choices"][0]["text"] == free_text.substr(0, free_text.find(stop)));
+  CHECK(s["choices"][0]["finish_reason"] == "stop");
+  const json s2 = post(srv, "/v1/completions",
+                       {{"prompt", "Once upon a time"}, {"max_tokens", 12}, {"temperature", 0}, {"stop", {"zzz", stop}}});
+  CHECK(s2["choices"][0]["text"] == s["choices"][0]["text"]);
+  // Seeded sampling is reproducible.
+  const json a = post(srv, "/v1/completions", {{"prompt", "The dog"}, {"max_tokens", 20}, {"seed", 7}, {"temperature", 1.2}});
+  const json b = post(srv, "/v1/completions", {{"prompt", "The dog"}, {"max_tokens", 20}, {"seed", 7}, {"temperature", 1.2}});
+  CHECK(a["choices"][0]["text"] == b["choices"][0]["text"]);
+}
+
+TEST_CASE("chat completions, streamed and not") {
+  auto model = load("models/stories260K-f32.gguf");
+  if (!model) return;
+  RunningServer srv(model, options());
+  const json msgs = json::array({{{"role", "system"}, {"content", "You tell stories."}},
+                                 {{"role", "user"}, {"content", "Tell me about a cat."}}});
+  const json r = post(srv, "/v1/chat/completions",
+                      {{"messages", msgs}, {"max_tokens", 10}, {"temperature", 0}, {"logprobs", true}, {"top_logprobs", 2}});
+  CHECK(r["object"] == "chat.completion");
+  CHECK(r["choices"][0]["message"]["role"] == "assistant");
+  CHECK(r["choices"][0]["message"]["content"].is_string());
+  const json& content = r["choices"][0]["logprobs"]["content"];
+  CHECK(content.size() == r["usage"]["completion_tokens"].get<std::size_t>());
+  if (!content.empty()) {
+    CHECK(content[0]["top_logprobs"].size() == 2);
+    CHECK(content[0]["bytes"].is_array());
+  }
+
+  auto c = srv.client();
+  json sbody = {{"messages", msgs}, {"max_tokens", 10}, {"temperature", 0}, {"stream", true}};
+  auto res = c.Post("/v1/chat/completions", sbody.dump(), "application/json");
+  REQUIRE(res);
+  const Sse sse = parse_sse(res->body);
+  CHECK(sse.done);
+  REQUIRE(sse.chunks.size() >= 2);
+  CHECK(sse.chunks[0]["object"] == "chat.completion.chunk");
+  CHECK(sse.chunks[0]["choices"][0]["delta"]["role"] == "assistant");
+  std::string text;
+  for (const auto& ch : sse.chunks)
+    if (ch["choices"][0]["delta"].contains("content")) text += ch["choices"][0]["delta"]["content"].get<std::string>();
+  CHECK(text == r["choices"][0]["message"]["content"].get<std::string>());
+  CHECK(!sse.chunks.back()["choices"][0]["finish_reason"].is_null());
+}
+
+TEST_CASE("bad requests get a 4xx with an OpenAI error object") {
+  auto model = load("models/stories260K-f32.gguf");
+  if (!model) return;
+  server::ServerOptions o = options();
+  o.batch.n_ctx = 64;
+  RunningServer srv(model, o);
+  auto c = srv.client();
+  auto expect_error = [&](const std::string& path, const std::string& body, int status, const std::string& param) {
+    CAPTURE(body);
+    auto res = c.Post(path.c_str(), body, "application/json");
+    REQUIRE(res);
+    CHECK(res->status == status);
+    const json e = json::parse(res->body);
+    REQUIRE(e.contains("error"));
+    CHECK(e["error"]["message"].get<std::string>().size() > 5);
+    CHECK(e["error"]["type"].is_string());
+    if (!param.empty()) CHECK(e["error"]["param"] == param);
+  };
+  expect_error("/v1/completions", "{not json", 400, "");
+  expect_error("/v1/completions", "[1,2]", 400, "");
+  expect_error("/v1/completions", R"({"max_tokens": 5})", 400, "prompt");
+  expect_error("/v1/completions", R"({"prompt": "hi", "temperature": "hot"})", 400, "temperature");
+  expect_error("/v1/completions", R"({"prompt": "hi", "temperature": 7})", 400, "temperature");
+  expect_error("/v1/completions", R"({"prompt": "hi", "max_tokens": -1})", 400, "max_tokens");
+  expect_error("/v1/completions", R"({"prompt": "hi", "max_tokens": 2.5})", 400, "max_tokens");
+  expect_error("/v1/completions", R"({"prompt": "hi", "top_p": 0})", 400, "top_p");
+  expect_error("/v1/completions", R"({"prompt": "hi", "stop": [""]})", 400, "stop");
+  expect_error("/v1/completions", R"({"prompt": "hi", "stop": 5})", 400, "stop");
+  expect_error("/v1/completions", R"({"prompt": "hi", "n": 3})", 400, "n");
+  expect_error("/v1/completions", R"({"prompt": "hi", "logprobs": 50})", 400, "logprobs");
+  expect_error("/v1/completions", R"({"prompt": "hi", "logit_bias": {"abc": 1}})", 400, "logit_bias");
+  expect_error("/v1/completions", R"({"prompt": "hi", "echo": true})", 400, "echo");
+  expect_error("/v1/completions", R"({"prompt": [1, 99999]})", 400, "prompt");
+  expect_error("/v1/completions", R"({"prompt": "hi", "model": "gpt-4"})", 404, "model");
+  std::string long_prompt;
+  for (int i = 0; i < 80; ++i) long_prompt += " the dog";
+  auto res = c.Post("/v1/completions", json{{"prompt", long_prompt}}.dump(), "application/json");
+  REQUIRE(res);
+  CHECK(res->status == 400);
+  CHECK(json::parse(res->body)["error"]["code"] == "context_length_exceeded");
+  expect_error("/v1/chat/completions", R"({"messages": []})", 400, "messages");
+  expect_error("/v1/chat/completions", R"({"messages": [{"content": "hi"}]})", 400, "messages");
+  expect_error("/v1/chat/completions", R"({"messages": [{"role": "wizard", "content": "hi"}]})", 400, "messages");
+  // The server is still fine.
+  CHECK(post(srv, "/v1/completions", {{"prompt", "Once"}, {"max_tokens", 3}})["usage"]["completion_tokens"] == 3);
+}
+
+TEST_CASE("chat is refused clearly for a model without a template; an API key is enforced") {
+  auto model = load("models/stories260K-f32.gguf");
+  if (!model) return;
+  server::ServerOptions o;
+  o.api_key = "s3cret";
+  RunningServer srv(model, o);
+  auto c = srv.client();
+  auto unauth = c.Post("/v1/completions", R"({"prompt": "hi"})", "application/json");
+  REQUIRE(unauth);
+  CHECK(unauth->status == 401);
+  c.set_bearer_token_auth("s3cret");
+  auto ok = c.Post("/v1/completions", R"({"prompt": "hi", "max_tokens": 2})", "application/json");
+  REQUIRE(ok);
+  CHECK(ok->status == 200);
+  auto chat = c.Post("/v1/chat/completions", R"({"messages": [{"role": "user", "content": "hi"}]})", "application/json");
+  REQUIRE(chat);
+  CHECK(chat->status == 400);
+  CHECK(json::parse(chat->body)["error"]["message"].get<std::string>().find("chat template") != std::string::npos);
+}
+
+TEST_CASE("a client that disconnects mid-stream cancels its generation") {
+  auto model = load("models/synth15M-q8_0.gguf");
+  if (!model) return;
+  RunningServer srv(model, options());
+  auto c = srv.client();
+  httplib::Request req;
+  req.method = "POST";
+  req.path = "/v1/completions";
+  req.body = json{{"prompt", "Hello"}, {"max_tokens", 120}, {"ignore_eos", true}, {"stream", true}}.dump();
+  req.set_header("Content-Type", "application/json");
+  int chunks = 0;
+  req.content_receiver = [&](const char*, std::size_t, std::uint64_t, std::uint64_t) {
+    return ++chunks < 2;  // read a little, then hang up
+  };
+  c.send(req);
+  CHECK(chunks >= 1);
+  // The server notices at its next write and cancels (bounded wait).
+  bool cancelled = false;
+  for (int i = 0; i < 100 && !cancelled; ++i) {
+    auto h = srv.client().Get("/health");
+    REQUIRE(h);
+    const json j = json::parse(h->body);
+    cancelled = j["cancelled"].get<int>() == 1 && j["running"].get<int>() == 0;
+    if (!cancelled) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (!cancelled) MESSAGE(srv.client().Get("/health")->body);
+  CHECK(cancelled);
+  // And keeps serving.
+  CHECK(post(srv, "/v1/completions", {{"prompt", "Hi"}, {"max_tokens", 2}})["usage"]["completion_tokens"] == 2);
+}
+
+TEST_CASE("several clients at once are decoded together and each gets its own answer") {
+  auto model = load("models/stories260K-f32.gguf");
+  if (!model) return;
+  RunningServer srv(model, options(3));
+  const std::vector<std::string> prompts = {"Once upon a time", "The little dog", "Lily and Tom", "One day",
+                                            "The sun was", "A big red ball"};
+  std::vector<std::future<std::string>> answers;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (std::size_t i = 0; i < prompts.size(); ++i)
+    answers.push_back(std::async(std::launch::async, [&, i] {
+      auto c = srv.client();
+      json body = {{"prompt", prompts[i]}, {"max_tokens", 30}, {"temperature", 0}, {"stream", i % 2 == 0}};
+      auto res = c.Post("/v1/completions", body.dump(), "application/json");
+      if (!res || res->status != 200) return std::string("<failed>");
+      if (i % 2 == 1) return json::parse(res->body)["choices"][0]["text"].get<std::string>();
+      std::string text;
+      for (const auto& ch : parse_sse(res->body).chunks) text += ch["choices"][0]["text"].get<std::string>();
+      return text;
+    }));
+  for (std::size_t i = 0; i < prompts.size(); ++i) {
+    CAPTURE(i);
+    REQUIRE(answers[i].wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+    CHECK(answers[i].get() == greedy_alone(model, prompts[i], 30));
+  }
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60));
+}
