@@ -99,9 +99,6 @@ try {
     check(/tok\/s/.test(await col.locator('.metrics').textContent()), `Compare column ${name} has metrics`);
   }
 
-  // Pin a token of B so the screenshot shows the alternatives panel.
-  await colB.locator('.out .tok').nth(2).click();
-  await page.mouse.move(0, 0);
 
   // --- error path: the server's validation error reaches #error ---
   // (a negative max_tokens is invalid under any sampler setup)
@@ -128,7 +125,13 @@ try {
   // Screenshot of the Compare run (re-run so the page shows results, not the error).
   await page.check('#compare');
   await runAndWait();
-  await colA.locator('.out .tok').nth(3).click();
+  // Pin B's least likely token (by the model's probability): the most telling panel.
+  const least = await colB.locator('.out .tok').evaluateAll(spans => {
+    let best = 0, bestP = 2;
+    spans.forEach((s, i) => { const p = Number(s.dataset.rawP ?? s.dataset.p); if (p < bestP) { bestP = p; best = i; } });
+    return best;
+  });
+  await colB.locator('.out .tok').nth(least).click();
   await page.mouse.move(0, 0);
   fs.mkdirSync(path.dirname(path.resolve(shot)), { recursive: true });
   await page.screenshot({ path: shot, fullPage: true });
