@@ -82,7 +82,26 @@ try {
   check(await page.locator('#metrics svg.sparkline').count() === 1, 'entropy sparkline exists');
   check(await page.locator('#metrics svg.sparkline polyline').count() >= 1, 'sparkline has a line');
 
-  // --- Compare mode: A greedy-ish, B hot, two concurrent requests ---
+  // --- stop string: held-back text must not leak, the rest must be intact ---
+  // Same seed and settings, with a stop string made of two consecutive tokens
+  // of the run above: the first is held back as a possible stop prefix, then
+  // the second completes the match. The page must show exactly the text before
+  // the stop string's first occurrence.
+  const pieces = await toks.allTextContents();
+  let k = Math.min(4, pieces.length - 2);
+  while (k < pieces.length - 2 && (pieces[k] + pieces[k + 1]).trim() === '') k++;
+  const stop = pieces[k] + pieces[k + 1];
+  const expected = joined.slice(0, joined.indexOf(stop));
+  await colA.locator('input[name="stop"]').fill(JSON.stringify([stop]));
+  await runAndWait();
+  const stopped = (await toks.allTextContents()).join('');
+  check(stopped === expected, `stop string ${JSON.stringify(stop)}: text ends right before it (${stopped.length} chars)`);
+  check(/done \(stop\)/.test(await colA.locator('.state').textContent()), 'finish reason stop is shown');
+  const held = await colA.locator('.out .held').count();
+  console.log(`     (${held} held-back token(s) shown struck through)`);
+  await colA.locator('input[name="stop"]').fill('');
+
+  // --- Compare mode: A greedy, B hot, two concurrent requests ---
   await page.check('#compare');
   check(await page.locator('.col[data-side="B"]').isVisible(), 'Compare shows column B');
   const colB = page.locator('.col[data-side="B"]');
