@@ -3,7 +3,7 @@
 # headless Debian Chromium (playwright-core, no browser download), stops the server.
 #
 # usage: tests/browser/run.sh INKLING_BIN MODEL [PORT] [SCREENSHOT]
-#   or env: INKLING, MODEL, PORT (default 18080), INKLING_SCREENSHOT
+#   or env: INKLING, MODEL, PORT (default 18080; 0 = any free port), INKLING_SCREENSHOT
 # Exit status is the test's; 1 if a prerequisite is missing or the server
 # never became healthy.
 set -euo pipefail
@@ -42,10 +42,17 @@ cleanup() {
 trap cleanup EXIT
 
 # Bounded wait for /health (model load is quick for the test models; 30 s is generous).
+# PORT=0 lets the server pick a free port; it prints "serving on http://HOST:PORT/".
+want_port="$PORT"
 healthy=0
 for _ in $(seq 1 150); do
   if ! kill -0 "$server_pid" 2>/dev/null; then
     echo "run.sh: server exited early; its log:" >&2; cat "$log" >&2; exit 1
+  fi
+  if [ "$want_port" = 0 ]; then
+    PORT="$(sed -n 's|.*serving on http://[^ ]*:\([0-9][0-9]*\)/.*|\1|p' "$log" | head -n 1)"
+    [ -n "$PORT" ] || { sleep 0.2; continue; }
+    want_port="$PORT"
   fi
   if [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$PORT/health" || true)" = 200 ]; then
     healthy=1; break
