@@ -28,24 +28,28 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktra
 export INKLING_SHARED="$SHARED"
 # The foreign-language and installed-package examples load the shared library into
 # programs built without the sanitizer runtime; they run in the normal build.
-ctest --test-dir build-san --output-on-failure -j2 -E "rust_example|go_example|c_example_installed|capi_exports"
+# The browser test drives the server from Chromium; it runs in the normal build (the
+# server's own HTTP tests run here).
+ctest --test-dir build-san --output-on-failure -j2 -E "rust_example|go_example|c_example_installed|capi_exports|browser_visualizer"
 rm -rf build-san/corpus && build-san/tests/fuzz/fuzz_seeds build-san/corpus
-for target in fuzz_gguf fuzz_gguf_metadata fuzz_tokenizer fuzz_sampler fuzz_capi; do
+for target in fuzz_gguf fuzz_gguf_metadata fuzz_tokenizer fuzz_sampler fuzz_capi fuzz_server_request; do
   echo "fuzzing $target for ${FUZZ_SECONDS}s"
   mkdir -p build-san/corpus/$target build-san/findings/$target
   build-san/tests/fuzz/$target build-san/corpus/$target -max_total_time="$FUZZ_SECONDS" -max_len=4096 \
     -artifact_prefix=build-san/findings/$target/ -print_final_stats=1 2>&1 | tail -n 4
 done
 # ThreadSanitizer on the concurrency tests: several generators on one shared model on
-# several threads, create/free races, cancellation from another thread, and the
-# OpenMP-parallel forward pass (the OpenMP runtime itself is not instrumented).
+# several threads, create/free races, cancellation from another thread, the
+# OpenMP-parallel forward pass (the OpenMP runtime itself is not instrumented), a batch
+# fed and cancelled from other threads, and the HTTP server with concurrent clients.
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
   -DCMAKE_CXX_FLAGS="-fsanitize=thread" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" \
   -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=thread" -DINKLING_BUILD_BENCH=OFF -DINKLING_BUILD_C_PROGRAMS=OFF \
   -DINKLING_SHARED_DIR="$SHARED" >/dev/null
-cmake --build build-tsan --target test_capi test_model test_generator -j"$(nproc)"
+TSAN_TESTS="test_capi test_model test_generator test_batch_generator test_server"
+cmake --build build-tsan --target $TSAN_TESTS -j"$(nproc)"
 export TSAN_OPTIONS="halt_on_error=1 ignore_noninstrumented_modules=1"
-for t in test_capi test_model test_generator; do
+for t in $TSAN_TESTS; do
   echo "ThreadSanitizer: $t"
   build-tsan/tests/$t | tail -n 2
 done

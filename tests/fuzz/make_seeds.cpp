@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const fs::path dir = argv[1];
-  for (const char* t : {"fuzz_gguf", "fuzz_gguf_metadata", "fuzz_tokenizer", "fuzz_sampler", "fuzz_capi"})
+  for (const char* t : {"fuzz_gguf", "fuzz_gguf_metadata", "fuzz_tokenizer", "fuzz_sampler", "fuzz_capi", "fuzz_server_request"})
     fs::create_directories(dir / t);
 
   // A tiny but complete llama model: 1 layer, dim 8, vocab 4.
@@ -71,5 +71,14 @@ int main(int argc, char** argv) {
   }
   const float params[] = {0.8f, 0, 0.95f, 0.05f, 1.0f, 1.1f, 0.1f, 0.2f, 1, 2, 3, 4, 5, 6, 7, 8};
   put(dir / "fuzz_sampler" / "defaults", params, sizeof params);
+  // Request bodies: the first byte chooses the endpoint (odd: chat).
+  const char* bodies[] = {
+      "\x00{\"prompt\": \"Once upon a time\", \"max_tokens\": 8, \"temperature\": 0.7, \"top_p\": 0.9, \"stop\": [\".\"]}",
+      "\x00{\"prompt\": [1, 2, 3], \"logprobs\": 3, \"logit_bias\": {\"5\": -100}, \"seed\": 1, \"stream\": true}",
+      "\x01{\"messages\": [{\"role\": \"system\", \"content\": \"Be brief.\"}, {\"role\": \"user\", \"content\": \"Hi\"}], "
+      "\"logprobs\": true, \"top_logprobs\": 2, \"max_completion_tokens\": 4}",
+      "\x01{\"messages\": [{\"role\": \"user\", \"content\": [{\"type\": \"text\", \"text\": \"Hi\"}]}], \"top_k\": 5, \"min_p\": 0.1}"};
+  i = 0;
+  for (const char* b : bodies) put(dir / "fuzz_server_request" / ("b" + std::to_string(i++)), b, 1 + std::strlen(b + 1));
   return 0;
 }
