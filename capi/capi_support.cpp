@@ -74,6 +74,17 @@ ink_status copy_out(const char* fn, const std::string& s, char* buf, std::size_t
   return INK_OK;
 }
 
+ink_status copy_ids(const char* fn, const std::vector<inkling::TokenId>& v, int32_t* ids, std::size_t cap, std::size_t* n_out) {
+  if (!n_out) return null_arg(fn, "n_out");
+  *n_out = v.size();
+  if (!ids) return cap == 0 ? INK_OK : null_arg(fn, "ids");
+  if (cap < v.size())
+    return fail(INK_ERR_BUFFER_TOO_SMALL, std::string(fn) + ": room for " + std::to_string(cap) + " ids, " +
+                                              std::to_string(v.size()) + " needed");
+  if (!v.empty()) std::memcpy(ids, v.data(), v.size() * sizeof(int32_t));  // data() may be null when empty
+  return INK_OK;
+}
+
 ink_stop_reason to_c(inkling::StopReason r) {
   switch (r) {
     case inkling::StopReason::None: return INK_STOP_NONE;

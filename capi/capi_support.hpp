@@ -52,6 +52,8 @@ ink_status null_arg(const char* fn, const char* what);
 ink_status check_text(const char* fn, const char* text, std::size_t len);
 // Copies into a caller buffer with the size-query convention.
 ink_status copy_out(const char* fn, const std::string& s, char* buf, std::size_t cap, std::size_t* len_out);
+// Copies ids with the same rules (*n_out always set; INK_ERR_BUFFER_TOO_SMALL if cap is short).
+ink_status copy_ids(const char* fn, const std::vector<inkling::TokenId>& v, int32_t* ids, std::size_t cap, std::size_t* n_out);
 ink_stop_reason to_c(inkling::StopReason r);
 // An ink_step pointing into `s`'s strings (s must outlive the caller's use of it).
 void fill_step(const inkling::StepInfo& s, ink_stop_reason reason, ink_step* out);

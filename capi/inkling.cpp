@@ -103,13 +103,7 @@ ink_status ink_tokenize(const ink_model* model, const char* text, size_t len, in
     if (ink_status s = check_text("ink_tokenize", text, len); s != INK_OK) return s;
     const auto v = model->model->tokenizer().encode(std::string_view(text ? text : "", len), add_special != 0,
                                                     parse_special != 0);
-    *n_out = v.size();
-    if (!ids) return cap == 0 ? INK_OK : null_arg("ink_tokenize", "ids");
-    if (cap < v.size())
-      return fail(INK_ERR_BUFFER_TOO_SMALL, "ink_tokenize: room for " + std::to_string(cap) + " ids, " +
-                                                std::to_string(v.size()) + " needed");
-    if (!v.empty()) std::memcpy(ids, v.data(), v.size() * sizeof(int32_t));  // data() may be null when empty
-    return INK_OK;
+    return copy_ids("ink_tokenize", v, ids, cap, n_out);
   });
 }
 
@@ -235,6 +229,21 @@ ink_status ink_generator_save_state(const ink_generator* gen, const char* path) 
     if (!gen) return null_arg("ink_generator_save_state", "gen");
     if (!path) return null_arg("ink_generator_save_state", "path");
     gen->gen->save_state(path);
+    return INK_OK;
+  });
+}
+
+ink_status ink_generator_prompt_tokens(ink_generator* gen, const int32_t* ids, size_t n_ids) {
+  return guard([&]() -> ink_status {
+    if (!gen) return null_arg("ink_generator_prompt_tokens", "gen");
+    if (!ids && n_ids > 0) return null_arg("ink_generator_prompt_tokens", "ids");
+    const int n_vocab = gen->model->config().n_vocab;
+    for (size_t i = 0; i < n_ids; ++i)
+      if (ids[i] < 0 || ids[i] >= n_vocab)
+        return fail(INK_ERR_INVALID_ARGUMENT, "ink_generator_prompt_tokens: id " + std::to_string(ids[i]) + " at " +
+                                                  std::to_string(i) + " is out of range [0, " + std::to_string(n_vocab) + ")");
+    gen->have_result = false;
+    gen->gen->prompt_tokens(std::span<const int32_t>(ids, n_ids));
     return INK_OK;
   });
 }

@@ -193,6 +193,9 @@ typedef struct ink_step {
 /* Tokenizes the prompt (BOS as the model says) and processes it in one pass; starts a
  * new generation. INK_ERR_CONTEXT_FULL if it does not fit. */
 INK_API ink_status ink_generator_prompt(ink_generator *gen, const char *text, size_t len);
+/* The same with token ids (e.g. from ink_chat_tokenize or ink_tokenize with
+ * parse_special); ids out of range give INK_ERR_INVALID_ARGUMENT. */
+INK_API ink_status ink_generator_prompt_tokens(ink_generator *gen, const int32_t *ids, size_t n_ids);
 /* Pull style: generates one token into *out; out->done is set once generation ended. */
 INK_API ink_status ink_generator_step(ink_generator *gen, ink_step *out);
 
@@ -226,6 +229,95 @@ typedef struct ink_metrics {
 } ink_metrics;
 
 INK_API ink_status ink_generator_metrics(const ink_generator *gen, ink_metrics *out);
+
+/* ---- many requests at once --------------------------------------------------------- */
+
+/* A batch decodes many independent requests together: every ink_batch_step is one
+ * forward pass for all of them, each request with its own sampler and stop rules.
+ * Requests join and leave between steps; a new one reuses the longest cached prefix any
+ * sequence holds. ink_batch_add and ink_batch_cancel may be called from any thread;
+ * everything else on a batch from one thread at a time. */
+typedef struct ink_batch ink_batch;
+
+typedef struct ink_batch_params {
+  uint32_t struct_size;
+  int32_t max_sequences;      /* requests decoded at once; more wait in a queue (default 8) */
+  int32_t n_ctx;              /* positions per sequence; 0 = the model's context */
+  int32_t kv_f16;             /* nonzero: F16 KV cache */
+  uint64_t memory_budget;     /* > 0: refuse a KV cache (all sequences) larger than this */
+  int32_t max_prompt_tokens_per_step; /* prompt tokens one step may compute (default 256) */
+} ink_batch_params;
+
+INK_API ink_batch_params ink_batch_params_default(void);
+INK_API ink_status ink_batch_create(const ink_model *model, const ink_batch_params *params, ink_batch **out);
+/* Frees the batch and every request in it. */
+INK_API void ink_batch_free(ink_batch *batch);
+
+/* Queues a request; *id_out identifies it. params as for ink_generator_create (NULL =
+ * defaults), except that n_ctx, kv_f16 and memory_budget belong to the batch and beam
+ * search and speculation need a generator: INK_ERR_INVALID_ARGUMENT names such a field.
+ * INK_ERR_CONTEXT_FULL if the prompt leaves no room to generate. */
+INK_API ink_status ink_batch_add(ink_batch *batch, const char *prompt, size_t len, const ink_generator_params *params,
+                                 uint64_t *id_out);
+/* Ends a request at the next step (queued, starting or generating); unknown ids are
+ * ignored. Any thread. */
+INK_API void ink_batch_cancel(ink_batch *batch, uint64_t id);
+/* One forward pass; *n_events_out receives how many events it produced (read them with
+ * ink_batch_event until the next ink_batch_step). */
+INK_API ink_status ink_batch_step(ink_batch *batch, size_t *n_events_out);
+
+typedef struct ink_batch_event {
+  uint32_t struct_size;       /* set by the caller: sizeof(ink_batch_event) */
+  uint64_t request;
+  int32_t finished;           /* the request has ended: its result is ready (ink_batch_result_*) */
+  ink_stop_reason stop_reason;
+  const char *error;          /* "" unless the request failed; valid until the next step */
+} ink_batch_event;
+
+/* Event `index` of the last step. step may be NULL; otherwise it receives the token
+ * chosen (step->done = 1 when the event carries none, e.g. a request cancelled before its
+ * first token); its strings are valid until the next ink_batch_step. */
+INK_API ink_status ink_batch_event_get(const ink_batch *batch, size_t index, ink_batch_event *event, ink_step *step);
+/* 1 when nothing is queued, starting or generating. */
+INK_API int ink_batch_idle(const ink_batch *batch);
+/* A finished request's whole text and metrics; INK_ERR_INVALID_ARGUMENT for an id that is
+ * unknown, still running or released. */
+INK_API ink_status ink_batch_result_text(const ink_batch *batch, uint64_t id, char *buf, size_t cap, size_t *len_out);
+INK_API ink_status ink_batch_result_metrics(const ink_batch *batch, uint64_t id, ink_metrics *out);
+/* Forgets a finished request's result. */
+INK_API void ink_batch_release(ink_batch *batch, uint64_t id);
+
+/* ---- chat templates ------------------------------------------------------------------ */
+
+typedef struct ink_chat_message {
+  const char *role;           /* "system", "user" or "assistant" (NUL-terminated) */
+  const char *content;        /* UTF-8 */
+  size_t content_len;
+} ink_chat_message;
+
+/* Renders a conversation with a chat template: template_name is one of "chatml",
+ * "llama2", "llama3", "mistral", "phi3", "gemma", "zephyr", or NULL for the model's own
+ * (tokenizer.chat_template; INK_ERR_UNSUPPORTED if it has none or an unknown one).
+ * add_generation_prompt: end with the header of the assistant's turn. The text omits the
+ * leading BOS (ink_generator_prompt adds it) and is written with the size-query rules.
+ * The turn ends at the template's markers: pass them as stop strings
+ * (ink_chat_stop_strings). */
+INK_API ink_status ink_chat_apply(const ink_model *model, const char *template_name, const ink_chat_message *messages,
+                                  size_t n_messages, int add_generation_prompt, char *buf, size_t cap, size_t *len_out);
+/* The conversation rendered and tokenized: markers become control tokens, exactly one
+ * BOS when the model or template wants one. Size-query rules as ink_tokenize. Feed the
+ * ids to ink_generator_prompt_tokens. */
+INK_API ink_status ink_chat_tokenize(const ink_model *model, const char *template_name, const ink_chat_message *messages,
+                                     size_t n_messages, int add_generation_prompt, int32_t *ids, size_t cap,
+                                     size_t *n_out);
+/* The template's end-of-turn markers, each followed by a NUL, in one buffer (size-query
+ * rules); *count_out receives how many. Pass them as stop strings. */
+INK_API ink_status ink_chat_stop_strings(const ink_model *model, const char *template_name, char *buf, size_t cap,
+                                         size_t *len_out, size_t *count_out);
+/* Those markers that are single control tokens (a generator does not render control
+ * tokens as text, so pass these as stop tokens). Size-query rules as ink_tokenize. */
+INK_API ink_status ink_chat_stop_tokens(const ink_model *model, const char *template_name, int32_t *ids, size_t cap,
+                                        size_t *n_out);
 
 #ifdef __cplusplus
 }

@@ -73,9 +73,9 @@ int main(int argc, char **argv) {
   /* tokenizer */
   CHECK(ink_tokenize(m, "Once upon a time", 16, 1, 0, NULL, 0, &n) == INK_OK && n == 5);
   CHECK(ink_tokenize(m, "Once upon a time", 16, 1, 0, ids, 2, &n) == INK_ERR_BUFFER_TOO_SMALL && n == 5);
-  CHECK(ink_tokenize(m, "Once upon a time", 16, 1, 0, ids, 64, &n) == INK_OK && ids[0] == 1);
-  CHECK(ink_tokenize(m, "\xC0\xAF", 2, 1, 0, ids, 64, &n) == INK_ERR_INVALID_ARGUMENT);
-  CHECK(ink_tokenize(NULL, "x", 1, 1, 0, ids, 64, &n) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(ink_tokenize(m, "Once upon a time", 16, 1, 0, ids, 256, &n) == INK_OK && ids[0] == 1);
+  CHECK(ink_tokenize(m, "\xC0\xAF", 2, 1, 0, ids, 256, &n) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(ink_tokenize(NULL, "x", 1, 1, 0, ids, 256, &n) == INK_ERR_INVALID_ARGUMENT);
   CHECK(ink_tokenize(m, "x", 1, 1, 0, ids, 64, NULL) == INK_ERR_INVALID_ARGUMENT);
   CHECK(ink_detokenize(m, ids + 1, 4, NULL, 0, &n) == INK_OK && n == 16);
   CHECK(ink_detokenize(m, ids + 1, 4, buf, 4, &n) == INK_ERR_BUFFER_TOO_SMALL);
@@ -166,6 +166,68 @@ int main(int argc, char **argv) {
   CHECK(ink_generator_create(m, &gp, &g) == INK_OK);
   CHECK(ink_generate(g, "Once upon a time", 16, NULL, NULL) == INK_ERR_CONTEXT_FULL);
   ink_generator_free(g);
+
+  /* a batch of two requests, one cancelled before it starts */
+  {
+    ink_batch *b = NULL;
+    ink_batch_params bp = ink_batch_params_default();
+    ink_batch_event ev;
+    ink_step st;
+    ink_metrics mt;
+    uint64_t a = 0, c = 0;
+    size_t events = 0, i;
+    int tokens = 0, steps = 0;
+    bp.max_sequences = 2;
+    CHECK(ink_batch_create(m, &bp, &b) == INK_OK && b != NULL);
+    gp = ink_generator_params_default();
+    gp.temperature = 0.0f;
+    gp.max_new_tokens = 6;
+    CHECK(ink_batch_add(b, "Once upon a time", 16, &gp, &a) == INK_OK);
+    CHECK(ink_batch_add(b, "The dog", 7, &gp, &c) == INK_OK && c != a);
+    CHECK(ink_batch_add(NULL, "x", 1, &gp, &c) == INK_ERR_INVALID_ARGUMENT);
+    ink_batch_cancel(b, c);
+    ev.struct_size = sizeof ev;
+    st.struct_size = sizeof st;
+    while (!ink_batch_idle(b) && steps++ < 100) {
+      CHECK(ink_batch_step(b, &events) == INK_OK);
+      for (i = 0; i < events; ++i) {
+        CHECK(ink_batch_event_get(b, i, &ev, &st) == INK_OK);
+        if (ev.request == a && !st.done) ++tokens;
+        if (ev.request == c) CHECK(ev.finished && ev.stop_reason == INK_STOP_CANCELLED);
+      }
+    }
+    CHECK(tokens == 6);
+    CHECK(ink_batch_result_text(b, a, buf, sizeof buf, &n) == INK_OK && strncmp(buf, ", there was", 11) == 0);
+    mt.struct_size = sizeof mt;
+    CHECK(ink_batch_result_metrics(b, a, &mt) == INK_OK && mt.gen_tokens == 6);
+    ink_batch_release(b, a);
+    CHECK(ink_batch_result_text(b, a, buf, sizeof buf, &n) == INK_ERR_INVALID_ARGUMENT);
+    ink_batch_free(b);
+    ink_batch_free(NULL);
+  }
+
+  /* chat: render, tokenize, stop markers, prompt a generator with the ids */
+  {
+    ink_chat_message msgs[2];
+    int32_t ids[256];
+    size_t count = 0;
+    msgs[0].role = "system";
+    msgs[0].content = "Be brief.";
+    msgs[0].content_len = 9;
+    msgs[1].role = "user";
+    msgs[1].content = "Hi";
+    msgs[1].content_len = 2;
+    CHECK(ink_chat_apply(m, "chatml", msgs, 2, 1, buf, sizeof buf, &n) == INK_OK && strstr(buf, "<|im_start|>user\nHi") != NULL);
+    CHECK(ink_chat_apply(m, NULL, msgs, 2, 1, buf, sizeof buf, &n) == INK_ERR_UNSUPPORTED);
+    CHECK(ink_chat_tokenize(m, "chatml", msgs, 2, 1, ids, 256, &n) == INK_OK && n > 0 && ids[0] == 1);
+    CHECK(ink_chat_stop_strings(m, "chatml", buf, sizeof buf, &n, &count) == INK_OK && count >= 1);
+    CHECK(ink_chat_stop_tokens(m, "chatml", ids + 128, 128, &n) == INK_OK);
+    CHECK(ink_chat_tokenize(m, "chatml", msgs, 2, 1, ids, 256, &n) == INK_OK);
+    CHECK(ink_generator_create(m, NULL, &g) == INK_OK);
+    CHECK(ink_generator_prompt_tokens(g, ids, n) == INK_OK);
+    CHECK(ink_generator_prompt_tokens(NULL, ids, n) == INK_ERR_INVALID_ARGUMENT);
+    ink_generator_free(g);
+  }
   ink_model_free(m);
   ink_model_free(NULL);
 

@@ -205,3 +205,157 @@ TEST_CASE("one model shared by generators on several threads; cancel from anothe
   ink_generator_free(g);
   ink_model_free(m);
 }
+
+namespace {
+
+std::string generate_alone(ink_model* m, const char* prompt, const ink_generator_params& p) {
+  ink_generator* g = nullptr;
+  REQUIRE(ink_generator_create(m, &p, &g) == INK_OK);
+  REQUIRE(ink_generate(g, prompt, std::strlen(prompt), nullptr, nullptr) == INK_OK);
+  size_t len = 0;
+  REQUIRE(ink_generator_text(g, nullptr, 0, &len) == INK_OK);
+  std::string text(len, '\0');
+  REQUIRE(ink_generator_text(g, text.data(), text.size(), &len) == INK_OK);
+  ink_generator_free(g);
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE("batch: requests decoded together give what each gives alone; events, cancel, misuse") {
+  const std::string path = model_path();
+  if (path.empty()) return;
+  ink_model* m = nullptr;
+  REQUIRE(ink_model_load(path.c_str(), nullptr, &m) == INK_OK);
+  ink_batch* b = nullptr;
+  CHECK(ink_batch_create(nullptr, nullptr, &b) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(ink_batch_create(m, nullptr, nullptr) == INK_ERR_INVALID_ARGUMENT);
+  ink_batch_params bp = ink_batch_params_default();
+  bp.max_sequences = 0;
+  CHECK(ink_batch_create(m, &bp, &b) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(ink_last_error()).find("max_sequences") != std::string::npos);
+  bp.max_sequences = 2;
+  REQUIRE(ink_batch_create(m, &bp, &b) == INK_OK);
+
+  const char* prompts[] = {"Once upon a time", "The little dog", "Lily wanted"};
+  ink_generator_params p = ink_generator_params_default();
+  p.max_new_tokens = 20;
+  p.seed = 5;
+  uint64_t ids[3];
+  for (int i = 0; i < 3; ++i) {
+    p.temperature = i == 1 ? 0.9f : 0.0f;
+    REQUIRE(ink_batch_add(b, prompts[i], std::strlen(prompts[i]), &p, &ids[i]) == INK_OK);
+  }
+  uint64_t cancelled = 0;
+  REQUIRE(ink_batch_add(b, "One day", 7, &p, &cancelled) == INK_OK);
+  ink_batch_cancel(b, cancelled);
+  ink_batch_cancel(b, 424242);  // unknown: ignored
+  ink_batch_cancel(nullptr, 1);
+  CHECK(ink_batch_add(b, "\xff", 1, &p, &ids[0]) == INK_ERR_INVALID_ARGUMENT);  // invalid UTF-8
+  ink_generator_params beams = p;
+  beams.num_beams = 2;
+  uint64_t unused = 0;
+  CHECK(ink_batch_add(b, "x", 1, &beams, &unused) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(ink_last_error()).find("num_beams") != std::string::npos);
+
+  std::string streamed[3];
+  int finished = 0, steps = 0;
+  bool saw_cancel = false;
+  while (!ink_batch_idle(b) && steps < 1000) {
+    size_t n = 0;
+    REQUIRE(ink_batch_step(b, &n) == INK_OK);
+    ++steps;
+    for (size_t i = 0; i < n; ++i) {
+      ink_batch_event e;
+      e.struct_size = sizeof e;
+      ink_step s;
+      s.struct_size = sizeof s;
+      REQUIRE(ink_batch_event_get(b, i, &e, &s) == INK_OK);
+      CHECK(std::string(e.error).empty());
+      for (int k = 0; k < 3; ++k)
+        if (e.request == ids[k] && !s.done) streamed[k].append(s.text, s.text_len);
+      if (e.request == cancelled) {
+        CHECK(e.finished);
+        CHECK(e.stop_reason == INK_STOP_CANCELLED);
+        CHECK(s.done);
+        saw_cancel = true;
+      }
+      if (e.finished) ++finished;
+    }
+    ink_batch_event e;
+    e.struct_size = sizeof e;
+    CHECK(ink_batch_event_get(b, n, &e, nullptr) == INK_ERR_INVALID_ARGUMENT);  // past the end
+  }
+  CHECK(saw_cancel);
+  CHECK(finished == 4);
+  for (int i = 0; i < 3; ++i) {
+    CAPTURE(i);
+    p.temperature = i == 1 ? 0.9f : 0.0f;
+    const std::string alone = generate_alone(m, prompts[i], p);
+    size_t len = 0;
+    REQUIRE(ink_batch_result_text(b, ids[i], nullptr, 0, &len) == INK_OK);
+    std::string text(len, '\0');
+    REQUIRE(ink_batch_result_text(b, ids[i], text.data(), len, &len) == INK_OK);
+    CHECK(text == alone);
+    CHECK(streamed[i] == alone);
+    ink_metrics mt;
+    mt.struct_size = sizeof mt;
+    REQUIRE(ink_batch_result_metrics(b, ids[i], &mt) == INK_OK);
+    CHECK(mt.gen_tokens == 20);
+    ink_batch_release(b, ids[i]);
+    CHECK(ink_batch_result_text(b, ids[i], nullptr, 0, &len) == INK_ERR_INVALID_ARGUMENT);
+  }
+  CHECK(ink_batch_step(nullptr, nullptr) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(ink_batch_idle(nullptr) == 1);
+  ink_batch_free(b);
+  ink_batch_free(nullptr);
+  ink_model_free(m);
+}
+
+TEST_CASE("chat templates through the C ABI") {
+  const std::string path = model_path();
+  if (path.empty()) return;
+  ink_model* m = nullptr;
+  REQUIRE(ink_model_load(path.c_str(), nullptr, &m) == INK_OK);
+  const ink_chat_message msgs[] = {{"system", "Be brief.", 9}, {"user", "Hi", 2}};
+  size_t len = 0;
+  REQUIRE(ink_chat_apply(m, "chatml", msgs, 2, 1, nullptr, 0, &len) == INK_OK);
+  std::string text(len, '\0');
+  REQUIRE(ink_chat_apply(m, "chatml", msgs, 2, 1, text.data(), len, &len) == INK_OK);
+  CHECK(text == "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+  size_t n = 0;
+  REQUIRE(ink_chat_tokenize(m, "chatml", msgs, 2, 1, nullptr, 0, &n) == INK_OK);
+  std::vector<int32_t> ids(n);
+  REQUIRE(ink_chat_tokenize(m, "chatml", msgs, 2, 1, ids.data(), n, &n) == INK_OK);
+  CHECK(ids.front() == 1);  // stories260K's BOS, once
+  size_t count = 0;
+  REQUIRE(ink_chat_stop_strings(m, "chatml", nullptr, 0, &len, &count) == INK_OK);
+  std::string stops(len, '\0');
+  REQUIRE(ink_chat_stop_strings(m, "chatml", stops.data(), len, &len, &count) == INK_OK);
+  CHECK(count >= 1);
+  CHECK(std::string(stops.c_str()) == "<|im_end|>");
+  REQUIRE(ink_chat_stop_tokens(m, "chatml", nullptr, 0, &n) == INK_OK);
+  CHECK(n < count);  // stories260K has no <|im_end|> token (its EOS may be one)
+  std::vector<int32_t> stop_ids(n);
+  REQUIRE(ink_chat_stop_tokens(m, "chatml", stop_ids.data(), n, &n) == INK_OK);
+  // The tokens prompt a generator.
+  ink_generator* g = nullptr;
+  REQUIRE(ink_generator_create(m, nullptr, &g) == INK_OK);
+  CHECK(ink_generator_prompt_tokens(g, ids.data(), ids.size()) == INK_OK);
+  const int32_t bad[] = {1, 9999};
+  CHECK(ink_generator_prompt_tokens(g, bad, 2) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(ink_generator_prompt_tokens(g, nullptr, 3) == INK_ERR_INVALID_ARGUMENT);
+  ink_generator_free(g);
+  // Misuse: no template in the model, unknown name, bad role, NULLs, small buffers.
+  CHECK(ink_chat_apply(m, nullptr, msgs, 2, 1, nullptr, 0, &len) == INK_ERR_UNSUPPORTED);
+  CHECK(ink_chat_apply(m, "jinja9", msgs, 2, 1, nullptr, 0, &len) == INK_ERR_INVALID_ARGUMENT);
+  const ink_chat_message wizard[] = {{"wizard", "x", 1}};
+  CHECK(ink_chat_apply(m, "gemma", wizard, 1, 1, nullptr, 0, &len) == INK_ERR_INVALID_ARGUMENT);
+  const ink_chat_message no_role[] = {{nullptr, "x", 1}};
+  CHECK(ink_chat_apply(m, "chatml", no_role, 1, 1, nullptr, 0, &len) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(ink_chat_apply(m, "chatml", nullptr, 2, 1, nullptr, 0, &len) == INK_ERR_INVALID_ARGUMENT);
+  char small[4];
+  CHECK(ink_chat_apply(m, "chatml", msgs, 2, 1, small, sizeof small, &len) == INK_ERR_BUFFER_TOO_SMALL);
+  CHECK(ink_chat_apply(nullptr, "chatml", msgs, 2, 1, nullptr, 0, &len) == INK_ERR_INVALID_ARGUMENT);
+  ink_model_free(m);
+}
