@@ -300,6 +300,7 @@ ink_generator_params ink_generator_params_default(void) {
   p.stop_at_eog = 1;
   p.context_full_is_error = 0;
   p.draft_tokens = d.draft_tokens;
+  p.draft_p_min = d.draft_p_min;
   return p;
 }
 
@@ -342,6 +343,7 @@ ink_status ink_generator_create(const ink_model* model, const ink_generator_para
     c.lookup_draft = p.lookup_draft;
     if (p.draft_model) c.draft_model = p.draft_model->model;
     c.draft_tokens = p.draft_tokens;
+    c.draft_p_min = p.draft_p_min;
     if (p.n_stop_strings && !p.stop_strings) return null_arg("ink_generator_create", "stop_strings");
     for (size_t i = 0; i < p.n_stop_strings; ++i) {
       if (!p.stop_strings[i]) return null_arg("ink_generator_create", "a stop string");

@@ -151,6 +151,7 @@ typedef struct ink_generator_params {
   const ink_model *draft_model; /* non-NULL: speculative decoding with this smaller model (same
                                    vocabulary); it must outlive the generator */
   int32_t draft_tokens;        /* tokens the draft proposes per pass; default 4 */
+  float draft_p_min;           /* the draft stops at a token it gives less than this; default 0.75 */
 } ink_generator_params;
 
 INK_API ink_generator_params ink_generator_params_default(void);

@@ -5,12 +5,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "args.hpp"
 #include "commands.hpp"
+#include "gen_flags.hpp"
 #include "inkling/inkling.hpp"
 #include "json_out.hpp"
 #include "text_view.hpp"
@@ -18,7 +18,7 @@
 namespace {
 
 void usage() {
-  std::puts(
+  std::printf(
       "usage: inkling run -m MODEL -p PROMPT [options]\n"
       "\n"
       "Generates text after PROMPT and streams it to stdout, then prints a line of timings.\n"
@@ -27,33 +27,13 @@ void usage() {
       "  -m, --model PATH        GGUF model file\n"
       "  -p, --prompt TEXT       the prompt (BOS is added as the model's vocabulary says)\n"
       "  -n, --max-tokens N      generate at most N tokens (default 128)\n"
-      "      --min-tokens N      do not stop (end-of-text, stop strings) before N tokens (default 0)\n"
-      "      --ctx N             context length in tokens (default: the model's)\n"
-      "      --memory-budget MB  refuse a KV cache larger than MB megabytes (default: no limit)\n"
-      "      --kv-type T         KV cache type: f32 (default) or f16 (half the memory)\n"
-      "  -t, --threads N         threads (default: physical cores)\n"
-      "      --no-mmap           read the model into memory instead of mapping it\n"
-      "sampling (applied in this order: bias, penalties, top-k, typical-p, top-p, min-p, temp):\n"
-      "      --temp T            temperature; 0 = greedy, always the most likely token (default 0.8)\n"
-      "      --top-k K           keep the K most likely tokens; 0 = off (default 40)\n"
-      "      --top-p P           keep the smallest set whose probability reaches P; 1 = off (default 0.95)\n"
-      "      --min-p P           drop tokens less likely than P x the most likely one; 0 = off (default 0.05)\n"
-      "      --typical-p P       locally typical sampling; 1 = off (default 1)\n"
-      "      --repeat-penalty R  divide positive / multiply negative logits of recent tokens by R (default 1)\n"
-      "      --presence-penalty X   subtract X from every recent token's logit (default 0)\n"
-      "      --frequency-penalty X  subtract X per occurrence of a recent token (default 0)\n"
-      "      --penalty-window N  how many recent tokens the penalties look at; -1 = all (default 64)\n"
-      "      --bias ID=VALUE     add VALUE to token ID's logit (-inf bans it); repeatable\n"
-      "      --seed S            random seed; the same seed gives the same text (default: random)\n"
-      "stopping:\n"
-      "      --stop TEXT         stop before TEXT appears (matched across tokens); repeatable\n"
-      "      --stop-token ID     stop at token ID; repeatable\n"
-      "      --ignore-eos        do not stop at the model's end-of-text tokens\n"
+      "%s"
       "speed:\n"
       "      --lookup N          prompt-lookup speculation: check up to N tokens that followed an earlier\n"
       "                          occurrence of the latest tokens in the same pass (same output, fewer passes)\n"
       "      --draft MODEL       speculative decoding: a smaller model with the same vocabulary proposes tokens\n"
       "      --draft-tokens N    tokens the draft proposes per pass (default 4)\n"
+      "      --draft-p-min P     the draft stops at a token it gives less than P (default 0.75; 0 = never)\n"
       "beam search:\n"
       "      --beams N           keep the N best sequences (deterministic) (default 1 = off)\n"
       "      --length-penalty L  beam score = logprob / length^L (default 1)\n"
@@ -64,76 +44,42 @@ void usage() {
       "      --top-n N           alternatives shown per token (default 5)\n"
       "      --json              one JSON object per token, then a summary with the metrics\n"
       "      --metrics           print time to first token, time per token, tokens/s and memory\n"
-      "      --special           show control tokens (e.g. </s>) in the text");
+      "      --special           show control tokens (e.g. </s>) in the text\n",
+      kGenerationFlagsHelp);
 }
 
 struct RunOptions {
   std::string model, prompt, draft_path;
-  inkling::ModelOptions model_options;
-  inkling::GenerationConfig gen;
-  bool show_probs = false, json = false, metrics = false, seed_given = false;
+  GenerationFlags flags;
+  bool show_probs = false, json = false, metrics = false;
 };
 
 RunOptions parse(int argc, char** argv) {
   RunOptions o;
-  o.gen.max_new_tokens = 128;
+  o.flags.gen.max_new_tokens = 128;
   Args a(argc, argv);
   while (a.next()) {
     if (a.is("-h", "--help")) { usage(); std::exit(0); }
     else if (a.is("-m", "--model")) o.model = a.value();
     else if (a.is("-p", "--prompt")) o.prompt = a.value();
-    else if (a.is("-n", "--max-tokens")) o.gen.max_new_tokens = static_cast<int>(a.integer(0, 1 << 24));
-    else if (a.is("--min-tokens")) o.gen.min_new_tokens = static_cast<int>(a.integer(0, 1 << 24));
-    else if (a.is("--ctx")) o.gen.n_ctx = static_cast<int>(a.integer(1, 1 << 24));
-    else if (a.is("--kv-type")) {
-      const std::string t = a.value();
-      if (t == "f32" || t == "F32") o.gen.kv_type = inkling::DType::F32;
-      else if (t == "f16" || t == "F16") o.gen.kv_type = inkling::DType::F16;
-      else Args::fail("--kv-type: expected f32 or f16, got '" + t + "'");
-    } else if (a.is("--memory-budget")) o.gen.memory_budget = static_cast<std::size_t>(a.integer(1, 1 << 30)) << 20;
-    else if (a.is("-t", "--threads")) o.model_options.threads = static_cast<int>(a.integer(1, 1024));
-    else if (a.is("--no-mmap")) o.model_options.use_mmap = false;
-    else if (a.is("--temp")) o.gen.sampling.temperature = a.real();
-    else if (a.is("--top-k")) o.gen.sampling.top_k = static_cast<int>(a.integer(-1, 1 << 24));
-    else if (a.is("--top-p")) o.gen.sampling.top_p = a.real();
-    else if (a.is("--min-p")) o.gen.sampling.min_p = a.real();
-    else if (a.is("--typical-p")) o.gen.sampling.typical_p = a.real();
-    else if (a.is("--repeat-penalty")) o.gen.sampling.repeat_penalty = a.real();
-    else if (a.is("--presence-penalty")) o.gen.sampling.presence_penalty = a.real();
-    else if (a.is("--frequency-penalty")) o.gen.sampling.frequency_penalty = a.real();
-    else if (a.is("--penalty-window")) o.gen.sampling.penalty_window = static_cast<int>(a.integer(-1, 1 << 24));
-    else if (a.is("--bias")) {
-      const std::string v = a.value();
-      const auto eq = v.find('=');
-      char* end = nullptr;
-      const long id = eq == std::string::npos ? -1 : std::strtol(v.c_str(), &end, 10);
-      if (eq == std::string::npos || end != v.c_str() + eq || id < 0) Args::fail("--bias: expected ID=VALUE, got '" + v + "'");
-      const std::string val = v.substr(eq + 1);
-      const float b = val == "-inf" ? -INFINITY : std::strtof(val.c_str(), &end);
-      if (val != "-inf" && (val.empty() || *end)) Args::fail("--bias: '" + val + "' is not a number");
-      o.gen.sampling.logit_bias.emplace_back(static_cast<inkling::TokenId>(id), b);
-    } else if (a.is("--seed")) {
-      o.gen.sampling.seed = static_cast<std::uint64_t>(a.integer(0, INT64_MAX));
-      o.seed_given = true;
-    } else if (a.is("--stop")) o.gen.stop.push_back(a.value());
-    else if (a.is("--stop-token")) o.gen.stop_tokens.push_back(static_cast<inkling::TokenId>(a.integer(0, INT32_MAX)));
-    else if (a.is("--ignore-eos")) o.gen.stop_at_eog = false;
-    else if (a.is("--lookup")) o.gen.lookup_draft = static_cast<int>(a.integer(0, 64));
+    else if (o.flags.parse(a)) continue;
+    else if (a.is("--lookup")) o.flags.gen.lookup_draft = static_cast<int>(a.integer(0, 64));
     else if (a.is("--draft")) o.draft_path = a.value();
-    else if (a.is("--draft-tokens")) o.gen.draft_tokens = static_cast<int>(a.integer(1, 64));
-    else if (a.is("--beams")) o.gen.num_beams = static_cast<int>(a.integer(1, 64));
-    else if (a.is("--length-penalty")) o.gen.length_penalty = a.real();
-    else if (a.is("--return-sequences")) o.gen.num_return_sequences = static_cast<int>(a.integer(1, 64));
+    else if (a.is("--draft-tokens")) o.flags.gen.draft_tokens = static_cast<int>(a.integer(1, 64));
+    else if (a.is("--draft-p-min")) o.flags.gen.draft_p_min = a.real();
+    else if (a.is("--beams")) o.flags.gen.num_beams = static_cast<int>(a.integer(1, 64));
+    else if (a.is("--length-penalty")) o.flags.gen.length_penalty = a.real();
+    else if (a.is("--return-sequences")) o.flags.gen.num_return_sequences = static_cast<int>(a.integer(1, 64));
     else if (a.is("--show-probs")) o.show_probs = true;
-    else if (a.is("--top-n")) o.gen.top_n_alternatives = static_cast<int>(a.integer(0, 100));
+    else if (a.is("--top-n")) o.flags.gen.top_n_alternatives = static_cast<int>(a.integer(0, 100));
     else if (a.is("--json")) o.json = true;
     else if (a.is("--metrics")) o.metrics = true;
-    else if (a.is("--special")) o.gen.special_text = true;
+    else if (a.is("--special")) o.flags.gen.special_text = true;
     else a.unknown();
   }
   if (o.model.empty()) Args::fail("run needs a model: -m MODEL.gguf (see inkling run --help)");
-  if (!o.seed_given) o.gen.sampling.seed = (static_cast<std::uint64_t>(std::random_device{}()) << 32) | std::random_device{}();
-  o.gen.validate();
+  o.flags.finish();
+  o.flags.gen.validate();
   return o;
 }
 
@@ -217,9 +163,9 @@ void print_probability_table(const std::vector<inkling::StepInfo>& steps, bool t
 
 int cmd_run(int argc, char** argv) {
   const RunOptions o = parse(argc, argv);
-  auto model = inkling::Model::load(o.model, o.model_options);
-  inkling::GenerationConfig gen_config = o.gen;
-  if (!o.draft_path.empty()) gen_config.draft_model = inkling::Model::load(o.draft_path, o.model_options);
+  auto model = inkling::Model::load(o.model, o.flags.model_options);
+  inkling::GenerationConfig gen_config = o.flags.gen;
+  if (!o.draft_path.empty()) gen_config.draft_model = inkling::Model::load(o.draft_path, o.flags.model_options);
   if (!o.json) {
     const auto& c = model->config();
     std::fprintf(stderr, "[%s: %d layers, dim %d, %d heads (%d KV), FFN %d, vocab %d, context %d | %s, %d threads]\n",
@@ -260,7 +206,7 @@ int cmd_run(int argc, char** argv) {
                 seqs.c_str(), metrics_json(m).c_str());
     return 0;
   }
-  if (o.gen.num_beams > 1) {
+  if (o.flags.gen.num_beams > 1) {
     std::fputs(result.text.c_str(), stdout);
     for (std::size_t i = 0; i < result.sequences.size(); ++i)
       std::printf("\n[beam %zu] score %.4f logprob %.4f: %s", i, result.sequences[i].score, result.sequences[i].logprob,
@@ -276,7 +222,7 @@ int cmd_run(int argc, char** argv) {
                  "KV cache %.1f MiB | peak RSS %.1f MiB | kernels %s | %d threads\n",
                  m.ttft_ms, m.tpot_ms_mean, m.tpot_ms_p90, m.model_bytes / 1048576.0, m.kv_bytes / 1048576.0,
                  m.peak_rss / 1048576.0, model->isa().c_str(), model->threads());
-  if (o.metrics && (o.gen.lookup_draft > 0 || gen_config.draft_model))
+  if (o.metrics && (o.flags.gen.lookup_draft > 0 || gen_config.draft_model))
     std::fprintf(stderr, "speculation: %d of %d drafted tokens accepted; %d passes for %d tokens\n",
                  m.accepted_draft_tokens, m.draft_tokens, m.target_passes, m.gen_tokens);
   return 0;

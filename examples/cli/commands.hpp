@@ -2,8 +2,10 @@
 #pragma once
 
 int cmd_run(int argc, char** argv);
+int cmd_chat(int argc, char** argv);
 int cmd_tokenize(int argc, char** argv);
 int cmd_info(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
 int cmd_synth(int argc, char** argv);
 int cmd_serve(int argc, char** argv);
+int cmd_quantize(int argc, char** argv);

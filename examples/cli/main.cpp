@@ -15,10 +15,12 @@ void usage() {
       "\n"
       "commands:\n"
       "  run       generate text from a prompt, streaming it (see inkling run --help)\n"
+      "  chat      talk with a chat model in the terminal, keeping the conversation cached\n"
       "  tokenize  show the token ids and pieces of a text\n"
       "  info      show a model's architecture, shapes, types and metadata\n"
       "  bench     measure prompt and generation speed (llama-bench's pp/tg)\n"
       "  synth     write a GGUF file with random weights of a given Llama shape\n"
+      "  quantize  convert a model's weight matrices to f16, bf16, q8_0 or q4_0\n"
       "  serve     an OpenAI-compatible HTTP server with a token-probability visualizer\n"
       "\n"
       "Every command takes -m MODEL.gguf; `inkling COMMAND --help` lists its options.");
@@ -34,10 +36,12 @@ int main(int argc, char** argv) {
   const std::string cmd = argv[1];
   try {
     if (cmd == "run") return cmd_run(argc - 1, argv + 1);
+    if (cmd == "chat") return cmd_chat(argc - 1, argv + 1);
     if (cmd == "tokenize") return cmd_tokenize(argc - 1, argv + 1);
     if (cmd == "info") return cmd_info(argc - 1, argv + 1);
     if (cmd == "bench") return cmd_bench(argc - 1, argv + 1);
     if (cmd == "synth") return cmd_synth(argc - 1, argv + 1);
+    if (cmd == "quantize") return cmd_quantize(argc - 1, argv + 1);
 #ifdef INKLING_HAS_SERVER
     if (cmd == "serve") return cmd_serve(argc - 1, argv + 1);
 #else

@@ -50,10 +50,19 @@ class ChatTemplate {
   //  - mistral (Instruct v0.1/v0.2) has none either: the system text + "\n" opens the
   //    first user message (as llama.cpp renders it; the v0.2 template itself raises);
   //  - llama2 wraps it in <<SYS>> inside the first [INST];
+  //  - for these three, a system message with no user message after it is not
+  //    rendered (their templates render it only inside the first user turn);
   //  - llama2, mistral and gemma need user/assistant to alternate, starting with user.
   // Error(InvalidArgument) for an unknown role, and for these three families a system
   // message that is not first or turns that do not alternate. chatml, llama3, phi3 and
   // zephyr take any roles in any order, as their templates do.
+  // Which template of a family is followed where its versions differ:
+  //  - llama3: Llama 3.0's. Llama 3.1+ templates are recognised as llama3 too, but their
+  //    "Cutting Knowledge Date / Today Date" system preamble (which depends on the date)
+  //    is not written, as llama.cpp's built-in llama3 template does not write it;
+  //  - phi3: Phi-3.5-mini's, which renders a system turn (the first Phi-3-mini template
+  //    dropped it; with no system message and a generation prompt both give the same
+  //    text) and closes a prompt without a generation prompt with the EOS text.
   //
   // BOS: the reference templates of llama2, llama3, mistral and gemma start with the BOS
   // text; BosText::Omit (the default) leaves it out because the tokenizer adds the BOS
@@ -67,7 +76,8 @@ class ChatTemplate {
   // apply() tokenized for `tokenizer`: markers parsed as special tokens, exactly one BOS
   // when the vocabulary asks for one (add_bos) or the reference template starts with
   // one, and never an EOS. Rendering the conversation again after each turn gives ids
-  // that start with the previous turn's, so a Generator reuses its cache for them.
+  // that start with the previous turn's prompt (and usually its reply: that is
+  // re-tokenized from its text), so a Generator reuses its cache for them.
   std::vector<TokenId> encode(const Tokenizer& tokenizer, std::span<const ChatMessage> messages,
                               bool add_generation_prompt) const;
 

@@ -51,6 +51,10 @@ struct GenerationConfig {
   // draft_tokens greedy tokens, the model checks them in one pass, same rule as above.
   std::shared_ptr<const Model> draft_model;
   int draft_tokens = 4;
+  // The draft stops proposing at a token its own distribution gives less than this
+  // probability: unsure guesses are rarely accepted and each one costs a draft pass
+  // (llama.cpp's speculative example uses 0.75). 0 = always propose draft_tokens.
+  float draft_p_min = 0.75f;
   bool special_text = false;          // render control tokens in the output text
   SamplerConfig sampling;
 

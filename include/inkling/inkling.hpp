@@ -8,6 +8,7 @@
 #include "inkling/gguf.hpp"
 #include "inkling/kv_cache.hpp"
 #include "inkling/model.hpp"
+#include "inkling/quantize.hpp"
 #include "inkling/sampler.hpp"
 #include "inkling/tensor.hpp"
 #include "inkling/tokenizer.hpp"

@@ -34,6 +34,7 @@ void GenerationConfig::validate() const {
   if (!std::isfinite(length_penalty)) bad("length_penalty must be finite");
   if (lookup_draft < 0 || lookup_draft > 64) bad("lookup_draft must be in [0, 64], got " + std::to_string(lookup_draft));
   if (draft_tokens < 1 || draft_tokens > 64) bad("draft_tokens must be in [1, 64], got " + std::to_string(draft_tokens));
+  if (!(draft_p_min >= 0 && draft_p_min <= 1)) bad("draft_p_min must be in [0, 1], got " + std::to_string(draft_p_min));
   if (top_n_alternatives < 0 || top_n_alternatives > 100)
     bad("top_n_alternatives must be in [0, 100], got " + std::to_string(top_n_alternatives));
   for (const auto& s : stop)
@@ -79,7 +80,14 @@ void Generator::Impl::draft_with_model(TokenId id, int max_tokens, std::vector<T
   dm.forward(b, dc, draft_logits);
   draft_cached = context;
   for (int k = 0; k < max_tokens; ++k) {
-    const auto next = static_cast<TokenId>(std::max_element(draft_logits.begin(), draft_logits.end()) - draft_logits.begin());
+    const auto best = std::max_element(draft_logits.begin(), draft_logits.end());
+    const auto next = static_cast<TokenId>(best - draft_logits.begin());
+    if (config.draft_p_min > 0) {
+      // p(best) = 1 / sum(exp(l - l_best)).
+      double sum = 0;
+      for (float l : draft_logits) sum += std::exp(static_cast<double>(l - *best));
+      if (1.0 / sum < config.draft_p_min) break;
+    }
     out.push_back(next);
     if (k + 1 == max_tokens) break;
     b.clear();

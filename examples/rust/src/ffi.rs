@@ -51,6 +51,7 @@ pub struct ink_generator_params {
     pub lookup_draft: i32,
     pub draft_model: *const c_void,
     pub draft_tokens: i32,
+    pub draft_p_min: f32,
 }
 
 #[repr(C)]

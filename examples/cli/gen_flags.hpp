@@ -1,0 +1,90 @@
+// The model, context, sampling and stopping flags that `inkling run` and `inkling chat`
+// share, parsed one place so both commands accept and check them alike.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <random>
+#include <string>
+
+#include "args.hpp"
+#include "inkling/generator.hpp"
+#include "inkling/model.hpp"
+
+inline constexpr const char* kGenerationFlagsHelp =
+    "      --min-tokens N      do not stop (end-of-text, stop strings) before N tokens (default 0)\n"
+    "      --ctx N             context length in tokens (default: the model's)\n"
+    "      --memory-budget MB  refuse a KV cache larger than MB megabytes (default: no limit)\n"
+    "      --kv-type T         KV cache type: f32 (default) or f16 (half the memory)\n"
+    "  -t, --threads N         threads (default: physical cores)\n"
+    "      --no-mmap           read the model into memory instead of mapping it\n"
+    "sampling (applied in this order: bias, penalties, top-k, typical-p, top-p, min-p, temp):\n"
+    "      --temp T            temperature; 0 = greedy, always the most likely token (default 0.8)\n"
+    "      --top-k K           keep the K most likely tokens; 0 = off (default 40)\n"
+    "      --top-p P           keep the smallest set whose probability reaches P; 1 = off (default 0.95)\n"
+    "      --min-p P           drop tokens less likely than P x the most likely one; 0 = off (default 0.05)\n"
+    "      --typical-p P       locally typical sampling; 1 = off (default 1)\n"
+    "      --repeat-penalty R  divide positive / multiply negative logits of recent tokens by R (default 1)\n"
+    "      --presence-penalty X   subtract X from every recent token's logit (default 0)\n"
+    "      --frequency-penalty X  subtract X per occurrence of a recent token (default 0)\n"
+    "      --penalty-window N  how many recent tokens the penalties look at; -1 = all (default 64)\n"
+    "      --bias ID=VALUE     add VALUE to token ID's logit (-inf bans it); repeatable\n"
+    "      --seed S            random seed; the same seed gives the same text (default: random)\n"
+    "stopping:\n"
+    "      --stop TEXT         stop before TEXT appears (matched across tokens); repeatable\n"
+    "      --stop-token ID     stop at token ID; repeatable\n"
+    "      --ignore-eos        do not stop at the model's end-of-text tokens\n";
+
+struct GenerationFlags {
+  inkling::ModelOptions model_options;
+  inkling::GenerationConfig gen;
+  bool seed_given = false;
+
+  // Consumes the current flag if it is one of kGenerationFlagsHelp's (or -n); false if not.
+  bool parse(Args& a) {
+    if (a.is("-n", "--max-tokens")) gen.max_new_tokens = static_cast<int>(a.integer(0, 1 << 24));
+    else if (a.is("--min-tokens")) gen.min_new_tokens = static_cast<int>(a.integer(0, 1 << 24));
+    else if (a.is("--ctx")) gen.n_ctx = static_cast<int>(a.integer(1, 1 << 24));
+    else if (a.is("--kv-type")) {
+      const std::string t = a.value();
+      if (t == "f32" || t == "F32") gen.kv_type = inkling::DType::F32;
+      else if (t == "f16" || t == "F16") gen.kv_type = inkling::DType::F16;
+      else Args::fail("--kv-type: expected f32 or f16, got '" + t + "'");
+    } else if (a.is("--memory-budget")) gen.memory_budget = static_cast<std::size_t>(a.integer(1, 1 << 30)) << 20;
+    else if (a.is("-t", "--threads")) model_options.threads = static_cast<int>(a.integer(1, 1024));
+    else if (a.is("--no-mmap")) model_options.use_mmap = false;
+    else if (a.is("--temp")) gen.sampling.temperature = a.real();
+    else if (a.is("--top-k")) gen.sampling.top_k = static_cast<int>(a.integer(-1, 1 << 24));
+    else if (a.is("--top-p")) gen.sampling.top_p = a.real();
+    else if (a.is("--min-p")) gen.sampling.min_p = a.real();
+    else if (a.is("--typical-p")) gen.sampling.typical_p = a.real();
+    else if (a.is("--repeat-penalty")) gen.sampling.repeat_penalty = a.real();
+    else if (a.is("--presence-penalty")) gen.sampling.presence_penalty = a.real();
+    else if (a.is("--frequency-penalty")) gen.sampling.frequency_penalty = a.real();
+    else if (a.is("--penalty-window")) gen.sampling.penalty_window = static_cast<int>(a.integer(-1, 1 << 24));
+    else if (a.is("--bias")) {
+      const std::string v = a.value();
+      const auto eq = v.find('=');
+      char* end = nullptr;
+      const long id = eq == std::string::npos ? -1 : std::strtol(v.c_str(), &end, 10);
+      if (eq == std::string::npos || end != v.c_str() + eq || id < 0) Args::fail("--bias: expected ID=VALUE, got '" + v + "'");
+      const std::string val = v.substr(eq + 1);
+      const float b = val == "-inf" ? -INFINITY : std::strtof(val.c_str(), &end);
+      if (val != "-inf" && (val.empty() || *end)) Args::fail("--bias: '" + val + "' is not a number");
+      gen.sampling.logit_bias.emplace_back(static_cast<inkling::TokenId>(id), b);
+    } else if (a.is("--seed")) {
+      gen.sampling.seed = static_cast<std::uint64_t>(a.integer(0, INT64_MAX));
+      seed_given = true;
+    } else if (a.is("--stop")) gen.stop.push_back(a.value());
+    else if (a.is("--stop-token")) gen.stop_tokens.push_back(static_cast<inkling::TokenId>(a.integer(0, INT32_MAX)));
+    else if (a.is("--ignore-eos")) gen.stop_at_eog = false;
+    else return false;
+    return true;
+  }
+
+  // After the last flag: a random seed unless one was given.
+  void finish() {
+    if (!seed_given) gen.sampling.seed = (static_cast<std::uint64_t>(std::random_device{}()) << 32) | std::random_device{}();
+  }
+};
