@@ -176,6 +176,36 @@ try {
   check(/HTTP 503 server_error: server busy/.test(err4), `5xx error JSON is shown (${err4.slice(0, 60)})`);
   await page.unroute('**/v1/completions');
 
+  // Canned streams for the contract's corner cases, independent of any model:
+  // CRLF line ends, a keep-alive comment, a step whose text is held back and
+  // released by the next one (split back into two spans), text released by the
+  // final chunk, and a stream cut off before its finish reason.
+  const step = (i, piece, text, extra = {}) => JSON.stringify({
+    id: 'cmpl-t', object: 'text_completion', created: 0, model: 'm',
+    choices: [{ index: 0, text, logprobs: null, finish_reason: null }],
+    inkling: { index: i, token: 100 + i, piece, prob: 0.5, logprob: Math.log(0.5), raw_prob: 0.4, entropy: 1, raw_entropy: 1.2, ms: 1,
+      alternatives: [{ token: 100 + i, text: piece, prob: 0.5, logprob: Math.log(0.5) }, { token: 7, text: 'x', prob: 0.3, logprob: Math.log(0.3) }],
+      raw_alternatives: [{ token: 100 + i, text: piece, prob: 0.4, logprob: Math.log(0.4) }], ...extra },
+  });
+  const final = JSON.stringify({ id: 'cmpl-t', object: 'text_completion', created: 0, model: 'm',
+    choices: [{ index: 0, text: '!', logprobs: null, finish_reason: 'length' }],
+    usage: { prompt_tokens: 3, completion_tokens: 3, total_tokens: 6 },
+    inkling_metrics: { ttft_ms: 1, tpot_ms: 2, gen_tps: 500, prompt_tps: 900, prompt_tokens: 3, gen_tokens: 3 } });
+  const sse = events => events.map(e => (e.startsWith(':') ? e : 'data: ' + e) + '\r\n\r\n').join('');
+  const canned = body => page.route('**/v1/completions', route => route.fulfill({ status: 200, contentType: 'text/event-stream', body }));
+  await page.uncheck('#compare');
+  await canned(sse([': keep-alive', step(0, ' Hel', ''), step(1, 'lo', ' Hello'), final, '[DONE]']));
+  await runAndWait();
+  const cannedToks = await colA.locator('.out .tok').allTextContents();
+  check(JSON.stringify(cannedToks) === JSON.stringify([' Hel', 'lo', '!']),
+    `canned stream: held text split back per step, final text kept (${JSON.stringify(cannedToks)})`);
+  check((await page.textContent('#metrics')).includes('500 tok/s'), 'canned stream: server metrics shown');
+  await page.unroute('**/v1/completions');
+  await canned(sse([step(0, ' Hi', ' Hi')]));
+  await runAndWait();
+  check(/ended before/.test(await page.textContent('#error')), 'a stream cut off before its finish is reported');
+  await page.unroute('**/v1/completions');
+
   // Screenshot of the Compare run (re-run so the page shows results, not the error).
   await page.check('#compare');
   await runAndWait();
