@@ -312,15 +312,27 @@ json ResponseWriter::logprobs_entry_chat(const StepInfo& s) const {
   return {{"token", piece}, {"logprob", s.raw_logprob}, {"bytes", bytes_of(piece)}, {"top_logprobs", top}};
 }
 
+// Chat streams open with a chunk that only names the speaker, as OpenAI's do.
+std::string ResponseWriter::role_chunk() {
+  if (sent_role_) return {};
+  sent_role_ = true;
+  json first = envelope("chat.completion.chunk");
+  first["choices"] = json::array(
+      {{{"index", 0}, {"delta", {{"role", "assistant"}, {"content", ""}}}, {"logprobs", nullptr}, {"finish_reason", nullptr}}});
+  return "data: " + dump(first) + "\n\n";
+}
+
+json ResponseWriter::usage(const GenerationResult& r) const {
+  const int prompt_tokens = static_cast<int>(request_.prompt.size());
+  return {{"prompt_tokens", prompt_tokens},
+          {"completion_tokens", r.metrics.gen_tokens},
+          {"total_tokens", prompt_tokens + r.metrics.gen_tokens}};
+}
+
 std::string ResponseWriter::chunk(const StepInfo& s) {
   std::string out;
   if (request_.chat) {
-    if (!sent_role_) {
-      json first = envelope("chat.completion.chunk");
-      first["choices"] = json::array({{{"index", 0}, {"delta", {{"role", "assistant"}, {"content", ""}}}, {"logprobs", nullptr}, {"finish_reason", nullptr}}});
-      out += "data: " + dump(first) + "\n\n";
-      sent_role_ = true;
-    }
+    out += role_chunk();
     json c = envelope("chat.completion.chunk");
     json choice = {{"index", 0}, {"delta", {{"content", s.text}}}, {"logprobs", nullptr}, {"finish_reason", nullptr}};
     if (request_.logprobs >= 0) choice["logprobs"] = {{"content", json::array({logprobs_entry_chat(s)})}};
@@ -341,23 +353,14 @@ std::string ResponseWriter::chunk(const StepInfo& s) {
 
 std::string ResponseWriter::final_chunk(const GenerationResult& r) {
   std::string out;
-  const int prompt_tokens = static_cast<int>(request_.prompt.size());
-  const json usage = {{"prompt_tokens", prompt_tokens},
-                      {"completion_tokens", r.metrics.gen_tokens},
-                      {"total_tokens", prompt_tokens + r.metrics.gen_tokens}};
   json c = envelope(request_.chat ? "chat.completion.chunk" : "text_completion");
   if (request_.chat) {
-    if (!sent_role_) {
-      json first = envelope("chat.completion.chunk");
-      first["choices"] = json::array({{{"index", 0}, {"delta", {{"role", "assistant"}, {"content", ""}}}, {"logprobs", nullptr}, {"finish_reason", nullptr}}});
-      out += "data: " + dump(first) + "\n\n";
-      sent_role_ = true;
-    }
+    out += role_chunk();
     c["choices"] = json::array({{{"index", 0}, {"delta", json::object()}, {"logprobs", nullptr}, {"finish_reason", finish_reason(r.stop_reason)}}});
   } else {
     c["choices"] = json::array({{{"index", 0}, {"text", ""}, {"logprobs", nullptr}, {"finish_reason", finish_reason(r.stop_reason)}}});
   }
-  c["usage"] = usage;
+  c["usage"] = usage(r);
   c["inkling_metrics"] = metrics_json(r.metrics);
   out += "data: " + dump(c) + "\n\n";
   out += "data: [DONE]\n\n";
@@ -370,7 +373,6 @@ void ResponseWriter::record(const StepInfo& step) {
 }
 
 json ResponseWriter::full_response(const GenerationResult& r) const {
-  const int prompt_tokens = static_cast<int>(request_.prompt.size());
   json out = envelope(request_.chat ? "chat.completion" : "text_completion");
   json logprobs = nullptr;
   if (request_.logprobs >= 0) {
@@ -393,9 +395,7 @@ json ResponseWriter::full_response(const GenerationResult& r) const {
   else
     choice["text"] = text_;
   out["choices"] = json::array({choice});
-  out["usage"] = {{"prompt_tokens", prompt_tokens},
-                  {"completion_tokens", r.metrics.gen_tokens},
-                  {"total_tokens", prompt_tokens + r.metrics.gen_tokens}};
+  out["usage"] = usage(r);
   out["inkling_metrics"] = metrics_json(r.metrics);
   return out;
 }

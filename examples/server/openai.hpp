@@ -67,6 +67,8 @@ class ResponseWriter {
   nlohmann::json logprobs_entry_chat(const StepInfo& step) const;
   nlohmann::json step_extension(const StepInfo& step) const;
   nlohmann::json envelope(const char* object) const;
+  std::string role_chunk();
+  nlohmann::json usage(const GenerationResult& r) const;
 
   const CompletionRequest& request_;
   const ServingContext& ctx_;

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include "inkling/model.hpp"
+
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -45,6 +47,14 @@ std::string read_file(const std::filesystem::path& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+std::shared_ptr<const Model> stories_model() {
+  static const std::shared_ptr<const Model> model = [] {
+    auto path = require_shared("models/stories260K-f32.gguf");
+    return path ? Model::load(*path, {.threads = 1}) : nullptr;
+  }();
+  return model;
 }
 
 }  // namespace inkling::test

@@ -2,8 +2,13 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
+
+namespace inkling {
+class Model;
+}
 
 namespace inkling::test {
 
@@ -17,6 +22,10 @@ std::filesystem::path shared_dir();
 std::optional<std::filesystem::path> require_shared(const std::string& relative);
 
 bool shared_data_was_missing();
+
+// stories260K-f32 loaded once per test program (1 thread), or null (skipped) when the
+// shared data is missing.
+std::shared_ptr<const Model> stories_model();
 
 // Reads a whole file; throws std::runtime_error if it cannot.
 std::string read_file(const std::filesystem::path& path);

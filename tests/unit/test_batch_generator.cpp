@@ -17,13 +17,7 @@ using namespace inkling;
 
 namespace {
 
-std::shared_ptr<const Model> stories() {
-  static std::shared_ptr<const Model> model = [] {
-    auto path = test::require_shared("models/stories260K-f32.gguf");
-    return path ? Model::load(*path, {.threads = 1}) : nullptr;
-  }();
-  return model;
-}
+std::shared_ptr<const Model> stories() { return test::stories_model(); }
 
 GenerationConfig config_for(int i, int max_tokens) {
   GenerationConfig c;

@@ -18,13 +18,7 @@ using namespace inkling;
 
 namespace {
 
-std::shared_ptr<const Model> stories() {
-  static std::shared_ptr<const Model> model = [] {
-    auto path = test::require_shared("models/stories260K-f32.gguf");
-    return path ? Model::load(*path, {.threads = 1}) : nullptr;
-  }();
-  return model;
-}
+std::shared_ptr<const Model> stories() { return test::stories_model(); }
 
 GenerationConfig greedy(int n) {
   GenerationConfig c;
