@@ -106,6 +106,7 @@ Generator::~Generator() = default;
 
 void Generator::Impl::begin(std::span<const TokenId> prompt) {
   start(prompt, cache.n_ctx(), Clock::now());
+  spec_budget = config.draft_model ? config.draft_tokens : config.lookup_draft;
   drop_speculation();
   const int n = static_cast<int>(prompt.size());
   logits.resize(static_cast<std::size_t>(model->config().n_vocab));
@@ -163,9 +164,9 @@ void Generator::Impl::advance(TokenId id) {
   draft.clear();
   const int room = cache.n_ctx() - position - 1;
   if (config.draft_model && config.num_beams == 1)
-    draft_with_model(id, std::min(config.draft_tokens, room), draft);
+    draft_with_model(id, std::min(spec_budget, room), draft);
   else if (config.lookup_draft > 0 && config.num_beams == 1)
-    detail::lookup_draft(history, std::min(config.lookup_draft, room), draft);
+    detail::lookup_draft(history, std::min(spec_budget, room), draft);
   Batch& batch = spec_batch;
   batch.clear();
   batch.add(id, position, 0, true);
@@ -183,6 +184,11 @@ void Generator::Impl::advance(TokenId id) {
     ++accepted;
   }
   metrics.draft_tokens += static_cast<int>(draft.size());
+  // Draft length follows how well drafts do (as Hugging Face's assisted generation
+  // does): longer after a fully accepted draft, shorter after a rejection, so a draft
+  // that keeps missing costs little and one that keeps hitting saves more passes.
+  const int max_budget = config.draft_model ? config.draft_tokens : config.lookup_draft;
+  if (!draft.empty()) spec_budget = accepted == draft.size() ? std::min(max_budget, spec_budget + 2) : std::max(1, spec_budget - 1);
   cache.truncate(0, position + 1 + static_cast<int>(accepted));
   spec_tokens.assign(draft.begin(), draft.begin() + static_cast<std::ptrdiff_t>(accepted));
   spec_next = 1;

@@ -20,6 +20,7 @@ struct Generator::Impl : detail::Decoding {
   std::vector<TokenId> spec_tokens, spec_draft;
   std::vector<float> spec_rows;
   std::size_t spec_next = 1;
+  int spec_budget = 0;  // tokens the next draft may propose (adapts to the acceptance)
   Batch spec_batch;
   // Speculation with a draft model: its own cache and the tokens it holds.
   std::optional<KVCache> draft_cache;
