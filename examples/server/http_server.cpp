@@ -137,7 +137,7 @@ void HttpServer::Impl::routes() {
     res.set_content(std::string(web_page()), "text/html; charset=utf-8");
   });
   // Unknown paths and methods: OpenAI-style JSON rather than an empty body.
-  http.set_error_handler([this](const httplib::Request&, httplib::Response& res) {
+  http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;
     const std::string msg = res.status == 404 ? "no such endpoint" : "request failed";
     res.set_content(dump(ApiError(res.status, msg).body()), "application/json");

@@ -106,7 +106,9 @@ TEST_CASE("requests join and leave while others generate; long prompts are split
   }
   REQUIRE(b.idle());
   REQUIRE(which.size() == 8);
-  for (const auto& [id, i] : which) {
+  for (const auto& entry : which) {
+    const RequestId id = entry.first;
+    const int i = entry.second;  // (not a structured binding: clang 14 cannot capture one)
     CAPTURE(i);
     const auto expect = alone(kPrompts[static_cast<std::size_t>(i)], config_for(i, i < 2 ? (i == 0 ? 40 : 10) : 12 + i));
     const auto got = b.take_result(id);
