@@ -1,7 +1,9 @@
 // AVX2 + FMA + F16C kernels (this file is compiled with those flags only).
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include <xsimd/xsimd.hpp>
 
