@@ -333,89 +333,130 @@ float dot_q6_k(std::int64_t k, const void* w, const void* a) {
 
 #if defined(__AVX512VNNI__) && defined(__AVX512VL__)
 // Prefill tile of R weight rows x T tokens for Q4_0 / Q8_0 weights against Q8_0
-// activations. vpdpbusd multiplies unsigned by signed bytes and adds to its first
-// operand, which carries the offset correction, so each (row, token, block) costs one
-// vpdpbusd, one conversion and one FMA. The integer sums equal those of the dot kernel
-// above lane for lane, so results are bit-identical to it.
-template <bool Q4, int R, int T>
-void gemm_tile(std::int64_t nb, const std::byte* w, std::size_t w_row, const std::byte* a, std::size_t a_row, float* y,
-               std::int64_t ldy) {
-  __m256 acc[R][T];
-  for (int r = 0; r < R; ++r)
-    for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
-  const __m256i ones = _mm256_set1_epi8(1);
-  const __m256i zero = _mm256_setzero_si256();
-  for (std::int64_t b = 0; b < nb; ++b) {
-    __m256i av[T], corr[T];
-    __m256 da[T];
-    for (int t = 0; t < T; ++t) {
-      const auto* ab = reinterpret_cast<const BlockQ8_0*>(a + a_row * static_cast<std::size_t>(t)) + b;
-      av[t] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab->qs));
-      da[t] = _mm256_set1_ps(h2f(ab->d));
-      if constexpr (Q4) {
-        // sum (q - 8) a = sum q a - 8 sum a: start each token's sums at -8 sum a.
-        corr[t] = _mm256_sub_epi32(zero, _mm256_slli_epi32(_mm256_dpbusd_epi32(zero, ones, av[t]), 3));
-      } else {
-        av[t] = _mm256_xor_si256(av[t], _mm256_set1_epi8(static_cast<char>(0x80)));  // a + 128, unsigned
-      }
-    }
-    for (int r = 0; r < R; ++r) {
-      __m256i wq, wcorr = zero;
-      float dw;
-      if constexpr (Q4) {
-        const auto* wb = reinterpret_cast<const BlockQ4_0*>(w + w_row * static_cast<std::size_t>(r)) + b;
-        const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(wb->qs));
-        const __m128i mask = _mm_set1_epi8(0x0F);
-        wq = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(packed, 4), mask), _mm_and_si128(packed, mask));
-        dw = h2f(wb->d);
-      } else {
-        const auto* wb = reinterpret_cast<const BlockQ8_0*>(w + w_row * static_cast<std::size_t>(r)) + b;
-        wq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb->qs));
-        dw = h2f(wb->d);
-        // sum w (a + 128) - 128 sum w = sum w a
-        wcorr = _mm256_sub_epi32(zero, _mm256_slli_epi32(_mm256_dpbusd_epi32(zero, ones, wq), 7));
-      }
-      const __m256 dwv = _mm256_set1_ps(dw);
-      for (int t = 0; t < T; ++t) {
-        const __m256i d = Q4 ? _mm256_dpbusd_epi32(corr[t], wq, av[t]) : _mm256_dpbusd_epi32(wcorr, av[t], wq);
-        acc[r][t] = _mm256_fmadd_ps(_mm256_mul_ps(dwv, da[t]), _mm256_cvtepi32_ps(d), acc[r][t]);
-      }
-    }
-  }
-  for (int r = 0; r < R; ++r)
-    for (int t = 0; t < T; ++t) y[static_cast<std::int64_t>(t) * ldy + r] = hsum(acc[r][t]);
-}
-
-template <bool Q4, int R>
-void gemm_rows(std::int64_t nb, const std::byte* w, std::size_t w_row, const std::byte* a, std::size_t a_row,
-               int tokens, float* y, std::int64_t ldy) {
-  int t = 0;
-  for (; t + 4 <= tokens; t += 4)
-    gemm_tile<Q4, R, 4>(nb, w, w_row, a + a_row * static_cast<std::size_t>(t), a_row, y + t * ldy, ldy);
-  const std::byte* at = a + a_row * static_cast<std::size_t>(t);
-  switch (tokens - t) {
-    case 3: gemm_tile<Q4, R, 3>(nb, w, w_row, at, a_row, y + t * ldy, ldy); break;
-    case 2: gemm_tile<Q4, R, 2>(nb, w, w_row, at, a_row, y + t * ldy, ldy); break;
-    case 1: gemm_tile<Q4, R, 1>(nb, w, w_row, at, a_row, y + t * ldy, ldy); break;
-    default: break;
-  }
-}
-
+// activations, two 32-element blocks per 512-bit register (halving the instructions
+// per element, which is what limits this loop). vpdpbusd multiplies unsigned by signed
+// bytes, so the activations are made unsigned (a + 128, once per token and block pair)
+// and the weights stay signed (Q4_0: nibble - 8); the excess 128 * sum(w) is removed by
+// starting each row's sums at -128 sum(w), once per row and block pair. Each block's
+// lanes are then scaled by its weight scale (one multiply) and its activation scale,
+// read from a table laid out per block pair and token (the FMA's memory operand).
 template <bool Q4>
+struct TileQ8 {
+  // Signed weights of blocks b and b + 1 of a row, in element order; with !pair only
+  // block b, the upper half zero (so it adds nothing to any sum).
+  static __m512i weights(const std::byte* row, std::int64_t b, bool pair, __m512& dw) {
+    __m512i q;
+    float d0, d1 = 0.0f;
+    if constexpr (Q4) {
+      const auto* blk = reinterpret_cast<const BlockQ4_0*>(row) + b;
+      const __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[0].qs));
+      const __m128i hi = pair ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[1].qs)) : _mm_setzero_si128();
+      // 16-byte lanes: block b's bytes twice, then block b + 1's twice; shifting odd
+      // lanes by 4 leaves each block's low nibbles (elements 0..15) before its high ones.
+      const __m512i twice = _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 1, 0, 1, 2, 3, 2, 3),
+                                                     _mm512_castsi256_si512(_mm256_set_m128i(hi, lo)));
+      const __m512i shift = _mm512_setr_epi64(0, 0, 0x0004000400040004LL, 0x0004000400040004LL, 0, 0,
+                                              0x0004000400040004LL, 0x0004000400040004LL);
+      q = _mm512_sub_epi8(_mm512_and_si512(_mm512_srlv_epi16(twice, shift), _mm512_set1_epi8(0x0F)), _mm512_set1_epi8(8));
+      if (!pair) q = _mm512_inserti64x4(q, _mm256_setzero_si256(), 1);
+      d0 = h2f(blk[0].d);
+      if (pair) d1 = h2f(blk[1].d);
+    } else {
+      const auto* blk = reinterpret_cast<const BlockQ8_0*>(row) + b;
+      const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[0].qs));
+      const __m256i hi = pair ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[1].qs)) : _mm256_setzero_si256();
+      q = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+      d0 = h2f(blk[0].d);
+      if (pair) d1 = h2f(blk[1].d);
+    }
+    dw = _mm512_insertf32x8(_mm512_set1_ps(d0), _mm256_set1_ps(d1), 1);
+    return q;
+  }
+
+  // da: per block pair, T rows of 16 floats (activation scales of the pair's blocks).
+  template <int R, int T>
+  static void tile(std::int64_t nb, const std::byte* w, std::size_t w_row, const std::byte* a, std::size_t a_row,
+                   const float* da, float* y, std::int64_t ldy) {
+    __m512 acc[R][T];
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+    const __m512i ones = _mm512_set1_epi8(1), bias = _mm512_set1_epi8(static_cast<char>(0x80));
+    for (std::int64_t b = 0; b < nb; b += 2) {
+      const bool pair = b + 1 < nb;
+      const float* dab = da + (b / 2) * (16 * T);
+      __m512i av[T];
+      for (int t = 0; t < T; ++t) {
+        const auto* ab = reinterpret_cast<const BlockQ8_0*>(a + a_row * static_cast<std::size_t>(t)) + b;
+        const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab[0].qs));
+        const __m256i hi = pair ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab[1].qs)) : _mm256_setzero_si256();
+        av[t] = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1), bias);
+      }
+      for (int r = 0; r < R; ++r) {
+        __m512 dw;
+        const __m512i wq = weights(w + w_row * static_cast<std::size_t>(r), b, pair, dw);
+        const __m512i start = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                               _mm512_slli_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, wq), 7));
+        for (int t = 0; t < T; ++t) {
+          const __m512 s = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_dpbusd_epi32(start, av[t], wq)), dw);
+          acc[r][t] = _mm512_fmadd_ps(s, _mm512_load_ps(dab + 16 * t), acc[r][t]);
+        }
+      }
+    }
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) y[static_cast<std::int64_t>(t) * ldy + r] = _mm512_reduce_add_ps(acc[r][t]);
+  }
+};
+
+template <bool Q4, int R, int T>
+void q8_token_tail(int n, std::int64_t nb, const std::byte* w, std::size_t w_row, const std::byte* a,
+                   std::size_t a_row, const float* da, float* y, std::int64_t ldy) {
+  if constexpr (T > 0) {
+    if (n == T) return TileQ8<Q4>::template tile<R, T>(nb, w, w_row, a, a_row, da, y, ldy);
+    q8_token_tail<Q4, R, T - 1>(n, nb, w, w_row, a, a_row, da, y, ldy);
+  }
+}
+
+// Token tiles outer, row tiles inner (activations of a tile stay in L1 while the call's
+// few weight rows stream from L2). The fp16 activation scales of a token tile are
+// converted once, into the per-pair table every row tile reads.
+template <bool Q4, int R, int T>
 void gemm_q8(std::int64_t k, const std::byte* w, std::size_t w_row, int rows, const std::byte* a, std::size_t a_row,
              int tokens, float* y, std::int64_t ldy) {
-  const std::int64_t nb = k / kQK;
-  int r = 0;
-  for (; r + 4 <= rows; r += 4)
-    gemm_rows<Q4, 4>(nb, w + w_row * static_cast<std::size_t>(r), w_row, a, a_row, tokens, y + r, ldy);
-  const std::byte* wr = w + w_row * static_cast<std::size_t>(r);
-  switch (rows - r) {
-    case 3: gemm_rows<Q4, 3>(nb, wr, w_row, a, a_row, tokens, y + r, ldy); break;
-    case 2: gemm_rows<Q4, 2>(nb, wr, w_row, a, a_row, tokens, y + r, ldy); break;
-    case 1: gemm_rows<Q4, 1>(nb, wr, w_row, a, a_row, tokens, y + r, ldy); break;
-    default: break;
+  const std::int64_t nb = k / kQK, pairs = (nb + 1) / 2;
+  struct alignas(64) Lanes { float v[16]; };
+  thread_local std::vector<Lanes> table;
+  if (table.size() < static_cast<std::size_t>(pairs * T)) table.resize(static_cast<std::size_t>(pairs * T));
+  for (int t = 0; t < tokens; t += T) {
+    const int nt = std::min(T, tokens - t);
+    const std::byte* at = a + a_row * static_cast<std::size_t>(t);
+    // Rows of the table are indexed [pair * nt + token], the stride the tile of nt tokens uses.
+    for (int j = 0; j < nt; ++j) {
+      const auto* ab = reinterpret_cast<const BlockQ8_0*>(at + a_row * static_cast<std::size_t>(j));
+      for (std::int64_t p = 0; p < pairs; ++p) {
+        float* lanes = table[static_cast<std::size_t>(p * nt + j)].v;
+        const float d0 = h2f(ab[2 * p].d), d1 = 2 * p + 1 < nb ? h2f(ab[2 * p + 1].d) : 0.0f;
+        for (int i = 0; i < 8; ++i) lanes[i] = d0, lanes[8 + i] = d1;
+      }
+    }
+    const float* da = table.data()->v;
+    float* yt = y + static_cast<std::int64_t>(t) * ldy;
+    int r = 0;
+    for (; r + R <= rows; r += R) {
+      const std::byte* wr = w + w_row * static_cast<std::size_t>(r);
+      if (nt == T) TileQ8<Q4>::template tile<R, T>(nb, wr, w_row, at, a_row, da, yt + r, ldy);
+      else q8_token_tail<Q4, R, T - 1>(nt, nb, wr, w_row, at, a_row, da, yt + r, ldy);
+    }
+    for (; r < rows; ++r) {
+      const std::byte* wr = w + w_row * static_cast<std::size_t>(r);
+      if (nt == T) TileQ8<Q4>::template tile<1, T>(nb, wr, w_row, at, a_row, da, yt + r, ldy);
+      else q8_token_tail<Q4, 1, T - 1>(nt, nb, wr, w_row, at, a_row, da, yt + r, ldy);
+    }
   }
 }
+
+// 4 x 4 keeps 16 accumulators, the 4 activation pairs and the row's weights in the 32
+// vector registers.
+constexpr int kQ8TileRows = 4, kQ8TileTokens = 4;
 
 // ---- K-quant prefill tiles (AVX-512 VNNI) -------------------------------------------
 // A super-block of 256 weights is unpacked once per row into four 64-byte vectors of
@@ -624,8 +665,8 @@ KernelTable make_table() {
   t.q6_k.vec_dot = dot_q6_k;
   t.q5_k.vec_dot = dot_q5_k;
 #if defined(__AVX512VNNI__) && defined(__AVX512VL__)
-  t.q4_0.gemm = gemm_q8<true>;
-  t.q8_0.gemm = gemm_q8<false>;
+  t.q4_0.gemm = gemm_q8<true, kQ8TileRows, kQ8TileTokens>;
+  t.q8_0.gemm = gemm_q8<false, kQ8TileRows, kQ8TileTokens>;
   t.q4_k.gemm = gemm_k<TileQ45K<false>, 4, 4>;
   t.q5_k.gemm = gemm_k<TileQ45K<true>, 4, 4>;
   t.q6_k.gemm = gemm_k<TileQ6K, 4, 4>;
