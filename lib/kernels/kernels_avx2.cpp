@@ -1,7 +1,10 @@
 // AVX2 + FMA + F16C kernels (this file is compiled with those flags only).
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
+#include <type_traits>
+#include <vector>
 
 #include <xsimd/xsimd.hpp>
 

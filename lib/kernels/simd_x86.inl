@@ -333,87 +333,317 @@ float dot_q6_k(std::int64_t k, const void* w, const void* a) {
 
 #if defined(__AVX512VNNI__) && defined(__AVX512VL__)
 // Prefill tile of R weight rows x T tokens for Q4_0 / Q8_0 weights against Q8_0
-// activations. vpdpbusd multiplies unsigned by signed bytes and adds to its first
-// operand, which carries the offset correction, so each (row, token, block) costs one
-// vpdpbusd, one conversion and one FMA. The integer sums equal those of the dot kernel
-// above lane for lane, so results are bit-identical to it.
-template <bool Q4, int R, int T>
-void gemm_tile(std::int64_t nb, const std::byte* w, std::size_t w_row, const std::byte* a, std::size_t a_row, float* y,
-               std::int64_t ldy) {
-  __m256 acc[R][T];
-  for (int r = 0; r < R; ++r)
-    for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
-  const __m256i ones = _mm256_set1_epi8(1);
-  const __m256i zero = _mm256_setzero_si256();
-  for (std::int64_t b = 0; b < nb; ++b) {
-    __m256i av[T], corr[T];
-    __m256 da[T];
-    for (int t = 0; t < T; ++t) {
-      const auto* ab = reinterpret_cast<const BlockQ8_0*>(a + a_row * static_cast<std::size_t>(t)) + b;
-      av[t] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab->qs));
-      da[t] = _mm256_set1_ps(h2f(ab->d));
-      if constexpr (Q4) {
-        // sum (q - 8) a = sum q a - 8 sum a: start each token's sums at -8 sum a.
-        corr[t] = _mm256_sub_epi32(zero, _mm256_slli_epi32(_mm256_dpbusd_epi32(zero, ones, av[t]), 3));
-      } else {
-        av[t] = _mm256_xor_si256(av[t], _mm256_set1_epi8(static_cast<char>(0x80)));  // a + 128, unsigned
-      }
-    }
-    for (int r = 0; r < R; ++r) {
-      __m256i wq, wcorr = zero;
-      float dw;
-      if constexpr (Q4) {
-        const auto* wb = reinterpret_cast<const BlockQ4_0*>(w + w_row * static_cast<std::size_t>(r)) + b;
-        const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(wb->qs));
-        const __m128i mask = _mm_set1_epi8(0x0F);
-        wq = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(packed, 4), mask), _mm_and_si128(packed, mask));
-        dw = h2f(wb->d);
-      } else {
-        const auto* wb = reinterpret_cast<const BlockQ8_0*>(w + w_row * static_cast<std::size_t>(r)) + b;
-        wq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb->qs));
-        dw = h2f(wb->d);
-        // sum w (a + 128) - 128 sum w = sum w a
-        wcorr = _mm256_sub_epi32(zero, _mm256_slli_epi32(_mm256_dpbusd_epi32(zero, ones, wq), 7));
-      }
-      const __m256 dwv = _mm256_set1_ps(dw);
-      for (int t = 0; t < T; ++t) {
-        const __m256i d = Q4 ? _mm256_dpbusd_epi32(corr[t], wq, av[t]) : _mm256_dpbusd_epi32(wcorr, av[t], wq);
-        acc[r][t] = _mm256_fmadd_ps(_mm256_mul_ps(dwv, da[t]), _mm256_cvtepi32_ps(d), acc[r][t]);
-      }
-    }
-  }
-  for (int r = 0; r < R; ++r)
-    for (int t = 0; t < T; ++t) y[static_cast<std::int64_t>(t) * ldy + r] = hsum(acc[r][t]);
-}
-
-template <bool Q4, int R>
-void gemm_rows(std::int64_t nb, const std::byte* w, std::size_t w_row, const std::byte* a, std::size_t a_row,
-               int tokens, float* y, std::int64_t ldy) {
-  int t = 0;
-  for (; t + 4 <= tokens; t += 4)
-    gemm_tile<Q4, R, 4>(nb, w, w_row, a + a_row * static_cast<std::size_t>(t), a_row, y + t * ldy, ldy);
-  const std::byte* at = a + a_row * static_cast<std::size_t>(t);
-  switch (tokens - t) {
-    case 3: gemm_tile<Q4, R, 3>(nb, w, w_row, at, a_row, y + t * ldy, ldy); break;
-    case 2: gemm_tile<Q4, R, 2>(nb, w, w_row, at, a_row, y + t * ldy, ldy); break;
-    case 1: gemm_tile<Q4, R, 1>(nb, w, w_row, at, a_row, y + t * ldy, ldy); break;
-    default: break;
-  }
-}
-
+// activations, two 32-element blocks per 512-bit register (halving the instructions
+// per element, which is what limits this loop). vpdpbusd multiplies unsigned by signed
+// bytes, so the activations are made unsigned (a + 128, once per token and block pair)
+// and the weights stay signed (Q4_0: nibble - 8); the excess 128 * sum(w) is removed by
+// starting each row's sums at -128 sum(w), once per row and block pair. Each block's
+// lanes are then scaled by its weight scale (one multiply) and its activation scale,
+// read from a table laid out per block pair and token (the FMA's memory operand).
 template <bool Q4>
+struct TileQ8 {
+  // Signed weights of blocks b and b + 1 of a row, in element order; with !pair only
+  // block b, the upper half zero (so it adds nothing to any sum).
+  static __m512i weights(const std::byte* row, std::int64_t b, bool pair, __m512& dw) {
+    __m512i q;
+    float d0, d1 = 0.0f;
+    if constexpr (Q4) {
+      const auto* blk = reinterpret_cast<const BlockQ4_0*>(row) + b;
+      const __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[0].qs));
+      const __m128i hi = pair ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[1].qs)) : _mm_setzero_si128();
+      // 16-byte lanes: block b's bytes twice, then block b + 1's twice; shifting odd
+      // lanes by 4 leaves each block's low nibbles (elements 0..15) before its high ones.
+      const __m512i twice = _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 1, 0, 1, 2, 3, 2, 3),
+                                                     _mm512_castsi256_si512(_mm256_set_m128i(hi, lo)));
+      const __m512i shift = _mm512_setr_epi64(0, 0, 0x0004000400040004LL, 0x0004000400040004LL, 0, 0,
+                                              0x0004000400040004LL, 0x0004000400040004LL);
+      q = _mm512_sub_epi8(_mm512_and_si512(_mm512_srlv_epi16(twice, shift), _mm512_set1_epi8(0x0F)), _mm512_set1_epi8(8));
+      if (!pair) q = _mm512_inserti64x4(q, _mm256_setzero_si256(), 1);
+      d0 = h2f(blk[0].d);
+      if (pair) d1 = h2f(blk[1].d);
+    } else {
+      const auto* blk = reinterpret_cast<const BlockQ8_0*>(row) + b;
+      const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[0].qs));
+      const __m256i hi = pair ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[1].qs)) : _mm256_setzero_si256();
+      q = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+      d0 = h2f(blk[0].d);
+      if (pair) d1 = h2f(blk[1].d);
+    }
+    dw = _mm512_insertf32x8(_mm512_set1_ps(d0), _mm256_set1_ps(d1), 1);
+    return q;
+  }
+
+  // da: per block pair, T rows of 16 floats (activation scales of the pair's blocks).
+  template <int R, int T>
+  static void tile(std::int64_t nb, const std::byte* w, std::size_t w_row, const std::byte* a, std::size_t a_row,
+                   const float* da, float* y, std::int64_t ldy) {
+    __m512 acc[R][T];
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+    const __m512i ones = _mm512_set1_epi8(1), bias = _mm512_set1_epi8(static_cast<char>(0x80));
+    for (std::int64_t b = 0; b < nb; b += 2) {
+      const bool pair = b + 1 < nb;
+      const float* dab = da + (b / 2) * (16 * T);
+      __m512i av[T];
+      for (int t = 0; t < T; ++t) {
+        const auto* ab = reinterpret_cast<const BlockQ8_0*>(a + a_row * static_cast<std::size_t>(t)) + b;
+        const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab[0].qs));
+        const __m256i hi = pair ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab[1].qs)) : _mm256_setzero_si256();
+        av[t] = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1), bias);
+      }
+      for (int r = 0; r < R; ++r) {
+        __m512 dw;
+        const __m512i wq = weights(w + w_row * static_cast<std::size_t>(r), b, pair, dw);
+        const __m512i start = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                               _mm512_slli_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, wq), 7));
+        for (int t = 0; t < T; ++t) {
+          const __m512 s = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_dpbusd_epi32(start, av[t], wq)), dw);
+          acc[r][t] = _mm512_fmadd_ps(s, _mm512_load_ps(dab + 16 * t), acc[r][t]);
+        }
+      }
+    }
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) y[static_cast<std::int64_t>(t) * ldy + r] = _mm512_reduce_add_ps(acc[r][t]);
+  }
+};
+
+template <bool Q4, int R, int T>
+void q8_token_tail(int n, std::int64_t nb, const std::byte* w, std::size_t w_row, const std::byte* a,
+                   std::size_t a_row, const float* da, float* y, std::int64_t ldy) {
+  if constexpr (T > 0) {
+    if (n == T) return TileQ8<Q4>::template tile<R, T>(nb, w, w_row, a, a_row, da, y, ldy);
+    q8_token_tail<Q4, R, T - 1>(n, nb, w, w_row, a, a_row, da, y, ldy);
+  }
+}
+
+// Token tiles outer, row tiles inner (activations of a tile stay in L1 while the call's
+// few weight rows stream from L2). The fp16 activation scales of a token tile are
+// converted once, into the per-pair table every row tile reads.
+template <bool Q4, int R, int T>
 void gemm_q8(std::int64_t k, const std::byte* w, std::size_t w_row, int rows, const std::byte* a, std::size_t a_row,
              int tokens, float* y, std::int64_t ldy) {
-  const std::int64_t nb = k / kQK;
-  int r = 0;
-  for (; r + 4 <= rows; r += 4)
-    gemm_rows<Q4, 4>(nb, w + w_row * static_cast<std::size_t>(r), w_row, a, a_row, tokens, y + r, ldy);
-  const std::byte* wr = w + w_row * static_cast<std::size_t>(r);
-  switch (rows - r) {
-    case 3: gemm_rows<Q4, 3>(nb, wr, w_row, a, a_row, tokens, y + r, ldy); break;
-    case 2: gemm_rows<Q4, 2>(nb, wr, w_row, a, a_row, tokens, y + r, ldy); break;
-    case 1: gemm_rows<Q4, 1>(nb, wr, w_row, a, a_row, tokens, y + r, ldy); break;
-    default: break;
+  const std::int64_t nb = k / kQK, pairs = (nb + 1) / 2;
+  struct alignas(64) Lanes { float v[16]; };
+  thread_local std::vector<Lanes> table;
+  if (table.size() < static_cast<std::size_t>(pairs * T)) table.resize(static_cast<std::size_t>(pairs * T));
+  for (int t = 0; t < tokens; t += T) {
+    const int nt = std::min(T, tokens - t);
+    const std::byte* at = a + a_row * static_cast<std::size_t>(t);
+    // Rows of the table are indexed [pair * nt + token], the stride the tile of nt tokens uses.
+    for (int j = 0; j < nt; ++j) {
+      const auto* ab = reinterpret_cast<const BlockQ8_0*>(at + a_row * static_cast<std::size_t>(j));
+      for (std::int64_t p = 0; p < pairs; ++p) {
+        float* lanes = table[static_cast<std::size_t>(p * nt + j)].v;
+        const float d0 = h2f(ab[2 * p].d), d1 = 2 * p + 1 < nb ? h2f(ab[2 * p + 1].d) : 0.0f;
+        for (int i = 0; i < 8; ++i) lanes[i] = d0, lanes[8 + i] = d1;
+      }
+    }
+    const float* da = table.data()->v;
+    float* yt = y + static_cast<std::int64_t>(t) * ldy;
+    int r = 0;
+    for (; r + R <= rows; r += R) {
+      const std::byte* wr = w + w_row * static_cast<std::size_t>(r);
+      if (nt == T) TileQ8<Q4>::template tile<R, T>(nb, wr, w_row, at, a_row, da, yt + r, ldy);
+      else q8_token_tail<Q4, R, T - 1>(nt, nb, wr, w_row, at, a_row, da, yt + r, ldy);
+    }
+    for (; r < rows; ++r) {
+      const std::byte* wr = w + w_row * static_cast<std::size_t>(r);
+      if (nt == T) TileQ8<Q4>::template tile<1, T>(nb, wr, w_row, at, a_row, da, yt + r, ldy);
+      else q8_token_tail<Q4, 1, T - 1>(nt, nb, wr, w_row, at, a_row, da, yt + r, ldy);
+    }
+  }
+}
+
+// 4 x 4 keeps 16 accumulators, the 4 activation pairs and the row's weights in the 32
+// vector registers.
+constexpr int kQ8TileRows = 4, kQ8TileTokens = 4;
+
+// ---- K-quant prefill tiles (AVX-512 VNNI) -------------------------------------------
+// A super-block of 256 weights is unpacked once per row into four 64-byte vectors of
+// small unsigned quants and four matching vectors of 16-bit sub-block scales, then used
+// for every token of the tile. Per 64 elements and (row, token) that is one vpmaddubsw
+// (u8 x s8 -> pairs in s16; quants <= 63 and |a| <= 128 cannot saturate) and one
+// vpdpwssd (times the scale, accumulated in s32), so the whole super-block is summed in
+// integers and touches floats once. Tokens are the outer loop so the activations of a
+// token tile stay in L1 while the (few) weight rows of the call stream from L2.
+
+// The eight 6-bit scales and mins of a Q4_K/Q5_K super-block as bytes. Sub-blocks 0..3
+// keep theirs in the low 6 bits of bytes 0..3 (scales) and 4..7 (mins); sub-blocks 4..7
+// have their low 4 bits in bytes 8..11 and their top 2 bits in the spare top bits of
+// bytes 0..7. Done on 32-bit words, four sub-blocks at a time.
+inline void k_scales_mins8(const std::uint8_t* q, std::uint64_t& sc, std::uint64_t& mn) {
+  std::uint32_t w0, w1, w2;
+  std::memcpy(&w0, q, 4);
+  std::memcpy(&w1, q + 4, 4);
+  std::memcpy(&w2, q + 8, 4);
+  constexpr std::uint32_t low6 = 0x3F3F3F3Fu, low4 = 0x0F0F0F0Fu, bits45 = 0x30303030u;
+  sc = (w0 & low6) | (static_cast<std::uint64_t>((w2 & low4) | ((w0 >> 2) & bits45)) << 32);
+  mn = (w1 & low6) | (static_cast<std::uint64_t>(((w2 >> 4) & low4) | ((w1 >> 2) & bits45)) << 32);
+}
+
+// 16-bit words: the first 16 hold a, the last 16 hold b.
+inline __m512i halves_epi16(short a, short b) {
+  return _mm512_inserti64x4(_mm512_set1_epi16(a), _mm256_set1_epi16(b), 1);
+}
+
+inline __m512 zext_ps(__m256 v) { return _mm512_insertf32x8(_mm512_setzero_ps(), v, 0); }
+
+// Q4_K and Q5_K: 32 packed bytes hold elements 64c..64c+31 in their low nibbles and
+// 64c+32..64c+63 in their high nibbles; broadcasting them to both halves of a register
+// and shifting the upper half by 4 puts all 64 in element order.
+template <bool Q5>
+struct TileQ45K {
+  using Block = std::conditional_t<Q5, BlockQ5_K, BlockQ4_K>;
+
+  template <int R, int T>
+  static void tile(std::int64_t nb, const std::byte* w, std::size_t w_row, const std::byte* a, std::size_t a_row,
+                   float* y, std::int64_t ldy) {
+    __m512 acc[R][T];
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+    const __m512i nib = _mm512_set1_epi8(0x0F);
+    const __m512i shift_hi = halves_epi16(0, 4);
+    for (std::int64_t b = 0; b < nb; ++b) {
+      const BlockQ8_K* ab[T];
+      __m512 bsum[T];  // activation sum of each 32-element sub-block, for the mins
+      for (int t = 0; t < T; ++t) {
+        ab[t] = reinterpret_cast<const BlockQ8_K*>(a + a_row * static_cast<std::size_t>(t)) + b;
+        const __m256i s16 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab[t]->bsums));
+        bsum[t] = zext_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(s16, _mm256_set1_epi16(1))));
+      }
+      for (int r = 0; r < R; ++r) {
+        const Block* wb = reinterpret_cast<const Block*>(w + w_row * static_cast<std::size_t>(r)) + b;
+        std::uint64_t sc, mn;
+        k_scales_mins8(wb->scales, sc, mn);
+        // The 8 scales as words, repeated in every 128-bit lane, picked per chunk below.
+        const __m512i sc16 = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<long long>(sc))));
+        const __m512 mins = zext_ps(_mm256_mul_ps(
+            _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(mn)))),
+            _mm256_set1_ps(h2f(wb->dmin))));
+        const __m512 dw = _mm512_set1_ps(h2f(wb->d));
+        __m512i q[4], s[4];
+        [[maybe_unused]] __m512i qh;
+        if constexpr (Q5) qh = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb->qh)));
+        for (int c = 0; c < 4; ++c) {
+          const __m512i packed = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb->qs + 32 * c)));
+          q[c] = _mm512_and_si512(_mm512_srlv_epi16(packed, shift_hi), nib);
+          if constexpr (Q5) {
+            // Bit 2c of qh[l] is the fifth bit of element 64c+l, bit 2c+1 that of 64c+32+l.
+            const __mmask64 high = _mm512_test_epi8_mask(
+                qh, _mm512_inserti64x4(_mm512_set1_epi8(static_cast<char>(1 << (2 * c))),
+                                       _mm256_set1_epi8(static_cast<char>(1 << (2 * c + 1))), 1));
+            q[c] = _mm512_mask_add_epi8(q[c], high, q[c], _mm512_set1_epi8(16));
+          }
+          s[c] = _mm512_permutexvar_epi16(halves_epi16(static_cast<short>(2 * c), static_cast<short>(2 * c + 1)), sc16);
+        }
+        for (int t = 0; t < T; ++t) {
+          __m512i sum = _mm512_setzero_si512();
+          for (int c = 0; c < 4; ++c) {
+            const __m512i av = _mm512_loadu_si512(ab[t]->qs + 64 * c);
+            sum = _mm512_dpwssd_epi32(sum, _mm512_maddubs_epi16(q[c], av), s[c]);
+          }
+          // d * sum(sc q a) - dmin * sum(mn bsum), both times the activation scale.
+          const __m512 v = _mm512_fnmadd_ps(mins, bsum[t], _mm512_mul_ps(dw, _mm512_cvtepi32_ps(sum)));
+          acc[r][t] = _mm512_fmadd_ps(v, _mm512_set1_ps(ab[t]->d), acc[r][t]);
+        }
+      }
+    }
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) y[static_cast<std::int64_t>(t) * ldy + r] = _mm512_reduce_add_ps(acc[r][t]);
+  }
+};
+
+// Q6_K: ql's 64 bytes of each 128-element half hold elements 0..63 of the half in their
+// low nibbles and 64..127 in their high nibbles; qh's 32 bytes supply two bits to each,
+// at bit pairs 0/2 (first 64, halves of 32) and 4/6 (last 64). The quants carry an
+// offset of 32, removed through the activation sums: sum (q - 32) a sc = sum q a sc -
+// 32 sum sc bsum, which starts each accumulator.
+struct TileQ6K {
+  template <int R, int T>
+  static void tile(std::int64_t nb, const std::byte* w, std::size_t w_row, const std::byte* a, std::size_t a_row,
+                   float* y, std::int64_t ldy) {
+    __m512 acc[R][T];
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+    const __m512i nib = _mm512_set1_epi8(0x0F), top2 = _mm512_set1_epi8(0x30);
+    const __m512i shl_first = halves_epi16(4, 2), shr_last = halves_epi16(0, 2);
+    for (std::int64_t b = 0; b < nb; ++b) {
+      const BlockQ8_K* ab[T];
+      __m512i bsum[T];  // the 16 activation sums as words, upper half zero
+      for (int t = 0; t < T; ++t) {
+        ab[t] = reinterpret_cast<const BlockQ8_K*>(a + a_row * static_cast<std::size_t>(t)) + b;
+        bsum[t] = _mm512_inserti64x4(_mm512_setzero_si512(),
+                                     _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab[t]->bsums)), 0);
+      }
+      for (int r = 0; r < R; ++r) {
+        const BlockQ6_K* wb = reinterpret_cast<const BlockQ6_K*>(w + w_row * static_cast<std::size_t>(r)) + b;
+        const __m256i sc256 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wb->scales)));
+        const __m512i sc16 = _mm512_broadcast_i64x4(sc256);
+        const __m512i offset_sc = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_slli_epi16(sc256, 5), 0);
+        __m512i q[4], s[4];
+        for (int h = 0; h < 2; ++h) {
+          const __m512i ql = _mm512_loadu_si512(wb->ql + 64 * h);
+          const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb->qh + 32 * h)));
+          q[2 * h] = _mm512_or_si512(_mm512_and_si512(ql, nib), _mm512_and_si512(_mm512_sllv_epi16(qh, shl_first), top2));
+          q[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), nib),
+                                         _mm512_and_si512(_mm512_srlv_epi16(qh, shr_last), top2));
+        }
+        for (int g = 0; g < 4; ++g) {
+          // Words 8i..8i+7 (elements 16i..16i+15 of the chunk) take scale 4g+i.
+          const __m512i idx = _mm512_inserti64x4(
+              _mm512_castsi256_si512(_mm256_set_m128i(_mm_set1_epi16(static_cast<short>(4 * g + 1)),
+                                                      _mm_set1_epi16(static_cast<short>(4 * g)))),
+              _mm256_set_m128i(_mm_set1_epi16(static_cast<short>(4 * g + 3)), _mm_set1_epi16(static_cast<short>(4 * g + 2))),
+              1);
+          s[g] = _mm512_permutexvar_epi16(idx, sc16);
+        }
+        const __m512 dw = _mm512_set1_ps(h2f(wb->d));
+        for (int t = 0; t < T; ++t) {
+          __m512i sum = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_madd_epi16(bsum[t], offset_sc));
+          for (int g = 0; g < 4; ++g) {
+            const __m512i av = _mm512_loadu_si512(ab[t]->qs + 64 * g);
+            sum = _mm512_dpwssd_epi32(sum, _mm512_maddubs_epi16(q[g], av), s[g]);
+          }
+          acc[r][t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(ab[t]->d)), _mm512_cvtepi32_ps(sum), acc[r][t]);
+        }
+      }
+    }
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) y[static_cast<std::int64_t>(t) * ldy + r] = _mm512_reduce_add_ps(acc[r][t]);
+  }
+};
+
+// Runs Tile::tile<R, n> for a token tail of n < T tokens (compile-time sizes).
+template <class Tile, int R, int T>
+void token_tail(int n, std::int64_t nb, const std::byte* w, std::size_t w_row, const std::byte* a, std::size_t a_row,
+                float* y, std::int64_t ldy) {
+  if constexpr (T > 0) {
+    if (n == T) return Tile::template tile<R, T>(nb, w, w_row, a, a_row, y, ldy);
+    token_tail<Tile, R, T - 1>(n, nb, w, w_row, a, a_row, y, ldy);
+  }
+}
+
+// A GemmFn from a tile of R rows x T tokens: token tiles outer (their activations stay
+// hot), row tiles inner; tails use smaller compile-time tiles.
+template <class Tile, int R, int T>
+void gemm_k(std::int64_t k, const std::byte* w, std::size_t w_row, int rows, const std::byte* a, std::size_t a_row,
+            int tokens, float* y, std::int64_t ldy) {
+  const std::int64_t nb = k / kQKK;
+  for (int t = 0; t < tokens; t += T) {
+    const int nt = std::min(T, tokens - t);
+    const std::byte* at = a + a_row * static_cast<std::size_t>(t);
+    float* yt = y + static_cast<std::int64_t>(t) * ldy;
+    int r = 0;
+    for (; r + R <= rows; r += R) {
+      const std::byte* wr = w + w_row * static_cast<std::size_t>(r);
+      if (nt == T) Tile::template tile<R, T>(nb, wr, w_row, at, a_row, yt + r, ldy);
+      else token_tail<Tile, R, T - 1>(nt, nb, wr, w_row, at, a_row, yt + r, ldy);
+    }
+    for (; r < rows; ++r) {
+      const std::byte* wr = w + w_row * static_cast<std::size_t>(r);
+      if (nt == T) Tile::template tile<1, T>(nb, wr, w_row, at, a_row, yt + r, ldy);
+      else token_tail<Tile, 1, T - 1>(nt, nb, wr, w_row, at, a_row, yt + r, ldy);
+    }
   }
 }
 #endif
@@ -435,8 +665,11 @@ KernelTable make_table() {
   t.q6_k.vec_dot = dot_q6_k;
   t.q5_k.vec_dot = dot_q5_k;
 #if defined(__AVX512VNNI__) && defined(__AVX512VL__)
-  t.q4_0.gemm = gemm_q8<true>;
-  t.q8_0.gemm = gemm_q8<false>;
+  t.q4_0.gemm = gemm_q8<true, kQ8TileRows, kQ8TileTokens>;
+  t.q8_0.gemm = gemm_q8<false, kQ8TileRows, kQ8TileTokens>;
+  t.q4_k.gemm = gemm_k<TileQ45K<false>, 4, 4>;
+  t.q5_k.gemm = gemm_k<TileQ45K<true>, 4, 4>;
+  t.q6_k.gemm = gemm_k<TileQ6K, 4, 4>;
 #endif
   return t;
 }

@@ -121,6 +121,63 @@ TEST_CASE("vectorised matmul equals the scalar reference for every type, ISA and
   MESSAGE(compared << " kernel configurations compared with the scalar reference");
 }
 
+TEST_CASE("gemm tiles equal the same table's vec_dot on every row and token tail") {
+  // Drives each GemmFn directly with every row count 1..9 and token count 1..11 (all
+  // register-tile tails), a row stride into a larger output (ldy > rows), and sentinels
+  // around the tile that must stay untouched. Activations include a spiked row, whose
+  // quantization reaches the extreme int8 codes.
+  std::mt19937 rng(99);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  int compared = 0;
+  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
+    if (!isa_supported(isa)) continue;
+    const KernelTable& table = table_for(isa);
+    for (DType type : kAllTypes) {
+      const WeightKernels* wk = table.for_type(type);
+      REQUIRE(wk != nullptr);
+      if (!wk->gemm) continue;
+      const std::int64_t k = dtype_traits(type).block_elems == 256 ? 768 : 160;
+      constexpr int kMaxRows = 9, kMaxTokens = 11;
+      const auto wdata = random_weights(type, k, kMaxRows, rng);
+      const std::size_t w_row = static_cast<std::size_t>(dtype_row_bytes(type, k));
+      const std::size_t a_row = static_cast<std::size_t>(dtype_row_bytes(wk->activation_type, k));
+      std::vector<std::byte> act(a_row * kMaxTokens);
+      std::vector<float> x(static_cast<std::size_t>(k));
+      for (int t = 0; t < kMaxTokens; ++t) {
+        for (auto& v : x) v = normal(rng);
+        if (t == 3) x[5] = -40.0f, x[200] = 35.0f;
+        wk->quantize(x.data(), act.data() + a_row * static_cast<std::size_t>(t), k);
+      }
+      const std::int64_t ldy = kMaxRows + 3;
+      for (int rows = 1; rows <= kMaxRows; ++rows)
+        for (int tokens = 1; tokens <= kMaxTokens; ++tokens) {
+          std::vector<float> y(static_cast<std::size_t>(ldy * (kMaxTokens + 1)), -777.0f);
+          wk->gemm(k, wdata.data(), w_row, rows, act.data(), a_row, tokens, y.data() + 1, ldy);
+          double worst = 0;
+          int clobbered = 0;
+          for (int t = 0; t <= kMaxTokens; ++t)
+            for (std::int64_t i = 0; i < ldy; ++i) {
+              const std::int64_t r = i - 1;  // y was offset by one element
+              const float got = y[static_cast<std::size_t>(t * ldy + i)];
+              if (t >= tokens || r < 0 || r >= rows) {
+                clobbered += got != -777.0f;
+                continue;
+              }
+              const float want = wk->vec_dot(k, wdata.data() + w_row * static_cast<std::size_t>(r),
+                                             act.data() + a_row * static_cast<std::size_t>(t));
+              const double tol = 1e-5 * (std::abs(want) + 1.0) * std::sqrt(static_cast<double>(k) / 32.0);
+              worst = std::max(worst, std::abs(got - want) / tol);
+            }
+          INFO(dtype_name(type) << " " << isa_name(isa) << " rows=" << rows << " tokens=" << tokens);
+          CHECK(worst <= 1.0);
+          CHECK(clobbered == 0);
+          ++compared;
+        }
+    }
+  }
+  MESSAGE(compared << " gemm tile shapes compared with vec_dot");
+}
+
 TEST_CASE("dequantize agrees with the dot product on a one-hot activation") {
   // dot(w, e_j) with F32 activations equals the j-th dequantized value: checks that
   // dequantize_row and the F32 path read the same layout.
