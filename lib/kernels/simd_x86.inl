@@ -648,6 +648,8 @@ void gemm_k(std::int64_t k, const std::byte* w, std::size_t w_row, int rows, con
 }
 #endif
 
+#include "kernels/simd_x86_float_gemm.inl"
+
 KernelTable make_table() {
   KernelTable t = scalar_table();
   t.dot_f32 = dot_f32;
@@ -656,6 +658,8 @@ KernelTable make_table() {
   t.f32.vec_dot = dot_f32_w;
   t.f16.vec_dot = dot_f16;
   t.bf16.vec_dot = dot_bf16;
+  t.f32.gemm = GemmF32::gemm;
+  t.f16.gemm = GemmF16::gemm;
   t.q4_0 = {DType::Q8_0, quantize_q8_0, dot_q4_0};
   t.q8_0 = {DType::Q8_0, quantize_q8_0, dot_q8_0};
   t.q5_0 = {DType::Q8_0, quantize_q8_0, dot_q5_0};

@@ -1,0 +1,156 @@
+// Prefill / multi-token tiles for the float weight types (F32, F16): R weight rows x T
+// tokens per pass, so each weight element is loaded (and, for F16, converted) once for T
+// tokens instead of once per token. That is what makes an F16 or F32 prompt, a batch of
+// sequences or a speculative check cost little more than one token.
+//
+// Each (row, token) sum is accumulated in exactly the lanes and order of the same
+// table's vec_dot (dot_f16 / dot_f32), and reduced the same way, so a token computed in
+// a batch gets bit-identical logits to the same token computed alone: speculative
+// decoding stays exact. Included from simd_x86.inl (needs hsum, h2f, FBatch, kLanes).
+
+namespace float_gemm {
+
+// F16: dot_f16 keeps two 8-lane accumulators over 16-element steps. With AVX-512 one
+// 16-lane register holds both (lanes 0-7 = the first, 8-15 = the second), which is the
+// same arithmetic lane for lane; the reduction adds the halves first, as dot_f16 does.
+#if defined(__AVX512F__)
+template <int R, int T>
+void tile_f16(std::int64_t k, const std::uint16_t* const* w, const std::uint16_t* const* a, float* y, std::int64_t ldy) {
+  __m512 acc[R][T];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+  std::int64_t i = 0;
+  for (; i + 16 <= k; i += 16) {
+    __m512 av[T];
+    for (int t = 0; t < T; ++t) av[t] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[t] + i)));
+    for (int r = 0; r < R; ++r) {
+      const __m512 wv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[r] + i)));
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm512_fmadd_ps(wv, av[t], acc[r][t]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) {
+      const __m256 lo = _mm512_castps512_ps256(acc[r][t]);
+      const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[r][t]), 1));
+      double s = hsum(_mm256_add_ps(lo, hi));
+      for (std::int64_t j = i; j < k; ++j) s += static_cast<double>(h2f(w[r][j]) * h2f(a[t][j]));
+      y[t * ldy + r] = static_cast<float>(s);
+    }
+}
+constexpr int kF16Rows = 4, kF16Tokens = 4;
+#else
+template <int R, int T>
+void tile_f16(std::int64_t k, const std::uint16_t* const* w, const std::uint16_t* const* a, float* y, std::int64_t ldy) {
+  __m256 acc0[R][T], acc1[R][T];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) acc0[r][t] = acc1[r][t] = _mm256_setzero_ps();
+  std::int64_t i = 0;
+  for (; i + 16 <= k; i += 16) {
+    for (int r = 0; r < R; ++r) {
+      const __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[r] + i)));
+      const __m256 w1 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[r] + i + 8)));
+      for (int t = 0; t < T; ++t) {
+        acc0[r][t] = _mm256_fmadd_ps(w0, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a[t] + i))), acc0[r][t]);
+        acc1[r][t] = _mm256_fmadd_ps(w1, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a[t] + i + 8))), acc1[r][t]);
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) {
+      double s = hsum(_mm256_add_ps(acc0[r][t], acc1[r][t]));
+      for (std::int64_t j = i; j < k; ++j) s += static_cast<double>(h2f(w[r][j]) * h2f(a[t][j]));
+      y[t * ldy + r] = static_cast<float>(s);
+    }
+}
+constexpr int kF16Rows = 2, kF16Tokens = 2;
+#endif
+
+// F32: dot_f32's two xsimd accumulators over 2 * kLanes steps, one more kLanes step,
+// then hadd(acc0 + acc1) and a scalar tail, per (row, token).
+template <int R, int T>
+void tile_f32(std::int64_t k, const float* const* w, const float* const* a, float* y, std::int64_t ldy) {
+  FBatch acc0[R][T], acc1[R][T];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) acc0[r][t] = acc1[r][t] = FBatch(0.0f);
+  std::int64_t i = 0;
+  for (; i + 2 * kLanes <= k; i += 2 * kLanes) {
+    for (int r = 0; r < R; ++r) {
+      const FBatch w0 = FBatch::load_unaligned(w[r] + i), w1 = FBatch::load_unaligned(w[r] + i + kLanes);
+      for (int t = 0; t < T; ++t) {
+        acc0[r][t] = xsimd::fma(w0, FBatch::load_unaligned(a[t] + i), acc0[r][t]);
+        acc1[r][t] = xsimd::fma(w1, FBatch::load_unaligned(a[t] + i + kLanes), acc1[r][t]);
+      }
+    }
+  }
+  const std::int64_t main_end = i;
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) {
+      FBatch a0 = acc0[r][t];
+      std::int64_t j = main_end;
+      for (; j + kLanes <= k; j += kLanes) a0 = xsimd::fma(FBatch::load_unaligned(w[r] + j), FBatch::load_unaligned(a[t] + j), a0);
+      float s = xsimd::hadd(a0 + acc1[r][t]);
+      for (; j < k; ++j) s += w[r][j] * a[t][j];
+      y[t * ldy + r] = s;
+    }
+}
+#if defined(__AVX512F__)
+constexpr int kF32Rows = 2, kF32Tokens = 4;
+#else
+constexpr int kF32Rows = 2, kF32Tokens = 2;
+#endif
+
+// Dispatch over the tails: a full R x T tile, or a smaller one at the edges.
+template <typename Elem, template <int, int> class Tile, int R, int T>
+struct Driver {
+  template <int r, int t>
+  static void run(std::int64_t k, const Elem* const* w, const Elem* const* a, float* y, std::int64_t ldy) {
+    Tile<r, t>::call(k, w, a, y, ldy);
+  }
+  template <int r>
+  static void by_tokens(int tokens, std::int64_t k, const Elem* const* w, const Elem* const* a, float* y, std::int64_t ldy) {
+    if constexpr (T >= 4) if (tokens == 3) return run<r, 3>(k, w, a, y, ldy);
+    if constexpr (T >= 3) if (tokens == 2) return run<r, 2>(k, w, a, y, ldy);
+    if (tokens == 1) return run<r, 1>(k, w, a, y, ldy);
+    return run<r, T>(k, w, a, y, ldy);
+  }
+  static void tile(int rows, int tokens, std::int64_t k, const Elem* const* w, const Elem* const* a, float* y, std::int64_t ldy) {
+    if constexpr (R >= 4) if (rows == 3) return by_tokens<3>(tokens, k, w, a, y, ldy);
+    if constexpr (R >= 3) if (rows == 2) return by_tokens<2>(tokens, k, w, a, y, ldy);
+    if (rows == 1) return by_tokens<1>(tokens, k, w, a, y, ldy);
+    return by_tokens<R>(tokens, k, w, a, y, ldy);
+  }
+  // GemmFn: token tiles outside, row tiles inside, so a tile's activations stay in
+  // registers / L1 while the rows of the (small, cache-resident) weight block stream by.
+  static void gemm(std::int64_t k, const std::byte* w, std::size_t w_row, int rows, const std::byte* a, std::size_t a_row,
+                   int tokens, float* y, std::int64_t ldy) {
+    for (int t0 = 0; t0 < tokens; t0 += T) {
+      const int nt = std::min(T, tokens - t0);
+      const Elem* ap[T];
+      for (int t = 0; t < nt; ++t) ap[t] = reinterpret_cast<const Elem*>(a + a_row * static_cast<std::size_t>(t0 + t));
+      for (int r0 = 0; r0 < rows; r0 += R) {
+        const int nr = std::min(R, rows - r0);
+        const Elem* wp[R];
+        for (int r = 0; r < nr; ++r) wp[r] = reinterpret_cast<const Elem*>(w + w_row * static_cast<std::size_t>(r0 + r));
+        tile(nr, nt, k, wp, ap, y + static_cast<std::int64_t>(t0) * ldy + r0, ldy);
+      }
+    }
+  }
+};
+
+template <int R, int T>
+struct F16Tile {
+  static void call(std::int64_t k, const std::uint16_t* const* w, const std::uint16_t* const* a, float* y, std::int64_t ldy) {
+    tile_f16<R, T>(k, w, a, y, ldy);
+  }
+};
+template <int R, int T>
+struct F32Tile {
+  static void call(std::int64_t k, const float* const* w, const float* const* a, float* y, std::int64_t ldy) {
+    tile_f32<R, T>(k, w, a, y, ldy);
+  }
+};
+
+}  // namespace float_gemm
+
+using GemmF16 = float_gemm::Driver<std::uint16_t, float_gemm::F16Tile, float_gemm::kF16Rows, float_gemm::kF16Tokens>;
+using GemmF32 = float_gemm::Driver<float, float_gemm::F32Tile, float_gemm::kF32Rows, float_gemm::kF32Tokens>;
