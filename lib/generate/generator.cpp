@@ -107,6 +107,9 @@ Generator::~Generator() = default;
 void Generator::Impl::begin(std::span<const TokenId> prompt) {
   start(prompt, cache.n_ctx(), Clock::now());
   spec_budget = config.draft_model ? config.draft_tokens : config.lookup_draft;
+  draft_skip = 0;
+  draft_backoff = 1;
+  draft_misses = 0;
   drop_speculation();
   const int n = static_cast<int>(prompt.size());
   logits.resize(static_cast<std::size_t>(model->config().n_vocab));
@@ -163,10 +166,17 @@ void Generator::Impl::advance(TokenId id) {
   std::vector<TokenId>& draft = spec_draft;
   draft.clear();
   const int room = cache.n_ctx() - position - 1;
-  if (config.draft_model && config.num_beams == 1)
-    draft_with_model(id, std::min(spec_budget, room), draft);
-  else if (config.lookup_draft > 0 && config.num_beams == 1)
+  bool drafted_with_model = false;
+  if (config.draft_model && config.num_beams == 1) {
+    if (draft_skip > 0) {
+      --draft_skip;  // backing off: this step runs no draft pass at all
+    } else {
+      draft_with_model(id, std::min(spec_budget, room), draft);
+      drafted_with_model = true;
+    }
+  } else if (config.lookup_draft > 0 && config.num_beams == 1) {
     detail::lookup_draft(history, std::min(spec_budget, room), draft);
+  }
   Batch& batch = spec_batch;
   batch.clear();
   batch.add(id, position, 0, true);
@@ -189,6 +199,20 @@ void Generator::Impl::advance(TokenId id) {
   // that keeps missing costs little and one that keeps hitting saves more passes.
   const int max_budget = config.draft_model ? config.draft_tokens : config.lookup_draft;
   if (!draft.empty()) spec_budget = accepted == draft.size() ? std::min(max_budget, spec_budget + 2) : std::max(1, spec_budget - 1);
+  // A draft model costs a pass of its own even when it proposes nothing useful. After a
+  // rejected draft, or two steps in a row where it was too unsure to propose anything,
+  // it sits out 1, 2, 4, ... 16 steps (reset by the next accepted token); when it drafts
+  // again it catches up on the skipped tokens in one batched pass.
+  if (drafted_with_model) {
+    if (accepted > 0) {
+      draft_backoff = 1;
+      draft_misses = 0;
+    } else if (!draft.empty() || ++draft_misses >= 2) {
+      draft_skip = draft_backoff;
+      draft_backoff = std::min(16, 2 * draft_backoff);
+      draft_misses = 0;
+    }
+  }
   cache.truncate(0, position + 1 + static_cast<int>(accepted));
   spec_tokens.assign(draft.begin(), draft.begin() + static_cast<std::ptrdiff_t>(accepted));
   spec_next = 1;

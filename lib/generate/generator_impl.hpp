@@ -21,6 +21,8 @@ struct Generator::Impl : detail::Decoding {
   std::vector<float> spec_rows;
   std::size_t spec_next = 1;
   int spec_budget = 0;  // tokens the next draft may propose (adapts to the acceptance)
+  int draft_skip = 0, draft_backoff = 1;  // draft-model steps to sit out after a useless draft
+  int draft_misses = 0;                   // steps in a row the draft proposed nothing
   Batch spec_batch;
   // Speculation with a draft model: its own cache and the tokens it holds.
   std::optional<KVCache> draft_cache;
