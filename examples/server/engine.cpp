@@ -1,5 +1,7 @@
 #include "engine.hpp"
 
+#include <string>
+
 #include "inkling/error.hpp"
 
 namespace inkling::server {
@@ -71,17 +73,41 @@ void Engine::loop() {
         if (streams_.empty() || batch_.idle()) return;
       }
     }
-    std::vector<BatchEvent> events = batch_.step();
+    std::vector<BatchEvent> events;
+    try {
+      events = batch_.step();
+    } catch (const std::exception& e) {
+      // BatchGenerator reports a request's failure as an event; anything escaping it
+      // (say, out of memory in its own book-keeping) fails every open stream rather
+      // than the whole server.
+      std::lock_guard lock(mutex_);
+      for (auto& [id, s] : streams_) {
+        batch_.cancel(id);
+        BatchEvent failed;
+        failed.request = id;
+        failed.finished = true;
+        failed.error = std::string("internal error: ") + e.what();
+        {
+          std::lock_guard slock(s->mutex_);
+          s->events_.push_back(std::move(failed));
+          s->finished_ = true;
+        }
+        s->ready_.notify_all();
+        ++counters_.failed;
+      }
+      streams_.clear();
+      continue;
+    }
     std::lock_guard lock(mutex_);
     for (BatchEvent& e : events) {
+      const bool finished = e.finished;
+      std::optional<GenerationResult> result;
+      if (finished) result = batch_.take_result(e.request);  // taken even without a reader
       auto it = streams_.find(e.request);
       if (it == streams_.end()) continue;
       Stream& s = *it->second;
-      const bool finished = e.finished;
-      std::optional<GenerationResult> result;
       if (e.step) ++counters_.tokens;
       if (finished) {
-        result = batch_.take_result(e.request);
         ++counters_.finished;
         if (e.stop_reason == StopReason::Cancelled) ++counters_.cancelled;
         if (!e.error.empty()) ++counters_.failed;

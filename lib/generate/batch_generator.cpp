@@ -223,7 +223,7 @@ std::vector<BatchEvent> BatchGenerator::Impl::step() {
   logits.resize(static_cast<std::size_t>(rows) * n_vocab);
   try {
     model->forward(batch, cache, logits);
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {  // Error, or bad_alloc for a scratch buffer
     // Nothing of this pass is trustworthy: every request in it fails with the reason,
     // and their sequences are emptied.
     for (auto& r : running) {
@@ -263,7 +263,7 @@ std::vector<BatchEvent> BatchGenerator::Impl::step() {
     std::string error;
     try {
       s = r.decoding->choose(row, r.position, cache.n_ctx());
-    } catch (const Error& e) {
+    } catch (const std::exception& e) {
       error = e.what();
       if (r.decoding->active) r.decoding->end(StopReason::None);
     }
