@@ -26,6 +26,10 @@ ink_batch_params ink_batch_params_default(void) {
   return p;
 }
 
+ink_status ink_batch_params_init(ink_batch_params* p) {
+  return guard([&] { return init_params("ink_batch_params_init", p, ink_batch_params_default()); });
+}
+
 ink_status ink_batch_create(const ink_model* model, const ink_batch_params* params, ink_batch** out) {
   return guard([&]() -> ink_status {
     if (!out) return null_arg("ink_batch_create", "out");

@@ -59,6 +59,17 @@ ink_stop_reason to_c(inkling::StopReason r);
 void fill_step(const inkling::StepInfo& s, ink_stop_reason reason, ink_step* out);
 void fill_done(ink_stop_reason reason, ink_step* out);
 void fill_metrics(const inkling::Metrics& m, ink_metrics* out);
+// Copies a defaults struct into the caller's, at most its struct_size bytes (ink_*_init).
+template <typename Params>
+ink_status init_params(const char* fn, Params* p, const Params& defaults) {
+  if (!p) return null_arg(fn, "p");
+  if (p->struct_size < sizeof(uint32_t))
+    return fail(INK_ERR_INVALID_ARGUMENT, std::string(fn) + ": set p->struct_size = sizeof(*p) first");
+  const uint32_t size = p->struct_size;
+  std::memcpy(p, &defaults, std::min<std::size_t>(size, sizeof defaults));
+  p->struct_size = size;
+  return INK_OK;
+}
 // ink_generator_params (NULL = defaults, struct_size honoured) to a GenerationConfig.
 ink_status to_generation_config(const char* fn, const ink_generator_params* params, inkling::GenerationConfig& c);
 

@@ -124,6 +124,14 @@ ink_status ink_token_piece(const ink_model* model, int32_t id, char* buf, size_t
   });
 }
 
+ink_status ink_model_params_init(ink_model_params* p) {
+  return guard([&] { return init_params("ink_model_params_init", p, ink_model_params_default()); });
+}
+
+ink_status ink_generator_params_init(ink_generator_params* p) {
+  return guard([&] { return init_params("ink_generator_params_init", p, ink_generator_params_default()); });
+}
+
 ink_generator_params ink_generator_params_default(void) {
   const inkling::GenerationConfig d;
   ink_generator_params p{};

@@ -11,7 +11,10 @@
  *    with a size query: pass buf = NULL and cap = 0 to learn the size, which is always
  *    reported through *len_out (without the NUL; a NUL is written when it fits).
  *  - Parameter structs begin with `struct_size`; get them from ink_*_params_default()
- *    so that fields added in later versions keep their defaults.
+ *    so that fields added in later versions keep their defaults. A program that may
+ *    run against a newer library than its header (a plugin, a language binding) should
+ *    use ink_*_params_init instead: it fills only the struct_size bytes the caller set,
+ *    so a struct that grew in the library cannot overrun the caller's.
  *  - Thread safety: an ink_model is immutable and may be shared by many threads at
  *    once (with a generator per thread); an ink_generator is used by one thread at a
  *    time, except ink_generator_cancel(), which any thread may call.
@@ -71,6 +74,8 @@ typedef struct ink_model_params {
 } ink_model_params;
 
 INK_API ink_model_params ink_model_params_default(void);
+/* Sets the defaults in *p, writing at most p->struct_size bytes (set it first). */
+INK_API ink_status ink_model_params_init(ink_model_params *p);
 
 /* Loads a GGUF model. params may be NULL for defaults. On success *out owns the model
  * (release with ink_model_free); on failure *out is NULL. */
@@ -155,6 +160,7 @@ typedef struct ink_generator_params {
 } ink_generator_params;
 
 INK_API ink_generator_params ink_generator_params_default(void);
+INK_API ink_status ink_generator_params_init(ink_generator_params *p);
 
 /* The generator keeps a reference to the model: free the generator first. */
 INK_API ink_status ink_generator_create(const ink_model *model, const ink_generator_params *params,
@@ -249,6 +255,7 @@ typedef struct ink_batch_params {
 } ink_batch_params;
 
 INK_API ink_batch_params ink_batch_params_default(void);
+INK_API ink_status ink_batch_params_init(ink_batch_params *p);
 INK_API ink_status ink_batch_create(const ink_model *model, const ink_batch_params *params, ink_batch **out);
 /* Frees the batch and every request in it. */
 INK_API void ink_batch_free(ink_batch *batch);

@@ -167,6 +167,23 @@ int main(int argc, char **argv) {
   CHECK(ink_generate(g, "Once upon a time", 16, NULL, NULL) == INK_ERR_CONTEXT_FULL);
   ink_generator_free(g);
 
+  /* init functions honour the caller's struct_size (an older, smaller struct) */
+  {
+    ink_generator_params big;
+    ink_model_params mp2;
+    ink_batch_params bp2;
+    memset(&big, 0x7f, sizeof big);
+    big.struct_size = (uint32_t)offsetof(ink_generator_params, min_new_tokens);
+    CHECK(ink_generator_params_init(&big) == INK_OK && big.max_new_tokens == 256 && big.min_new_tokens == 0x7f7f7f7f);
+    big.struct_size = 2;
+    CHECK(ink_generator_params_init(&big) == INK_ERR_INVALID_ARGUMENT);
+    CHECK(ink_generator_params_init(NULL) == INK_ERR_INVALID_ARGUMENT);
+    mp2.struct_size = sizeof mp2;
+    CHECK(ink_model_params_init(&mp2) == INK_OK && mp2.use_mmap == 1);
+    bp2.struct_size = sizeof bp2;
+    CHECK(ink_batch_params_init(&bp2) == INK_OK && bp2.max_sequences == 8);
+  }
+
   /* a batch of two requests, one cancelled before it starts */
   {
     ink_batch *b = NULL;
