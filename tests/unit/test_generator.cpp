@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -408,4 +409,85 @@ TEST_CASE("speculative decoding with a draft model gives exactly the model's own
     bad.draft_model = Model::load(*other, {.threads = 1});
     CHECK_THROWS_AS(Generator(stories(), bad), Error);
   }
+}
+
+TEST_CASE("speculative sampling keeps the target's distribution (seeded, statistical)") {
+  if (!stories()) return;
+  auto draft_path = test::require_shared("models/stories260K-pad192-q4_0.gguf");
+  if (!draft_path) return;
+  const auto draft = Model::load(*draft_path, {.threads = 1});
+  const std::string prompt = "Once upon a time, there was a little girl named Lily. Once upon a time";
+  // Per seed, the draft-model and prompt-lookup runs draw exactly the plain run's
+  // tokens: a draft is used only when the target's own sampler picks that token.
+  constexpr int kSeeds = 400;
+  GenerationConfig plain;
+  plain.max_new_tokens = 6;
+  plain.sampling.temperature = 1.0f;
+  plain.sampling.top_k = 0;
+  plain.sampling.top_p = 1.0f;
+  plain.sampling.min_p = 0.0f;
+  std::map<TokenId, int> first;
+  std::map<TokenId, std::map<TokenId, int>> second;  // second token, by first token, speculative runs
+  int accepted = 0;
+  for (int seed = 0; seed < kSeeds; ++seed) {
+    plain.sampling.seed = static_cast<std::uint64_t>(seed);
+    GenerationConfig with_draft = plain, with_lookup = plain;
+    with_draft.draft_model = draft;
+    with_draft.draft_p_min = 0;  // propose every step, so drafts are checked as often as possible
+    with_lookup.lookup_draft = 4;
+    const auto a = run(plain, prompt), b = run(with_draft, prompt), l = run(with_lookup, prompt);
+    REQUIRE(a.tokens == b.tokens);
+    REQUIRE(a.tokens == l.tokens);
+    accepted += b.metrics.accepted_draft_tokens;
+    if (b.tokens.size() >= 2) {
+      ++first[b.tokens[0]];
+      ++second[b.tokens[0]][b.tokens[1]];
+    }
+  }
+  CHECK(accepted > kSeeds / 2);  // the drafts were really used, not just proposed
+  // The second token comes from a speculative pass's logits. Given the most frequent first
+  // token, its draws must follow the model's own p(. | prompt, first): chi-square, with
+  // categories of expected count < 5 pooled, against a bound no correct sampler exceeds
+  // in practice (p < 1e-6).
+  TokenId x = first.begin()->first;
+  for (const auto& [t, n] : first)
+    if (n > first[x]) x = t;
+  const auto& draws = second[x];
+  int n = 0;
+  for (const auto& [t, c] : draws) n += c;
+  REQUIRE(n >= 100);
+  auto ids = stories()->tokenizer().encode(prompt, true);
+  ids.push_back(x);
+  Batch batch;
+  for (std::size_t i = 0; i < ids.size(); ++i) batch.add(ids[i], static_cast<int>(i), 0, i + 1 == ids.size());
+  KVCache cache(*stories(), {.n_ctx = 64});
+  std::vector<float> logits(static_cast<std::size_t>(stories()->config().n_vocab));
+  stories()->forward(batch, cache, logits);
+  const float mx = *std::max_element(logits.begin(), logits.end());
+  double z = 0;
+  for (float l : logits) z += std::exp(static_cast<double>(l - mx));
+  double chi2 = 0, pooled_expected = 0, pooled_observed = 0;
+  int dof = -1;
+  for (std::size_t t = 0; t < logits.size(); ++t) {
+    const double expected = n * std::exp(static_cast<double>(logits[t] - mx)) / z;
+    const auto it = draws.find(static_cast<TokenId>(t));
+    const double observed = it == draws.end() ? 0 : it->second;
+    if (expected < 5) {
+      pooled_expected += expected;
+      pooled_observed += observed;
+      continue;
+    }
+    chi2 += (observed - expected) * (observed - expected) / expected;
+    ++dof;
+  }
+  if (pooled_expected > 0) {
+    chi2 += (pooled_observed - pooled_expected) * (pooled_observed - pooled_expected) / pooled_expected;
+    ++dof;
+  }
+  REQUIRE(dof >= 1);
+  // Wilson-Hilferty bound on the chi-square quantile at p = 1e-6 (z = 4.75).
+  const double k = dof;
+  const double bound = k * std::pow(1 - 2 / (9 * k) + 4.75 * std::sqrt(2 / (9 * k)), 3);
+  MESSAGE("second token given the first: " << n << " draws, chi2 " << chi2 << " on " << dof << " dof (bound " << bound << ")");
+  CHECK(chi2 < bound);
 }
