@@ -42,6 +42,62 @@ void axpy_f16(float alpha, const std::uint16_t* x, float* y, std::int64_t n) {
   for (; i < n; ++i) y[i] += alpha * _cvtsh_ss(x[i]);
 }
 
+// Scores of one query against n cached keys: four keys per pass share each load of q
+// and keep four independent accumulator chains in flight.
+void dot_rows_f32(const float* q, const float* k, std::int64_t stride, int n, std::int64_t len, float* out) {
+  int j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const float* k0 = k + j * stride;
+    const float* k1 = k0 + stride;
+    const float* k2 = k1 + stride;
+    const float* k3 = k2 + stride;
+    FBatch a0(0.0f), a1(0.0f), a2(0.0f), a3(0.0f);
+    std::int64_t i = 0;
+    for (; i + kLanes <= len; i += kLanes) {
+      const FBatch qv = FBatch::load_unaligned(q + i);
+      a0 = xsimd::fma(qv, FBatch::load_unaligned(k0 + i), a0);
+      a1 = xsimd::fma(qv, FBatch::load_unaligned(k1 + i), a1);
+      a2 = xsimd::fma(qv, FBatch::load_unaligned(k2 + i), a2);
+      a3 = xsimd::fma(qv, FBatch::load_unaligned(k3 + i), a3);
+    }
+    float s0 = xsimd::hadd(a0), s1 = xsimd::hadd(a1), s2 = xsimd::hadd(a2), s3 = xsimd::hadd(a3);
+    for (; i < len; ++i) s0 += q[i] * k0[i], s1 += q[i] * k1[i], s2 += q[i] * k2[i], s3 += q[i] * k3[i];
+    out[j] = s0, out[j + 1] = s1, out[j + 2] = s2, out[j + 3] = s3;
+  }
+  for (; j < n; ++j) out[j] = dot_f32(q, k + j * stride, len);
+}
+
+// out = sum_j w[j] v_j: a 4-vector slice of out stays in registers over all n rows
+// (an axpy per row would store and reload all of out for every key).
+void weighted_sum_f32(const float* w, const float* v, std::int64_t stride, int n, std::int64_t len, float* out) {
+  std::int64_t i = 0;
+  for (; i + 4 * kLanes <= len; i += 4 * kLanes) {
+    FBatch o0(0.0f), o1(0.0f), o2(0.0f), o3(0.0f);
+    for (int j = 0; j < n; ++j) {
+      const float* vj = v + j * stride + i;
+      const FBatch wj(w[j]);
+      o0 = xsimd::fma(wj, FBatch::load_unaligned(vj), o0);
+      o1 = xsimd::fma(wj, FBatch::load_unaligned(vj + kLanes), o1);
+      o2 = xsimd::fma(wj, FBatch::load_unaligned(vj + 2 * kLanes), o2);
+      o3 = xsimd::fma(wj, FBatch::load_unaligned(vj + 3 * kLanes), o3);
+    }
+    o0.store_unaligned(out + i);
+    o1.store_unaligned(out + i + kLanes);
+    o2.store_unaligned(out + i + 2 * kLanes);
+    o3.store_unaligned(out + i + 3 * kLanes);
+  }
+  for (; i + kLanes <= len; i += kLanes) {
+    FBatch o(0.0f);
+    for (int j = 0; j < n; ++j) o = xsimd::fma(FBatch(w[j]), FBatch::load_unaligned(v + j * stride + i), o);
+    o.store_unaligned(out + i);
+  }
+  for (; i < len; ++i) {
+    float o = 0.0f;
+    for (int j = 0; j < n; ++j) o += w[j] * v[j * stride + i];
+    out[i] = o;
+  }
+}
+
 float dot_f32_w(std::int64_t k, const void* w, const void* a) {
   return dot_f32(static_cast<const float*>(w), static_cast<const float*>(a), k);
 }
@@ -653,6 +709,8 @@ KernelTable make_table() {
   t.dot_f32 = dot_f32;
   t.axpy_f32 = axpy_f32;
   t.axpy_f16 = axpy_f16;
+  t.dot_rows_f32 = dot_rows_f32;
+  t.weighted_sum_f32 = weighted_sum_f32;
   t.f32.vec_dot = dot_f32_w;
   t.f16.vec_dot = dot_f16;
   t.bf16.vec_dot = dot_bf16;

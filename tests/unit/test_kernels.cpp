@@ -296,3 +296,36 @@ TEST_CASE("f32 helpers match plain loops") {
     }
   }
 }
+
+TEST_CASE("attention helpers (dot_rows_f32, weighted_sum_f32) match per-row loops") {
+  // Odd key counts cover the 4-key groups' tails; lengths cover the 4-vector slices,
+  // single vectors and scalar tails of both ISAs; the stride is wider than a row, as
+  // in a KV cache with several heads.
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (std::int64_t len : {1, 7, 16, 64, 80, 100, 128}) {
+    const std::int64_t stride = len + 13;
+    for (int n : {1, 3, 4, 9, 37}) {
+      std::vector<float> q(static_cast<std::size_t>(len)), kv(static_cast<std::size_t>(stride * n)), w(static_cast<std::size_t>(n));
+      for (auto& x : q) x = normal(rng);
+      for (auto& x : kv) x = normal(rng);
+      for (auto& x : w) x = normal(rng);
+      std::vector<float> want_s(static_cast<std::size_t>(n)), want_o(static_cast<std::size_t>(len), 0.0f);
+      for (int j = 0; j < n; ++j) {
+        want_s[static_cast<std::size_t>(j)] = ref::dot_f32(q.data(), kv.data() + j * stride, len);
+        ref::axpy_f32(w[static_cast<std::size_t>(j)], kv.data() + j * stride, want_o.data(), len);
+      }
+      for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
+        if (!isa_supported(isa)) continue;
+        INFO(isa_name(isa) << " len=" << len << " n=" << n);
+        std::vector<float> s(static_cast<std::size_t>(n), NAN), o(static_cast<std::size_t>(len), NAN);
+        dot_rows_f32(isa, q.data(), kv.data(), stride, n, len, s.data());
+        weighted_sum_f32(isa, w.data(), kv.data(), stride, n, len, o.data());
+        for (int j = 0; j < n; ++j)
+          CHECK(s[static_cast<std::size_t>(j)] == doctest::Approx(want_s[static_cast<std::size_t>(j)]).epsilon(1e-5).scale(std::sqrt(static_cast<double>(len))));
+        for (std::int64_t i = 0; i < len; ++i)
+          CHECK(o[static_cast<std::size_t>(i)] == doctest::Approx(want_o[static_cast<std::size_t>(i)]).epsilon(1e-5).scale(std::sqrt(static_cast<double>(n))));
+      }
+    }
+  }
+}
