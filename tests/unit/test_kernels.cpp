@@ -329,3 +329,33 @@ TEST_CASE("attention helpers (dot_rows_f32, weighted_sum_f32) match per-row loop
     }
   }
 }
+
+TEST_CASE("vectorised Q8_K activation quantization is byte-identical to the reference") {
+  // Random blocks, plus blocks built to hit the edge cases: all zeros, a negative and a
+  // positive element of equal largest magnitude (the first one sets the sign), and
+  // values landing exactly halfway between codes (rounding ties to even).
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal(0.0f, 2.0f);
+  constexpr int kBlocks = 6;
+  std::vector<float> x(256 * kBlocks);
+  for (auto& v : x) v = normal(rng);
+  for (int j = 0; j < 256; ++j) x[256 + j] = 0.0f;
+  x[512 + 40] = -9.0f, x[512 + 200] = 9.0f;
+  x[768 + 3] = 9.0f, x[768 + 100] = -9.0f;
+  for (int j = 0; j < 256; ++j) x[1024 + j] = static_cast<float>((j % 21) - 10) * 0.5f;  // ties at +-0.5, amax 5
+  x[1024 + 7] = 127.0f / 2.0f;  // iscale * x = -63.5 for a dozen elements
+  for (int j = 0; j < 256; ++j) x[1024 + j] = j % 2 ? 0.5f * 127.0f / 63.5f * static_cast<float>(j % 9) : x[1024 + j];
+  const std::size_t bytes = sizeof(BlockQ8_K) * kBlocks;
+  std::vector<std::byte> want(bytes), got(bytes);
+  ref::quantize_q8_k(x.data(), want.data(), 256 * kBlocks);
+  for (Isa isa : {Isa::Avx2, Isa::Avx512}) {
+    if (!isa_supported(isa)) continue;
+    std::fill(got.begin(), got.end(), std::byte{0x5A});
+    table_for(isa).q4_k.quantize(x.data(), got.data(), 256 * kBlocks);
+    INFO(isa_name(isa));
+    for (int blk = 0; blk < kBlocks; ++blk) {
+      INFO("block " << blk);
+      CHECK(std::memcmp(want.data() + sizeof(BlockQ8_K) * blk, got.data() + sizeof(BlockQ8_K) * blk, sizeof(BlockQ8_K)) == 0);
+    }
+  }
+}
