@@ -30,6 +30,11 @@ struct KernelTable {
   float (*dot_f32)(const float*, const float*, std::int64_t) = nullptr;
   void (*axpy_f32)(float, const float*, float*, std::int64_t) = nullptr;
   void (*axpy_f16)(float, const std::uint16_t*, float*, std::int64_t) = nullptr;
+  // Attention over an f32 cache: out[j] = dot(q, k + j * stride) for j < n, and
+  // out = sum_j w[j] * v[j * stride ...] (len elements; out overwritten).
+  void (*dot_rows_f32)(const float* q, const float* k, std::int64_t stride, int n, std::int64_t len, float* out) = nullptr;
+  void (*weighted_sum_f32)(const float* w, const float* v, std::int64_t stride, int n, std::int64_t len,
+                           float* out) = nullptr;
 
   // nullptr for a type without kernels.
   const WeightKernels* for_type(DType t) const noexcept;
@@ -52,6 +57,8 @@ void quantize_bf16(const float* x, void* out, std::int64_t k);
 float dot_f32(const float* a, const float* b, std::int64_t n);
 void axpy_f32(float a, const float* x, float* y, std::int64_t n);
 void axpy_f16(float a, const std::uint16_t* x, float* y, std::int64_t n);
+void dot_rows_f32(const float* q, const float* k, std::int64_t stride, int n, std::int64_t len, float* out);
+void weighted_sum_f32(const float* w, const float* v, std::int64_t stride, int n, std::int64_t len, float* out);
 }  // namespace ref
 
 }  // namespace inkling::kernels

@@ -49,6 +49,9 @@ void matmul(Isa isa, const TensorView& w, const float* x, int n_tokens, float* y
 // Plain f32 helpers used by attention and norms (not collective).
 float dot_f32(Isa isa, const float* a, const float* b, std::int64_t n);
 void axpy_f32(Isa isa, float a, const float* x, float* y, std::int64_t n);  // y += a * x
+// Attention helpers over an f32 KV cache with row stride `stride` (see KernelTable).
+void dot_rows_f32(Isa isa, const float* q, const float* k, std::int64_t stride, int n, std::int64_t len, float* out);
+void weighted_sum_f32(Isa isa, const float* w, const float* v, std::int64_t stride, int n, std::int64_t len, float* out);
 // The same over fp16 data (an F16 KV cache): dot of two fp16 rows, y += a * x.
 float dot_f16(Isa isa, const std::uint16_t* a, const std::uint16_t* b, std::int64_t n);
 void axpy_f16(Isa isa, float a, const std::uint16_t* x, float* y, std::int64_t n);

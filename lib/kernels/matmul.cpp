@@ -66,6 +66,15 @@ float dot_f32(Isa isa, const float* a, const float* b, std::int64_t n) { return 
 
 void axpy_f32(Isa isa, float a, const float* x, float* y, std::int64_t n) { table_for(isa).axpy_f32(a, x, y, n); }
 
+void dot_rows_f32(Isa isa, const float* q, const float* k, std::int64_t stride, int n, std::int64_t len, float* out) {
+  table_for(isa).dot_rows_f32(q, k, stride, n, len, out);
+}
+
+void weighted_sum_f32(Isa isa, const float* w, const float* v, std::int64_t stride, int n, std::int64_t len,
+                      float* out) {
+  table_for(isa).weighted_sum_f32(w, v, stride, n, len, out);
+}
+
 float dot_f16(Isa isa, const std::uint16_t* a, const std::uint16_t* b, std::int64_t n) {
   return table_for(isa).f16.vec_dot(n, a, b);
 }

@@ -333,6 +333,8 @@ KernelTable make_scalar_table() {
   t.q6_k = {DType::Q8_K, ref::quantize_q8_k, dot_k<BlockQ6_K, unpack_q6_k>};
   t.dot_f32 = ref::dot_f32;
   t.axpy_f32 = ref::axpy_f32;
+  t.dot_rows_f32 = ref::dot_rows_f32;
+  t.weighted_sum_f32 = ref::weighted_sum_f32;
   t.axpy_f16 = ref::axpy_f16;
   return t;
 }
@@ -414,6 +416,15 @@ float dot_f32(const float* a, const float* b, std::int64_t n) {
   double s = 0;
   for (std::int64_t i = 0; i < n; ++i) s += static_cast<double>(a[i] * b[i]);
   return static_cast<float>(s);
+}
+
+void dot_rows_f32(const float* q, const float* k, std::int64_t stride, int n, std::int64_t len, float* out) {
+  for (int j = 0; j < n; ++j) out[j] = dot_f32(q, k + j * stride, len);
+}
+
+void weighted_sum_f32(const float* w, const float* v, std::int64_t stride, int n, std::int64_t len, float* out) {
+  for (std::int64_t i = 0; i < len; ++i) out[i] = 0.0f;
+  for (int j = 0; j < n; ++j) axpy_f32(w[j], v + j * stride, out, len);
 }
 
 void axpy_f32(float a, const float* x, float* y, std::int64_t n) {

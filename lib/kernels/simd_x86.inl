@@ -42,6 +42,62 @@ void axpy_f16(float alpha, const std::uint16_t* x, float* y, std::int64_t n) {
   for (; i < n; ++i) y[i] += alpha * _cvtsh_ss(x[i]);
 }
 
+// Scores of one query against n cached keys: four keys per pass share each load of q
+// and keep four independent accumulator chains in flight.
+void dot_rows_f32(const float* q, const float* k, std::int64_t stride, int n, std::int64_t len, float* out) {
+  int j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const float* k0 = k + j * stride;
+    const float* k1 = k0 + stride;
+    const float* k2 = k1 + stride;
+    const float* k3 = k2 + stride;
+    FBatch a0(0.0f), a1(0.0f), a2(0.0f), a3(0.0f);
+    std::int64_t i = 0;
+    for (; i + kLanes <= len; i += kLanes) {
+      const FBatch qv = FBatch::load_unaligned(q + i);
+      a0 = xsimd::fma(qv, FBatch::load_unaligned(k0 + i), a0);
+      a1 = xsimd::fma(qv, FBatch::load_unaligned(k1 + i), a1);
+      a2 = xsimd::fma(qv, FBatch::load_unaligned(k2 + i), a2);
+      a3 = xsimd::fma(qv, FBatch::load_unaligned(k3 + i), a3);
+    }
+    float s0 = xsimd::hadd(a0), s1 = xsimd::hadd(a1), s2 = xsimd::hadd(a2), s3 = xsimd::hadd(a3);
+    for (; i < len; ++i) s0 += q[i] * k0[i], s1 += q[i] * k1[i], s2 += q[i] * k2[i], s3 += q[i] * k3[i];
+    out[j] = s0, out[j + 1] = s1, out[j + 2] = s2, out[j + 3] = s3;
+  }
+  for (; j < n; ++j) out[j] = dot_f32(q, k + j * stride, len);
+}
+
+// out = sum_j w[j] v_j: a 4-vector slice of out stays in registers over all n rows
+// (an axpy per row would store and reload all of out for every key).
+void weighted_sum_f32(const float* w, const float* v, std::int64_t stride, int n, std::int64_t len, float* out) {
+  std::int64_t i = 0;
+  for (; i + 4 * kLanes <= len; i += 4 * kLanes) {
+    FBatch o0(0.0f), o1(0.0f), o2(0.0f), o3(0.0f);
+    for (int j = 0; j < n; ++j) {
+      const float* vj = v + j * stride + i;
+      const FBatch wj(w[j]);
+      o0 = xsimd::fma(wj, FBatch::load_unaligned(vj), o0);
+      o1 = xsimd::fma(wj, FBatch::load_unaligned(vj + kLanes), o1);
+      o2 = xsimd::fma(wj, FBatch::load_unaligned(vj + 2 * kLanes), o2);
+      o3 = xsimd::fma(wj, FBatch::load_unaligned(vj + 3 * kLanes), o3);
+    }
+    o0.store_unaligned(out + i);
+    o1.store_unaligned(out + i + kLanes);
+    o2.store_unaligned(out + i + 2 * kLanes);
+    o3.store_unaligned(out + i + 3 * kLanes);
+  }
+  for (; i + kLanes <= len; i += kLanes) {
+    FBatch o(0.0f);
+    for (int j = 0; j < n; ++j) o = xsimd::fma(FBatch(w[j]), FBatch::load_unaligned(v + j * stride + i), o);
+    o.store_unaligned(out + i);
+  }
+  for (; i < len; ++i) {
+    float o = 0.0f;
+    for (int j = 0; j < n; ++j) o += w[j] * v[j * stride + i];
+    out[i] = o;
+  }
+}
+
 float dot_f32_w(std::int64_t k, const void* w, const void* a) {
   return dot_f32(static_cast<const float*>(w), static_cast<const float*>(a), k);
 }
@@ -224,6 +280,55 @@ void quantize_q8_0(const float* x, void* out, std::int64_t k) {
     __m256i p = _mm256_packs_epi16(p01, p23);
     p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(b[i].qs), p);
+  }
+}
+
+// Q8_K activations, equal to the scalar reference bit for bit: the scale comes from the
+// first element of largest magnitude (sign included), codes are round-to-nearest-even
+// of iscale * x capped at 127, and each 16-element group's sum is exact in int32.
+void quantize_q8_k(const float* x, void* out, std::int64_t k) {
+  auto* b = static_cast<BlockQ8_K*>(out);
+  const __m256 sign_mask = _mm256_set1_ps(-0.0f);
+  for (std::int64_t i = 0; i < k / kQKK; ++i, x += kQKK) {
+    __m256 amax_v = _mm256_setzero_ps();
+    for (int j = 0; j < kQKK; j += 8) amax_v = _mm256_max_ps(amax_v, _mm256_andnot_ps(sign_mask, _mm256_loadu_ps(x + j)));
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax_v), _mm256_extractf128_ps(amax_v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    const float amax = _mm_cvtss_f32(m);
+    if (amax == 0.0f) {
+      std::memset(&b[i], 0, sizeof b[i]);
+      continue;
+    }
+    // The reference keeps the first element whose magnitude is amax.
+    float max = 0;
+    const __m256 target = _mm256_set1_ps(amax);
+    for (int j = 0; j < kQKK; j += 8) {
+      const int hit = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_andnot_ps(sign_mask, _mm256_loadu_ps(x + j)), target, _CMP_EQ_OQ));
+      if (hit) {
+        max = x[j + __builtin_ctz(static_cast<unsigned>(hit))];
+        break;
+      }
+    }
+    const float iscale = -127.0f / max;
+    const __m256 mul = _mm256_set1_ps(iscale), cap = _mm256_set1_ps(127.0f);
+    for (int g = 0; g < 16; ++g) {
+      __m256i q[2];
+      for (int h = 0; h < 2; ++h) {
+        const __m256 v = _mm256_mul_ps(mul, _mm256_loadu_ps(x + 16 * g + 8 * h));
+        q[h] = _mm256_cvtps_epi32(_mm256_min_ps(cap, _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
+      }
+      const __m256i sum = _mm256_add_epi32(q[0], q[1]);
+      __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
+      s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
+      s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
+      b[i].bsums[g] = static_cast<std::int16_t>(_mm_cvtsi128_si32(s4));
+      // 32 -> 16 -> 8 bits; packs work within 128-bit lanes, so fix the order after.
+      const __m256i p16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(q[0], q[1]), 0xD8);
+      const __m128i p8 = _mm_packs_epi16(_mm256_castsi256_si128(p16), _mm256_extracti128_si256(p16, 1));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(b[i].qs + 16 * g), p8);
+    }
+    b[i].d = 1.0f / iscale;
   }
 }
 
@@ -655,6 +760,8 @@ KernelTable make_table() {
   t.dot_f32 = dot_f32;
   t.axpy_f32 = axpy_f32;
   t.axpy_f16 = axpy_f16;
+  t.dot_rows_f32 = dot_rows_f32;
+  t.weighted_sum_f32 = weighted_sum_f32;
   t.f32.vec_dot = dot_f32_w;
   t.f16.vec_dot = dot_f16;
   t.bf16.vec_dot = dot_bf16;
@@ -665,6 +772,11 @@ KernelTable make_table() {
   t.q5_0 = {DType::Q8_0, quantize_q8_0, dot_q5_0};
   t.q4_1.vec_dot = dot_q4_1;
   t.q5_1.vec_dot = dot_q5_1;
+  t.q2_k.quantize = quantize_q8_k;
+  t.q3_k.quantize = quantize_q8_k;
+  t.q4_k.quantize = quantize_q8_k;
+  t.q5_k.quantize = quantize_q8_k;
+  t.q6_k.quantize = quantize_q8_k;
   t.q4_k.vec_dot = dot_q4_k;
   t.q6_k.vec_dot = dot_q6_k;
   t.q5_k.vec_dot = dot_q5_k;

@@ -1,5 +1,6 @@
 #include "model/layers.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -87,18 +88,25 @@ namespace {
 
 // Scores of one query against n_keys keys (dot products supplied by `dot`), scaled and
 // soft-capped, turned into softmax weights in place (sum in double, as ggml does).
-template <typename Dot>
-void attention_weights(int n_keys, float scale, float softcap, float* scores, Dot dot) {
+// Scores of one query against n_keys keys, scaled and soft-capped, turned into softmax
+// weights in place (sum in double, as ggml does). `fill` writes the raw dot products.
+template <typename Fill>
+void attention_weights(int n_keys, float scale, float softcap, float* scores, Fill fill) {
+  fill(scores);
   float max_score = -INFINITY;
   for (int j = 0; j < n_keys; ++j) {
-    float s = dot(j) * scale;
+    float s = scores[j] * scale;
     if (softcap > 0) s = softcap * std::tanh(s / softcap);
     scores[j] = s;
     max_score = std::max(max_score, s);
   }
   double sum = 0.0;
   for (int j = 0; j < n_keys; ++j) {
-    scores[j] = std::exp(scores[j] - max_score);
+    // expf is exactly 0 below -104 (under half the smallest subnormal), but reaching
+    // that answer through libm's underflow path is slow, and a peaked softmax takes it
+    // for most keys.
+    const float d = scores[j] - max_score;
+    scores[j] = d < -104.0f ? 0.0f : std::exp(d);
     sum += scores[j];
   }
   const float inv = static_cast<float>(1.0 / sum);
@@ -111,16 +119,16 @@ void attend(kernels::Isa isa, const float* q, const float* k, const float* v,
             std::int64_t stride, int n_keys, int head_dim, float scale, float softcap,
             float* scores, float* out) {
   attention_weights(n_keys, scale, softcap, scores,
-                    [&](int j) { return kernels::dot_f32(isa, q, k + j * stride, head_dim); });
-  std::memset(out, 0, sizeof(float) * static_cast<std::size_t>(head_dim));
-  for (int j = 0; j < n_keys; ++j) kernels::axpy_f32(isa, scores[j], v + j * stride, out, head_dim);
+                    [&](float* s) { kernels::dot_rows_f32(isa, q, k, stride, n_keys, head_dim, s); });
+  kernels::weighted_sum_f32(isa, scores, v, stride, n_keys, head_dim, out);
 }
 
 void attend_f16(kernels::Isa isa, const std::uint16_t* q, const std::uint16_t* k, const std::uint16_t* v,
                 std::int64_t stride, int n_keys, int head_dim, float scale, float softcap, float* scores,
                 float* out) {
-  attention_weights(n_keys, scale, softcap, scores,
-                    [&](int j) { return kernels::dot_f16(isa, q, k + j * stride, head_dim); });
+  attention_weights(n_keys, scale, softcap, scores, [&](float* s) {
+    for (int j = 0; j < n_keys; ++j) s[j] = kernels::dot_f16(isa, q, k + j * stride, head_dim);
+  });
   std::memset(out, 0, sizeof(float) * static_cast<std::size_t>(head_dim));
   for (int j = 0; j < n_keys; ++j) {
     const float p = kernels::fp16_to_f32(kernels::f32_to_fp16(scores[j]));

@@ -302,3 +302,66 @@ TEST_CASE("f32 helpers match plain loops") {
     }
   }
 }
+
+TEST_CASE("attention helpers (dot_rows_f32, weighted_sum_f32) match per-row loops") {
+  // Odd key counts cover the 4-key groups' tails; lengths cover the 4-vector slices,
+  // single vectors and scalar tails of both ISAs; the stride is wider than a row, as
+  // in a KV cache with several heads.
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (std::int64_t len : {1, 7, 16, 64, 80, 100, 128}) {
+    const std::int64_t stride = len + 13;
+    for (int n : {1, 3, 4, 9, 37}) {
+      std::vector<float> q(static_cast<std::size_t>(len)), kv(static_cast<std::size_t>(stride * n)), w(static_cast<std::size_t>(n));
+      for (auto& x : q) x = normal(rng);
+      for (auto& x : kv) x = normal(rng);
+      for (auto& x : w) x = normal(rng);
+      std::vector<float> want_s(static_cast<std::size_t>(n)), want_o(static_cast<std::size_t>(len), 0.0f);
+      for (int j = 0; j < n; ++j) {
+        want_s[static_cast<std::size_t>(j)] = ref::dot_f32(q.data(), kv.data() + j * stride, len);
+        ref::axpy_f32(w[static_cast<std::size_t>(j)], kv.data() + j * stride, want_o.data(), len);
+      }
+      for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
+        if (!isa_supported(isa)) continue;
+        INFO(isa_name(isa) << " len=" << len << " n=" << n);
+        std::vector<float> s(static_cast<std::size_t>(n), NAN), o(static_cast<std::size_t>(len), NAN);
+        dot_rows_f32(isa, q.data(), kv.data(), stride, n, len, s.data());
+        weighted_sum_f32(isa, w.data(), kv.data(), stride, n, len, o.data());
+        for (int j = 0; j < n; ++j)
+          CHECK(s[static_cast<std::size_t>(j)] == doctest::Approx(want_s[static_cast<std::size_t>(j)]).epsilon(1e-5).scale(std::sqrt(static_cast<double>(len))));
+        for (std::int64_t i = 0; i < len; ++i)
+          CHECK(o[static_cast<std::size_t>(i)] == doctest::Approx(want_o[static_cast<std::size_t>(i)]).epsilon(1e-5).scale(std::sqrt(static_cast<double>(n))));
+      }
+    }
+  }
+}
+
+TEST_CASE("vectorised Q8_K activation quantization is byte-identical to the reference") {
+  // Random blocks, plus blocks built to hit the edge cases: all zeros, a negative and a
+  // positive element of equal largest magnitude (the first one sets the sign), and
+  // values landing exactly halfway between codes (rounding ties to even).
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal(0.0f, 2.0f);
+  constexpr int kBlocks = 6;
+  std::vector<float> x(256 * kBlocks);
+  for (auto& v : x) v = normal(rng);
+  for (int j = 0; j < 256; ++j) x[256 + j] = 0.0f;
+  x[512 + 40] = -9.0f, x[512 + 200] = 9.0f;
+  x[768 + 3] = 9.0f, x[768 + 100] = -9.0f;
+  for (int j = 0; j < 256; ++j) x[1024 + j] = static_cast<float>((j % 21) - 10) * 0.5f;  // ties at +-0.5, amax 5
+  x[1024 + 7] = 127.0f / 2.0f;  // iscale * x = -63.5 for a dozen elements
+  for (int j = 0; j < 256; ++j) x[1024 + j] = j % 2 ? 0.5f * 127.0f / 63.5f * static_cast<float>(j % 9) : x[1024 + j];
+  const std::size_t bytes = sizeof(BlockQ8_K) * kBlocks;
+  std::vector<std::byte> want(bytes), got(bytes);
+  ref::quantize_q8_k(x.data(), want.data(), 256 * kBlocks);
+  for (Isa isa : {Isa::Avx2, Isa::Avx512}) {
+    if (!isa_supported(isa)) continue;
+    std::fill(got.begin(), got.end(), std::byte{0x5A});
+    table_for(isa).q4_k.quantize(x.data(), got.data(), 256 * kBlocks);
+    INFO(isa_name(isa));
+    for (int blk = 0; blk < kBlocks; ++blk) {
+      INFO("block " << blk);
+      CHECK(std::memcmp(want.data() + sizeof(BlockQ8_K) * blk, got.data() + sizeof(BlockQ8_K) * blk, sizeof(BlockQ8_K)) == 0);
+    }
+  }
+}
