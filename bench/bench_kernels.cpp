@@ -86,6 +86,9 @@ void matmul_args(benchmark::internal::Benchmark* b) {
           if (n == 512 && (t == DType::F32 || m != 2048 || k != 2048)) continue;  // keep the full run short
           b->Args({static_cast<long>(t), k, m, n, threads});
         }
+  // The other types at one 1B decode shape: enough to see each kernel's GB/s.
+  for (DType t : {DType::Q2_K, DType::Q3_K, DType::Q5_K, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::BF16})
+    for (int threads : {1, 2}) b->Args({static_cast<long>(t), 2048, 5632, 1, threads});
   b->ArgNames({"type", "k", "m", "tokens", "threads"})->UseRealTime()->Unit(benchmark::kMicrosecond);
 }
 BENCHMARK(BM_matmul)->Apply(matmul_args);

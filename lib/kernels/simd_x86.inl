@@ -754,6 +754,7 @@ void gemm_k(std::int64_t k, const std::byte* w, std::size_t w_row, int rows, con
 #endif
 
 #include "kernels/simd_x86_float_gemm.inl"
+#include "kernels/simd_x86_low_bit.inl"
 
 KernelTable make_table() {
   KernelTable t = scalar_table();
@@ -765,6 +766,8 @@ KernelTable make_table() {
   t.f32.vec_dot = dot_f32_w;
   t.f16.vec_dot = dot_f16;
   t.bf16.vec_dot = dot_bf16;
+  t.q2_k.vec_dot = dot_q2_k;
+  t.q3_k.vec_dot = dot_q3_k;
   t.f32.gemm = GemmF32::gemm;
   t.f16.gemm = GemmF16::gemm;
   t.q4_0 = {DType::Q8_0, quantize_q8_0, dot_q4_0};
