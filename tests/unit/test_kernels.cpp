@@ -146,7 +146,7 @@ TEST_CASE("gemm tiles equal the same table's vec_dot on every row and token tail
       std::vector<float> x(static_cast<std::size_t>(k));
       for (int t = 0; t < kMaxTokens; ++t) {
         for (auto& v : x) v = normal(rng);
-        if (t == 3) x[5] = -40.0f, x[200] = 35.0f;
+        if (t == 3) x[5] = -40.0f, x[static_cast<std::size_t>(std::min<std::int64_t>(200, k - 1))] = 35.0f;
         if (wk->quantize)
           wk->quantize(x.data(), act.data() + a_row * static_cast<std::size_t>(t), k);
         else  // F32 weights take the activations as they are
