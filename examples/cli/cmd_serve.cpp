@@ -31,7 +31,7 @@ void usage() {
       "      --parallel N        requests decoded at once (default 4); more wait in a queue\n"
       "      --max-queued N      requests that may wait (default 64); more get HTTP 503\n"
       "      --ctx N             context per request in tokens (default: the model's, at most 4096)\n"
-      "      --kv-type T         KV cache type: f32 (default) or f16\n"
+      "      --kv-type T         KV cache type: f16 (default: half the memory of f32) or f32\n"
       "      --memory-budget MB  refuse to start if the KV cache would exceed MB megabytes\n"
       "      --chat-template NAME  chatml, llama2, llama3, mistral, phi3, gemma or zephyr (default:\n"
       "                          detected from the model's tokenizer.chat_template)\n"
@@ -50,6 +50,7 @@ int cmd_serve(int argc, char** argv) {
   inkling::ModelOptions model_options;
   inkling::server::ServerOptions o;
   o.batch.max_sequences = 4;
+  o.batch.kv_type = inkling::DType::F16;  // a server holds several long contexts: half the memory
   Args a(argc, argv);
   while (a.next()) {
     if (a.is("-h", "--help")) { usage(); return 0; }
@@ -90,8 +91,10 @@ int cmd_serve(int argc, char** argv) {
   inkling::server::HttpServer server(model, o);
   const int port = server.bind();
   const auto& c = model->config();
-  std::fprintf(stderr, "inkling: %s (%s, %d layers, %d-wide), %d parallel x %d context\n", o.model_id.c_str(),
-               c.architecture.c_str(), c.n_layer, c.n_embd, o.batch.max_sequences, o.batch.n_ctx);
+  std::fprintf(stderr, "inkling: %s (%s, %d layers, %d-wide), %d parallel x %d context, KV cache %.1f MiB (%s)\n",
+               o.model_id.c_str(), c.architecture.c_str(), c.n_layer, c.n_embd, o.batch.max_sequences, o.batch.n_ctx,
+               static_cast<double>(server.kv_cache_bytes()) / 1048576.0,
+               std::string(inkling::dtype_name(o.batch.kv_type)).c_str());
   if (!server.chat_unavailable().empty())
     std::fprintf(stderr, "inkling: /v1/chat/completions is off: %s (use --chat-template NAME)\n",
                  server.chat_unavailable().c_str());

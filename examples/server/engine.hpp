@@ -51,6 +51,7 @@ class Engine {
   void cancel(const Stream& stream);
   const Model& model() const noexcept { return *model_; }
   const BatchOptions& options() const noexcept { return batch_.options(); }
+  std::size_t kv_cache_bytes() const noexcept { return batch_.cache().bytes(); }
   int running() const;  // requests submitted and not finished
   struct Counters {
     std::uint64_t finished = 0, cancelled = 0, failed = 0, tokens = 0;

@@ -204,6 +204,7 @@ void HttpServer::stop() {
 }
 int HttpServer::port() const noexcept { return impl_->port; }
 const std::string& HttpServer::model_id() const noexcept { return impl_->ctx.model_id; }
+std::size_t HttpServer::kv_cache_bytes() const noexcept { return impl_->engine->kv_cache_bytes(); }
 const std::string& HttpServer::chat_unavailable() const noexcept { return impl_->chat_unavailable; }
 
 }  // namespace inkling::server

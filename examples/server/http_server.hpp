@@ -37,6 +37,7 @@ class HttpServer {
   void stop();
   int port() const noexcept;
   const std::string& model_id() const noexcept;
+  std::size_t kv_cache_bytes() const noexcept;
   // Why chat completions are unavailable (no or unknown template), or empty.
   const std::string& chat_unavailable() const noexcept;
 

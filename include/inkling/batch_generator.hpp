@@ -52,9 +52,10 @@ class BatchGenerator {
 
   // Queues a request; it starts at the next step with a free sequence. Its config may use
   // everything of GenerationConfig except what belongs to the shared cache or needs a
-  // sequence of its own (n_ctx, kv_type, memory_budget, beam search, speculation):
-  // Error(InvalidArgument) names such a field. Error(ContextFull) if the prompt leaves no
-  // room to generate in n_ctx positions.
+  // sequence of its own: an n_ctx other than 0 or the batch's, a memory_budget, beam
+  // search or speculation give Error(InvalidArgument) naming the field; kv_type is the
+  // batch's whatever the request says. Error(ContextFull) if the prompt leaves no room
+  // to generate in n_ctx positions.
   RequestId add(std::string_view prompt, GenerationConfig config);
   RequestId add_tokens(std::span<const TokenId> prompt, GenerationConfig config);
 

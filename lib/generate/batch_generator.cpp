@@ -83,7 +83,6 @@ struct BatchGenerator::Impl {
     if (c.lookup_draft != 0 || c.draft_model) bad("speculative decoding (lookup_draft, draft_model) needs a Generator of its own");
     if (c.n_ctx != 0 && c.n_ctx != cache.n_ctx())
       bad("n_ctx is set for the whole batch in BatchOptions (" + std::to_string(cache.n_ctx()) + "), got " + std::to_string(c.n_ctx));
-    if (c.kv_type != cache.type()) bad("kv_type is set for the whole batch in BatchOptions");
     if (c.memory_budget != 0) bad("memory_budget is set for the whole batch in BatchOptions");
   }
 

@@ -362,3 +362,14 @@ TEST_CASE("several clients at once are decoded together and each gets its own an
   }
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60));
 }
+
+TEST_CASE("an F16 KV cache (inkling serve's default) serves requests") {
+  auto model = load("models/stories260K-f32.gguf");
+  if (!model) return;
+  server::ServerOptions o = options(2);
+  o.batch.kv_type = DType::F16;
+  RunningServer srv(model, o);
+  const json r = post(srv, "/v1/completions", {{"prompt", "Once upon a time"}, {"max_tokens", 16}, {"temperature", 0}});
+  CHECK(r["usage"]["completion_tokens"] == 16);
+  CHECK(r["choices"][0]["text"].get<std::string>().size() > 10);
+}
