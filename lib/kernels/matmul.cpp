@@ -13,6 +13,9 @@ namespace {
 // Output rows per work item: a block of weight rows small enough to stay in L1/L2 while
 // every token of the batch is multiplied with it, so prefill reads each weight once.
 constexpr std::int64_t kRowBlock = 16;
+// With a gemm tile, larger blocks: the tile reads each block's weights from L2 once per
+// few tokens, and its per-call setup (activation-scale tables) is shared by more rows.
+constexpr std::int64_t kGemmRowBlock = 64;
 
 }  // namespace
 
@@ -43,12 +46,13 @@ void matmul(Isa isa, const TensorView& w, const float* x, int n_tokens, float* y
   }
 
   const std::size_t w_row = w.row_bytes();
-  const std::int64_t n_blocks = (m + kRowBlock - 1) / kRowBlock;
   const VecDotFn dot = wk->vec_dot;
   const GemmFn gemm = n_tokens > 1 ? wk->gemm : nullptr;
+  const std::int64_t row_block = gemm ? kGemmRowBlock : kRowBlock;
+  const std::int64_t n_blocks = (m + row_block - 1) / row_block;
 #pragma omp for schedule(static)
   for (std::int64_t blk = 0; blk < n_blocks; ++blk) {
-    const std::int64_t r0 = blk * kRowBlock, r1 = std::min(m, r0 + kRowBlock);
+    const std::int64_t r0 = blk * row_block, r1 = std::min(m, r0 + row_block);
     if (gemm) {
       gemm(k, w.data + w_row * static_cast<std::size_t>(r0), w_row, static_cast<int>(r1 - r0), act, act_row, n_tokens,
            y + r0, m);

@@ -538,9 +538,9 @@ void gemm_q8(std::int64_t k, const std::byte* w, std::size_t w_row, int rows, co
     for (int j = 0; j < nt; ++j) {
       const auto* ab = reinterpret_cast<const BlockQ8_0*>(at + a_row * static_cast<std::size_t>(j));
       for (std::int64_t p = 0; p < pairs; ++p) {
-        float* lanes = table[static_cast<std::size_t>(p * nt + j)].v;
         const float d0 = h2f(ab[2 * p].d), d1 = 2 * p + 1 < nb ? h2f(ab[2 * p + 1].d) : 0.0f;
-        for (int i = 0; i < 8; ++i) lanes[i] = d0, lanes[8 + i] = d1;
+        _mm512_store_ps(table[static_cast<std::size_t>(p * nt + j)].v,
+                        _mm512_insertf32x8(_mm512_set1_ps(d0), _mm256_set1_ps(d1), 1));
       }
     }
     const float* da = table.data()->v;

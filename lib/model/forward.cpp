@@ -211,7 +211,9 @@ void Model::forward(const Batch& batch, KVCache& kv_cache, std::span<float> logi
       }
 
       const int q_stride = l.wqkv ? qkv_dim : q_dim;
-#pragma omp for collapse(2) schedule(static)
+      // Round-robin (chunk 1): with a causal mask a token's cost grows with its position,
+      // so contiguous halves would give the last thread three times the first one's keys.
+#pragma omp for collapse(2) schedule(static, 1)
       for (int t = 0; t < n; ++t) {
         for (int h = 0; h < c.n_head; ++h) {
           const int kvh = h / group;
