@@ -1,5 +1,6 @@
 #include "engine.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include "inkling/error.hpp"
@@ -16,7 +17,12 @@ std::vector<BatchEvent> Stream::wait(std::chrono::milliseconds timeout) {
 
 bool Stream::finished() const {
   std::lock_guard lock(mutex_);
-  return finished_;
+  return remaining_ == 0;
+}
+
+int Stream::index_of(RequestId id) const {
+  const auto it = std::find(ids_.begin(), ids_.end(), id);
+  return it == ids_.end() ? -1 : static_cast<int>(it - ids_.begin());
 }
 
 Engine::Engine(std::shared_ptr<const Model> model, BatchOptions options, int max_queued)
@@ -33,25 +39,34 @@ Engine::~Engine() {
   thread_.join();
 }
 
-std::shared_ptr<Stream> Engine::submit(std::span<const TokenId> prompt, GenerationConfig config) {
+std::shared_ptr<Stream> Engine::submit(std::span<const TokenId> prompt, const std::vector<GenerationConfig>& configs) {
   auto stream = std::make_shared<Stream>();
   {
-    // Held across add() so the engine cannot deliver this request's first events before
+    // Held across add() so the engine cannot deliver a generation's first events before
     // its stream is registered.
     std::lock_guard lock(mutex_);
     if (stopping_) throw Error(ErrorCode::InvalidArgument, "the server is shutting down");
-    const int waiting = static_cast<int>(streams_.size()) - batch_.options().max_sequences;
-    if (waiting >= max_queued_)
+    const int waiting = static_cast<int>(streams_.size() + configs.size()) - batch_.options().max_sequences;
+    if (waiting > max_queued_)
       throw Error(ErrorCode::OutOfMemory, "the server is busy: " + std::to_string(streams_.size()) +
-                                              " requests are running or queued; try again later");
-    stream->id_ = batch_.add_tokens(prompt, std::move(config));
-    streams_[stream->id_] = stream;
+                                              " generations are running or queued; try again later");
+    try {
+      for (const GenerationConfig& c : configs) stream->ids_.push_back(batch_.add_tokens(prompt, c));
+    } catch (...) {
+      for (RequestId id : stream->ids_) batch_.cancel(id);  // all or nothing
+      throw;
+    }
+    stream->results_.resize(configs.size());
+    stream->remaining_ = static_cast<int>(configs.size());
+    for (RequestId id : stream->ids_) streams_[id] = stream;
   }
   work_.notify_one();
   return stream;
 }
 
-void Engine::cancel(const Stream& stream) { batch_.cancel(stream.id()); }
+void Engine::cancel(const Stream& stream) {
+  for (RequestId id : stream.ids()) batch_.cancel(id);
+}
 
 int Engine::running() const {
   std::lock_guard lock(mutex_);
@@ -61,6 +76,24 @@ int Engine::running() const {
 Engine::Counters Engine::counters() const {
   std::lock_guard lock(mutex_);
   return counters_;
+}
+
+// Under mutex_.
+void Engine::deliver(Stream& s, BatchEvent e, std::optional<GenerationResult> result) {
+  if (e.step) ++counters_.tokens;
+  if (e.finished) {
+    ++counters_.finished;
+    if (e.stop_reason == StopReason::Cancelled) ++counters_.cancelled;
+    if (!e.error.empty()) ++counters_.failed;
+  }
+  {
+    std::lock_guard slock(s.mutex_);
+    const int index = s.index_of(e.request);
+    if (result && index >= 0) s.results_[static_cast<std::size_t>(index)] = std::move(*result);
+    if (e.finished) --s.remaining_;
+    s.events_.push_back(std::move(e));
+  }
+  s.ready_.notify_all();
 }
 
 void Engine::loop() {
@@ -78,7 +111,7 @@ void Engine::loop() {
       events = batch_.step();
     } catch (const std::exception& e) {
       // BatchGenerator reports a request's failure as an event; anything escaping it
-      // (say, out of memory in its own book-keeping) fails every open stream rather
+      // (say, out of memory in its own book-keeping) fails every open generation rather
       // than the whole server.
       std::lock_guard lock(mutex_);
       for (auto& [id, s] : streams_) {
@@ -87,41 +120,20 @@ void Engine::loop() {
         failed.request = id;
         failed.finished = true;
         failed.error = std::string("internal error: ") + e.what();
-        {
-          std::lock_guard slock(s->mutex_);
-          s->events_.push_back(std::move(failed));
-          s->finished_ = true;
-        }
-        s->ready_.notify_all();
-        ++counters_.failed;
+        deliver(*s, std::move(failed), std::nullopt);
       }
       streams_.clear();
       continue;
     }
     std::lock_guard lock(mutex_);
     for (BatchEvent& e : events) {
-      const bool finished = e.finished;
       std::optional<GenerationResult> result;
-      if (finished) result = batch_.take_result(e.request);  // taken even without a reader
+      if (e.finished) result = batch_.take_result(e.request);  // taken even without a reader
       auto it = streams_.find(e.request);
       if (it == streams_.end()) continue;
-      Stream& s = *it->second;
-      if (e.step) ++counters_.tokens;
-      if (finished) {
-        ++counters_.finished;
-        if (e.stop_reason == StopReason::Cancelled) ++counters_.cancelled;
-        if (!e.error.empty()) ++counters_.failed;
-      }
-      {
-        std::lock_guard slock(s.mutex_);
-        s.events_.push_back(std::move(e));
-        if (result) {
-          s.result_ = std::move(*result);
-          s.finished_ = true;
-        }
-      }
-      s.ready_.notify_all();
-      if (finished) streams_.erase(it);
+      const std::shared_ptr<Stream> s = it->second;
+      if (e.finished) streams_.erase(it);
+      deliver(*s, std::move(e), std::move(result));
     }
   }
 }

@@ -47,7 +47,10 @@ void HttpServer::Impl::completions(const httplib::Request& req, httplib::Respons
   std::shared_ptr<Stream> stream;
   try {
     *request = parse_request(req.body, chat_endpoint, ctx);
-    stream = engine->submit(request->prompt, request->config);
+    // n choices: the same request with seeds seed, seed + 1, ...
+    std::vector<GenerationConfig> configs(static_cast<std::size_t>(request->n), request->config);
+    for (std::size_t i = 0; i < configs.size(); ++i) configs[i].sampling.seed += i;
+    stream = engine->submit(request->prompt, configs);
   } catch (const ApiError& e) {
     return send_error(res, e);
   } catch (const Error& e) {
@@ -61,15 +64,21 @@ void HttpServer::Impl::completions(const httplib::Request& req, httplib::Respons
 
   if (!request->stream) {
     std::string error;
-    for (;;) {
-      for (BatchEvent& e : stream->wait(std::chrono::milliseconds(200))) {
-        if (e.step) writer->record(*e.step);
+    auto take = [&](std::vector<BatchEvent> events) {
+      for (BatchEvent& e : events) {
+        if (e.step) writer->record(stream->index_of(e.request), *e.step);
         if (!e.error.empty()) error = e.error;
       }
-      if (stream->finished()) break;
+    };
+    for (;;) {
+      take(stream->wait(std::chrono::milliseconds(200)));
+      if (stream->finished()) {
+        take(stream->wait(std::chrono::milliseconds(0)));  // what arrived with the last event
+        break;
+      }
     }
     if (!error.empty()) return send_error(res, ApiError(500, error, "server_error"));
-    res.set_content(dump(writer->full_response(stream->result())), "application/json");
+    res.set_content(dump(writer->full_response(stream->results())), "application/json");
     return;
   }
 
@@ -78,19 +87,23 @@ void HttpServer::Impl::completions(const httplib::Request& req, httplib::Respons
   Engine* eng = engine.get();
   res.set_chunked_content_provider(
       "text/event-stream",
-      [stream, writer, request](std::size_t, httplib::DataSink& sink) {
+      [stream, writer, request, ended = std::make_shared<int>(0)](std::size_t, httplib::DataSink& sink) {
         // Called repeatedly until it ends the stream: sends what arrived, waiting a little
         // so that an idle stream does not spin.
         for (BatchEvent& e : stream->wait(std::chrono::milliseconds(100))) {
+          const int index = stream->index_of(e.request);
           std::string out;
-          if (e.step) out += writer->chunk(*e.step);
+          if (e.step) out += writer->chunk(index, *e.step);
           if (!e.error.empty()) {
             ApiError err(500, e.error, "server_error");
             out += "data: " + dump(err.body()) + "\n\n";
           }
-          if (e.finished) out += writer->final_chunk(stream->result());
+          if (e.finished) out += writer->finish_chunk(index, stream->results()[static_cast<std::size_t>(index)]);
+          // Count the ends seen here: several choices may end in one engine step.
+          const bool all_done = e.finished && ++*ended == request->n;
+          if (all_done) out += writer->done_chunk(stream->results());
           if (!out.empty() && !sink.write(out.data(), out.size())) return false;  // client gone
-          if (e.finished) {
+          if (all_done) {
             sink.done();
             return true;
           }

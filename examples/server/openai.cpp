@@ -135,7 +135,7 @@ void read_sampling(const json& body, CompletionRequest& r, const ServingContext&
     }
   }
   if (auto v = boolean(body, "ignore_eos")) c.stop_at_eog = !*v;
-  if (auto n = integer(body, "n", 1, 1); !n && body.contains("n") && !body["n"].is_null()) bad("n", "'n' must be 1");
+  if (auto n = integer(body, "n", 1, 8)) r.n = static_cast<int>(*n);
   if (auto v = boolean(body, "stream")) r.stream = *v;
   if (auto it = body.find("stream_options"); it != body.end() && !it->is_null() && !it->is_object())
     bad("stream_options", "'stream_options' must be an object");
@@ -254,7 +254,8 @@ ResponseWriter::ResponseWriter(const CompletionRequest& request, const ServingCo
     : request_(request),
       ctx_(ctx),
       id_(std::move(id)),
-      created_(std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count()) {}
+      created_(std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count()),
+      choices_(static_cast<std::size_t>(std::max(1, request.n))) {}
 
 json ResponseWriter::envelope(const char* object) const {
   return {{"id", id_}, {"object", object}, {"created", created_}, {"model", ctx_.model_id}};
@@ -313,90 +314,109 @@ json ResponseWriter::logprobs_entry_chat(const StepInfo& s) const {
 }
 
 // Chat streams open with a chunk that only names the speaker, as OpenAI's do.
-std::string ResponseWriter::role_chunk() {
-  if (sent_role_) return {};
-  sent_role_ = true;
+std::string ResponseWriter::role_chunk(int index) {
+  Choice& c = choices_[static_cast<std::size_t>(index)];
+  if (c.sent_role) return {};
+  c.sent_role = true;
   json first = envelope("chat.completion.chunk");
   first["choices"] = json::array(
-      {{{"index", 0}, {"delta", {{"role", "assistant"}, {"content", ""}}}, {"logprobs", nullptr}, {"finish_reason", nullptr}}});
+      {{{"index", index}, {"delta", {{"role", "assistant"}, {"content", ""}}}, {"logprobs", nullptr}, {"finish_reason", nullptr}}});
   return "data: " + dump(first) + "\n\n";
 }
 
-json ResponseWriter::usage(const GenerationResult& r) const {
+json ResponseWriter::usage(const std::vector<GenerationResult>& results) const {
   const int prompt_tokens = static_cast<int>(request_.prompt.size());
-  return {{"prompt_tokens", prompt_tokens},
-          {"completion_tokens", r.metrics.gen_tokens},
-          {"total_tokens", prompt_tokens + r.metrics.gen_tokens}};
+  int completion = 0;
+  for (const auto& r : results) completion += r.metrics.gen_tokens;
+  return {{"prompt_tokens", prompt_tokens}, {"completion_tokens", completion}, {"total_tokens", prompt_tokens + completion}};
 }
 
-std::string ResponseWriter::chunk(const StepInfo& s) {
+std::string ResponseWriter::chunk(int index, const StepInfo& s) {
+  Choice& ch = choices_[static_cast<std::size_t>(index)];
   std::string out;
+  json c = envelope(request_.chat ? "chat.completion.chunk" : "text_completion");
+  json choice;
   if (request_.chat) {
-    out += role_chunk();
-    json c = envelope("chat.completion.chunk");
-    json choice = {{"index", 0}, {"delta", {{"content", s.text}}}, {"logprobs", nullptr}, {"finish_reason", nullptr}};
+    out += role_chunk(index);
+    choice = {{"index", index}, {"delta", {{"content", s.text}}}, {"logprobs", nullptr}, {"finish_reason", nullptr}};
     if (request_.logprobs >= 0) choice["logprobs"] = {{"content", json::array({logprobs_entry_chat(s)})}};
-    c["choices"] = json::array({choice});
-    c["inkling"] = step_extension(s);
-    out += "data: " + dump(c) + "\n\n";
   } else {
-    json c = envelope("text_completion");
-    json choice = {{"index", 0}, {"text", s.text}, {"logprobs", nullptr}, {"finish_reason", nullptr}};
-    if (request_.logprobs >= 0) choice["logprobs"] = logprobs_entry_completion(s, text_offset_);
-    c["choices"] = json::array({choice});
-    c["inkling"] = step_extension(s);
-    out += "data: " + dump(c) + "\n\n";
+    choice = {{"index", index}, {"text", s.text}, {"logprobs", nullptr}, {"finish_reason", nullptr}};
+    if (request_.logprobs >= 0) choice["logprobs"] = logprobs_entry_completion(s, ch.text_offset);
   }
-  text_offset_ += s.text.size();
+  c["choices"] = json::array({choice});
+  c["inkling"] = step_extension(s);
+  out += "data: " + dump(c) + "\n\n";
+  ch.text_offset += s.text.size();
   return out;
 }
 
-std::string ResponseWriter::final_chunk(const GenerationResult& r) {
+std::string ResponseWriter::finish_chunk(int index, const GenerationResult& r) {
   std::string out;
   json c = envelope(request_.chat ? "chat.completion.chunk" : "text_completion");
   if (request_.chat) {
-    out += role_chunk();
-    c["choices"] = json::array({{{"index", 0}, {"delta", json::object()}, {"logprobs", nullptr}, {"finish_reason", finish_reason(r.stop_reason)}}});
+    out += role_chunk(index);
+    c["choices"] = json::array({{{"index", index}, {"delta", json::object()}, {"logprobs", nullptr}, {"finish_reason", finish_reason(r.stop_reason)}}});
   } else {
-    c["choices"] = json::array({{{"index", 0}, {"text", ""}, {"logprobs", nullptr}, {"finish_reason", finish_reason(r.stop_reason)}}});
+    c["choices"] = json::array({{{"index", index}, {"text", ""}, {"logprobs", nullptr}, {"finish_reason", finish_reason(r.stop_reason)}}});
   }
-  c["usage"] = usage(r);
+  if (choices_.size() == 1) c["usage"] = usage({r});
   c["inkling_metrics"] = metrics_json(r.metrics);
   out += "data: " + dump(c) + "\n\n";
-  out += "data: [DONE]\n\n";
   return out;
 }
 
-void ResponseWriter::record(const StepInfo& step) {
-  text_ += step.text;
-  steps_.push_back(step);
+std::string ResponseWriter::done_chunk(const std::vector<GenerationResult>& results) {
+  std::string out;
+  if (choices_.size() > 1) {  // OpenAI's usage chunk: no choices, the usage of them all
+    json c = envelope(request_.chat ? "chat.completion.chunk" : "text_completion");
+    c["choices"] = json::array();
+    c["usage"] = usage(results);
+    out += "data: " + dump(c) + "\n\n";
+  }
+  return out + "data: [DONE]\n\n";
 }
 
-json ResponseWriter::full_response(const GenerationResult& r) const {
+void ResponseWriter::record(int index, const StepInfo& step) {
+  Choice& c = choices_[static_cast<std::size_t>(index)];
+  c.text += step.text;
+  c.steps.push_back(step);
+}
+
+json ResponseWriter::full_response(const std::vector<GenerationResult>& results) const {
   json out = envelope(request_.chat ? "chat.completion" : "text_completion");
-  json logprobs = nullptr;
-  if (request_.logprobs >= 0) {
-    if (request_.chat) {
-      logprobs = {{"content", json::array()}};
-      for (const auto& s : steps_) logprobs["content"].push_back(logprobs_entry_chat(s));
-    } else {
-      logprobs = {{"tokens", json::array()}, {"token_logprobs", json::array()}, {"top_logprobs", json::array()}, {"text_offset", json::array()}};
-      std::size_t offset = 0;
-      for (const auto& s : steps_) {
-        json e = logprobs_entry_completion(s, offset);
-        for (const char* k : {"tokens", "token_logprobs", "top_logprobs", "text_offset"}) logprobs[k].push_back(e[k][0]);
-        offset += s.text.size();
+  out["choices"] = json::array();
+  for (std::size_t i = 0; i < choices_.size() && i < results.size(); ++i) {
+    const Choice& ch = choices_[i];
+    json logprobs = nullptr;
+    if (request_.logprobs >= 0) {
+      if (request_.chat) {
+        logprobs = {{"content", json::array()}};
+        for (const auto& s : ch.steps) logprobs["content"].push_back(logprobs_entry_chat(s));
+      } else {
+        logprobs = {{"tokens", json::array()}, {"token_logprobs", json::array()}, {"top_logprobs", json::array()}, {"text_offset", json::array()}};
+        std::size_t offset = 0;
+        for (const auto& s : ch.steps) {
+          json e = logprobs_entry_completion(s, offset);
+          for (const char* k : {"tokens", "token_logprobs", "top_logprobs", "text_offset"}) logprobs[k].push_back(e[k][0]);
+          offset += s.text.size();
+        }
       }
     }
+    json choice = {{"index", static_cast<int>(i)}, {"logprobs", logprobs}, {"finish_reason", finish_reason(results[i].stop_reason)}};
+    if (request_.chat)
+      choice["message"] = {{"role", "assistant"}, {"content", ch.text}};
+    else
+      choice["text"] = ch.text;
+    out["choices"].push_back(choice);
   }
-  json choice = {{"index", 0}, {"logprobs", logprobs}, {"finish_reason", finish_reason(r.stop_reason)}};
-  if (request_.chat)
-    choice["message"] = {{"role", "assistant"}, {"content", text_}};
-  else
-    choice["text"] = text_;
-  out["choices"] = json::array({choice});
-  out["usage"] = usage(r);
-  out["inkling_metrics"] = metrics_json(r.metrics);
+  out["usage"] = usage(results);
+  if (results.size() == 1) {
+    out["inkling_metrics"] = metrics_json(results[0].metrics);
+  } else {
+    out["inkling_metrics"] = json::array();
+    for (const auto& r : results) out["inkling_metrics"].push_back(metrics_json(r.metrics));
+  }
   return out;
 }
 

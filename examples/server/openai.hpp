@@ -35,6 +35,7 @@ struct CompletionRequest {
   // Completions: logprobs = N (0..20) asks for the chosen token's logprob and the N most
   // likely; chat: logprobs = true with top_logprobs = N. -1: none.
   int logprobs = -1;
+  int n = 1;  // choices: n independent generations of the prompt (seeds seed, seed + 1, ...)
 };
 
 // What the server knows when it reads a request.
@@ -48,36 +49,42 @@ struct ServingContext {
 // Reads a request body. Throws ApiError (400, 404 for an unknown model).
 CompletionRequest parse_request(const std::string& body, bool chat, const ServingContext& ctx);
 
-// Builds responses. One per request; not thread-safe.
+// Builds responses for one request and its n choices; not thread-safe.
 class ResponseWriter {
  public:
   ResponseWriter(const CompletionRequest& request, const ServingContext& ctx, std::string id);
 
-  // A stream chunk for one step (chat: the first call also emits the role chunk first).
-  // Returns the "data: ...\n\n" events to send.
-  std::string chunk(const StepInfo& step);
-  // The final chunk (finish_reason, usage, metrics) and "data: [DONE]".
-  std::string final_chunk(const GenerationResult& result);
+  // A stream chunk for one step of choice `index` (chat: a choice's first chunk is
+  // preceded by the one naming the role). Returns the "data: ...\n\n" events to send.
+  std::string chunk(int index, const StepInfo& step);
+  // The chunk that ends choice `index` (its finish_reason and metrics; with n = 1 also the
+  // usage).
+  std::string finish_chunk(int index, const GenerationResult& result);
+  // After every choice ended: the usage of them all (n > 1) and "data: [DONE]".
+  std::string done_chunk(const std::vector<GenerationResult>& results);
   // The whole non-streamed response, from the steps seen through record().
-  void record(const StepInfo& step);
-  nlohmann::json full_response(const GenerationResult& result) const;
+  void record(int index, const StepInfo& step);
+  nlohmann::json full_response(const std::vector<GenerationResult>& results) const;
 
  private:
+  struct Choice {
+    bool sent_role = false;
+    std::size_t text_offset = 0;
+    std::vector<StepInfo> steps;  // non-streamed: kept for logprobs
+    std::string text;
+  };
   nlohmann::json logprobs_entry_completion(const StepInfo& step, std::size_t offset) const;
   nlohmann::json logprobs_entry_chat(const StepInfo& step) const;
   nlohmann::json step_extension(const StepInfo& step) const;
   nlohmann::json envelope(const char* object) const;
-  std::string role_chunk();
-  nlohmann::json usage(const GenerationResult& r) const;
+  std::string role_chunk(int index);
+  nlohmann::json usage(const std::vector<GenerationResult>& results) const;
 
   const CompletionRequest& request_;
   const ServingContext& ctx_;
   std::string id_;
   long long created_;
-  bool sent_role_ = false;
-  std::size_t text_offset_ = 0;
-  std::vector<StepInfo> steps_;  // non-streamed: kept for logprobs
-  std::string text_;
+  std::vector<Choice> choices_;
 };
 
 // JSON text for the wire: invalid UTF-8 (a token that is part of a character) becomes

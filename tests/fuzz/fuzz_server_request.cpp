@@ -28,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     const auto r = inkling::server::parse_request(body, is_chat, ctx);
     // What passes must be a request the engine accepts as it is.
-    if (r.prompt.empty() || static_cast<int>(r.prompt.size()) >= ctx.n_ctx) std::abort();
+    if (r.prompt.empty() || static_cast<int>(r.prompt.size()) >= ctx.n_ctx || r.n < 1 || r.n > 8) std::abort();
     r.config.validate();
     inkling::server::ResponseWriter w(r, ctx, "fuzz");
     (void)w;

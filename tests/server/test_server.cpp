@@ -266,7 +266,8 @@ TEST_CASE("bad requests get a 4xx with an OpenAI error object") {
   expect_error("/v1/completions", R"({"prompt": "hi", "top_p": 0})", 400, "top_p");
   expect_error("/v1/completions", R"({"prompt": "hi", "stop": [""]})", 400, "stop");
   expect_error("/v1/completions", R"({"prompt": "hi", "stop": 5})", 400, "stop");
-  expect_error("/v1/completions", R"({"prompt": "hi", "n": 3})", 400, "n");
+  expect_error("/v1/completions", R"({"prompt": "hi", "n": 9})", 400, "n");
+  expect_error("/v1/completions", R"({"prompt": "hi", "n": 0})", 400, "n");
   expect_error("/v1/completions", R"({"prompt": "hi", "logprobs": 50})", 400, "logprobs");
   expect_error("/v1/completions", R"({"prompt": "hi", "logit_bias": {"abc": 1}})", 400, "logit_bias");
   expect_error("/v1/completions", R"({"prompt": "hi", "echo": true})", 400, "echo");
@@ -372,4 +373,47 @@ TEST_CASE("an F16 KV cache (inkling serve's default) serves requests") {
   const json r = post(srv, "/v1/completions", {{"prompt", "Once upon a time"}, {"max_tokens", 16}, {"temperature", 0}});
   CHECK(r["usage"]["completion_tokens"] == 16);
   CHECK(r["choices"][0]["text"].get<std::string>().size() > 10);
+}
+
+TEST_CASE("n choices: independent generations, streamed and not") {
+  auto model = load("models/stories260K-f32.gguf");
+  if (!model) return;
+  RunningServer srv(model, options(4));
+  const json body = {{"prompt", "Once upon a time"}, {"max_tokens", 20}, {"temperature", 1.0}, {"seed", 5}, {"n", 3}};
+  const json full = post(srv, "/v1/completions", body);
+  REQUIRE(full["choices"].size() == 3);
+  std::vector<std::string> texts;
+  for (int i = 0; i < 3; ++i) {
+    CHECK(full["choices"][i]["index"] == i);
+    texts.push_back(full["choices"][i]["text"]);
+  }
+  CHECK((texts[0] != texts[1] || texts[1] != texts[2]));  // different seeds
+  CHECK(full["usage"]["completion_tokens"] == 60);
+  // Choice i is the single request with seed 5 + i.
+  json single = body;
+  single["n"] = 1;
+  single["seed"] = 6;
+  CHECK(post(srv, "/v1/completions", single)["choices"][0]["text"] == texts[1]);
+
+  json sbody = body;
+  sbody["stream"] = true;
+  auto c = srv.client();
+  auto res = c.Post("/v1/completions", sbody.dump(), "application/json");
+  REQUIRE(res);
+  const Sse sse = parse_sse(res->body);
+  CHECK(sse.done);
+  std::vector<std::string> streamed(3);
+  int finishes = 0;
+  for (const auto& ch : sse.chunks) {
+    if (ch["choices"].empty()) {  // the closing usage chunk
+      CHECK(ch["usage"]["completion_tokens"] == 60);
+      continue;
+    }
+    const int i = ch["choices"][0]["index"];
+    streamed[static_cast<std::size_t>(i)] += ch["choices"][0]["text"].get<std::string>();
+    finishes += !ch["choices"][0]["finish_reason"].is_null();
+  }
+  CHECK(finishes == 3);
+  CHECK(streamed == texts);
+  CHECK(sse.chunks.back()["choices"].empty());
 }
