@@ -719,6 +719,79 @@ struct TileQ6K {
 };
 
 #else
+// ---- Q4_0 / Q8_0 prefill tile (AVX2) --------------------------------------------------
+// One weight row by T tokens. Signed weights (Q4_0: nibble - 8) meet signed activations
+// through vpmaddubsw's sign trick: |w| times a with w's sign. The products of the two
+// fp16 scales come from one multiply per block (all tokens' activation scales, from a
+// table built once per token tile) and a lane permute per token.
+template <bool Q4>
+struct TileQ8 {
+  template <int T>
+  static void tile(std::int64_t nb, const std::byte* w, const std::byte* a, std::size_t a_row, const float* da,
+                   float* y, std::int64_t ldy) {
+    static_assert(T <= 8, "activation scales of a tile share one 8-lane vector");
+    __m256 acc[T];
+    for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+    for (std::int64_t b = 0; b < nb; ++b) {
+      __m256i wq;
+      std::uint16_t dw_h;
+      if constexpr (Q4) {
+        const auto* wb = reinterpret_cast<const BlockQ4_0*>(w) + b;
+        wq = unpack_q4(wb->qs);
+        dw_h = wb->d;
+      } else {
+        const auto* wb = reinterpret_cast<const BlockQ8_0*>(w) + b;
+        wq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb->qs));
+        dw_h = wb->d;
+      }
+      const __m256i aw = _mm256_sign_epi8(wq, wq);
+      const __m256 dd = _mm256_mul_ps(_mm256_set1_ps(h2f(dw_h)), _mm256_load_ps(da + 8 * b));
+      for (int t = 0; t < T; ++t) {
+        const auto* ab = reinterpret_cast<const BlockQ8_0*>(a + a_row * static_cast<std::size_t>(t)) + b;
+        const __m256i sa = _mm256_sign_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab->qs)), wq);
+        const __m256i sum = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, sa), _mm256_set1_epi16(1));
+        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_permutevar8x32_ps(dd, _mm256_set1_epi32(t)), acc[t]);
+      }
+    }
+    for (int t = 0; t < T; ++t) y[static_cast<std::int64_t>(t) * ldy] = hsum(acc[t]);
+  }
+};
+
+template <bool Q4, int T>
+void q8_token_tail(int n, std::int64_t nb, const std::byte* w, const std::byte* a, std::size_t a_row, const float* da,
+                   float* y, std::int64_t ldy) {
+  if constexpr (T > 0) {
+    if (n == T) return TileQ8<Q4>::template tile<T>(nb, w, a, a_row, da, y, ldy);
+    q8_token_tail<Q4, T - 1>(n, nb, w, a, a_row, da, y, ldy);
+  }
+}
+
+// Token tiles outer, rows inner; the activation scales of a token tile are converted
+// once into an [block][8] table.
+template <bool Q4, int T>
+void gemm_q8(std::int64_t k, const std::byte* w, std::size_t w_row, int rows, const std::byte* a, std::size_t a_row,
+             int tokens, float* y, std::int64_t ldy) {
+  const std::int64_t nb = k / kQK;
+  struct alignas(32) Lanes { float v[8]; };
+  thread_local std::vector<Lanes> table;
+  if (table.size() < static_cast<std::size_t>(nb)) table.resize(static_cast<std::size_t>(nb));
+  for (int t = 0; t < tokens; t += T) {
+    const int nt = std::min(T, tokens - t);
+    const std::byte* at = a + a_row * static_cast<std::size_t>(t);
+    for (int j = 0; j < nt; ++j) {
+      const auto* ab = reinterpret_cast<const BlockQ8_0*>(at + a_row * static_cast<std::size_t>(j));
+      for (std::int64_t b = 0; b < nb; ++b) table[static_cast<std::size_t>(b)].v[j] = h2f(ab[b].d);
+    }
+    const float* da = table.data()->v;
+    float* yt = y + static_cast<std::int64_t>(t) * ldy;
+    for (int r = 0; r < rows; ++r) {
+      const std::byte* wr = w + w_row * static_cast<std::size_t>(r);
+      if (nt == T) TileQ8<Q4>::template tile<T>(nb, wr, at, a_row, da, yt + r, ldy);
+      else q8_token_tail<Q4, T - 1>(nt, nb, wr, at, a_row, da, yt + r, ldy);
+    }
+  }
+}
+
 // ---- K-quant prefill tiles (AVX2) ---------------------------------------------------
 // Without VNNI, and with 16 vector registers: one weight row per tile, T tokens. Each
 // 32-element chunk is unpacked once for the T tokens; per chunk and token vpmaddubsw
@@ -895,6 +968,8 @@ KernelTable make_table() {
   t.q5_k.gemm = gemm_k<TileQ45K<true>, 4, 4>;
   t.q6_k.gemm = gemm_k<TileQ6K, 4, 4>;
 #else
+  t.q4_0.gemm = gemm_q8<true, 4>;
+  t.q8_0.gemm = gemm_q8<false, 4>;
   t.q4_k.gemm = gemm_k<TileQ45K<false>, 1, 4>;
   t.q5_k.gemm = gemm_k<TileQ45K<true>, 1, 4>;
   t.q6_k.gemm = gemm_k<TileQ6K, 1, 4>;
