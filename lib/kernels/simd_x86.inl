@@ -436,6 +436,20 @@ float dot_q6_k(std::int64_t k, const void* w, const void* a) {
   return hsum(acc);
 }
 
+// The eight 6-bit scales and mins of a Q4_K/Q5_K super-block as bytes. Sub-blocks 0..3
+// keep theirs in the low 6 bits of bytes 0..3 (scales) and 4..7 (mins); sub-blocks 4..7
+// have their low 4 bits in bytes 8..11 and their top 2 bits in the spare top bits of
+// bytes 0..7. Done on 32-bit words, four sub-blocks at a time.
+inline void k_scales_mins8(const std::uint8_t* q, std::uint64_t& sc, std::uint64_t& mn) {
+  std::uint32_t w0, w1, w2;
+  std::memcpy(&w0, q, 4);
+  std::memcpy(&w1, q + 4, 4);
+  std::memcpy(&w2, q + 8, 4);
+  constexpr std::uint32_t low6 = 0x3F3F3F3Fu, low4 = 0x0F0F0F0Fu, bits45 = 0x30303030u;
+  sc = (w0 & low6) | (static_cast<std::uint64_t>((w2 & low4) | ((w0 >> 2) & bits45)) << 32);
+  mn = (w1 & low6) | (static_cast<std::uint64_t>(((w2 >> 4) & low4) | ((w1 >> 2) & bits45)) << 32);
+}
+
 #if defined(__AVX512VNNI__) && defined(__AVX512VL__)
 // Prefill tile of R weight rows x T tokens for Q4_0 / Q8_0 weights against Q8_0
 // activations, two 32-element blocks per 512-bit register (halving the instructions
@@ -559,9 +573,10 @@ void gemm_q8(std::int64_t k, const std::byte* w, std::size_t w_row, int rows, co
   }
 }
 
-// 4 x 4 keeps 16 accumulators, the 4 activation pairs and the row's weights in the 32
-// vector registers.
-constexpr int kQ8TileRows = 4, kQ8TileTokens = 4;
+// 2 rows x 8 tokens: 16 accumulators and 8 activation pairs in registers; the per-row
+// setup (unpack, scales, bias start) is shared by 8 tokens. Measured against 4 x 4:
+// Q4_0 170 -> 205, Q8_0 219 -> 233 GOP/s (bench_kernels, 2048 x 2048, 512 tokens).
+constexpr int kQ8TileRows = 2, kQ8TileTokens = 8;
 
 // ---- K-quant prefill tiles (AVX-512 VNNI) -------------------------------------------
 // A super-block of 256 weights is unpacked once per row into four 64-byte vectors of
@@ -571,20 +586,6 @@ constexpr int kQ8TileRows = 4, kQ8TileTokens = 4;
 // vpdpwssd (times the scale, accumulated in s32), so the whole super-block is summed in
 // integers and touches floats once. Tokens are the outer loop so the activations of a
 // token tile stay in L1 while the (few) weight rows of the call stream from L2.
-
-// The eight 6-bit scales and mins of a Q4_K/Q5_K super-block as bytes. Sub-blocks 0..3
-// keep theirs in the low 6 bits of bytes 0..3 (scales) and 4..7 (mins); sub-blocks 4..7
-// have their low 4 bits in bytes 8..11 and their top 2 bits in the spare top bits of
-// bytes 0..7. Done on 32-bit words, four sub-blocks at a time.
-inline void k_scales_mins8(const std::uint8_t* q, std::uint64_t& sc, std::uint64_t& mn) {
-  std::uint32_t w0, w1, w2;
-  std::memcpy(&w0, q, 4);
-  std::memcpy(&w1, q + 4, 4);
-  std::memcpy(&w2, q + 8, 4);
-  constexpr std::uint32_t low6 = 0x3F3F3F3Fu, low4 = 0x0F0F0F0Fu, bits45 = 0x30303030u;
-  sc = (w0 & low6) | (static_cast<std::uint64_t>((w2 & low4) | ((w0 >> 2) & bits45)) << 32);
-  mn = (w1 & low6) | (static_cast<std::uint64_t>(((w2 >> 4) & low4) | ((w1 >> 2) & bits45)) << 32);
-}
 
 // 16-bit words: the first 16 hold a, the last 16 hold b.
 inline __m512i halves_epi16(short a, short b) {
@@ -718,6 +719,192 @@ struct TileQ6K {
   }
 };
 
+#else
+// ---- Q4_0 / Q8_0 prefill tile (AVX2) --------------------------------------------------
+// One weight row by T tokens. Signed weights (Q4_0: nibble - 8) meet signed activations
+// through vpmaddubsw's sign trick: |w| times a with w's sign. The products of the two
+// fp16 scales come from one multiply per block (all tokens' activation scales, from a
+// table built once per token tile) and a lane permute per token.
+template <bool Q4>
+struct TileQ8 {
+  template <int T>
+  static void tile(std::int64_t nb, const std::byte* w, const std::byte* a, std::size_t a_row, const float* da,
+                   float* y, std::int64_t ldy) {
+    static_assert(T <= 8, "activation scales of a tile share one 8-lane vector");
+    __m256 acc[T];
+    for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+    for (std::int64_t b = 0; b < nb; ++b) {
+      __m256i wq;
+      std::uint16_t dw_h;
+      if constexpr (Q4) {
+        const auto* wb = reinterpret_cast<const BlockQ4_0*>(w) + b;
+        wq = unpack_q4(wb->qs);
+        dw_h = wb->d;
+      } else {
+        const auto* wb = reinterpret_cast<const BlockQ8_0*>(w) + b;
+        wq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb->qs));
+        dw_h = wb->d;
+      }
+      const __m256i aw = _mm256_sign_epi8(wq, wq);
+      const __m256 dd = _mm256_mul_ps(_mm256_set1_ps(h2f(dw_h)), _mm256_load_ps(da + 8 * b));
+      for (int t = 0; t < T; ++t) {
+        const auto* ab = reinterpret_cast<const BlockQ8_0*>(a + a_row * static_cast<std::size_t>(t)) + b;
+        const __m256i sa = _mm256_sign_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab->qs)), wq);
+        const __m256i sum = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, sa), _mm256_set1_epi16(1));
+        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_permutevar8x32_ps(dd, _mm256_set1_epi32(t)), acc[t]);
+      }
+    }
+    for (int t = 0; t < T; ++t) y[static_cast<std::int64_t>(t) * ldy] = hsum(acc[t]);
+  }
+};
+
+template <bool Q4, int T>
+void q8_token_tail(int n, std::int64_t nb, const std::byte* w, const std::byte* a, std::size_t a_row, const float* da,
+                   float* y, std::int64_t ldy) {
+  if constexpr (T > 0) {
+    if (n == T) return TileQ8<Q4>::template tile<T>(nb, w, a, a_row, da, y, ldy);
+    q8_token_tail<Q4, T - 1>(n, nb, w, a, a_row, da, y, ldy);
+  }
+}
+
+// Token tiles outer, rows inner; the activation scales of a token tile are converted
+// once into an [block][8] table.
+template <bool Q4, int T>
+void gemm_q8(std::int64_t k, const std::byte* w, std::size_t w_row, int rows, const std::byte* a, std::size_t a_row,
+             int tokens, float* y, std::int64_t ldy) {
+  const std::int64_t nb = k / kQK;
+  struct alignas(32) Lanes { float v[8]; };
+  thread_local std::vector<Lanes> table;
+  if (table.size() < static_cast<std::size_t>(nb)) table.resize(static_cast<std::size_t>(nb));
+  for (int t = 0; t < tokens; t += T) {
+    const int nt = std::min(T, tokens - t);
+    const std::byte* at = a + a_row * static_cast<std::size_t>(t);
+    for (int j = 0; j < nt; ++j) {
+      const auto* ab = reinterpret_cast<const BlockQ8_0*>(at + a_row * static_cast<std::size_t>(j));
+      for (std::int64_t b = 0; b < nb; ++b) table[static_cast<std::size_t>(b)].v[j] = h2f(ab[b].d);
+    }
+    const float* da = table.data()->v;
+    float* yt = y + static_cast<std::int64_t>(t) * ldy;
+    for (int r = 0; r < rows; ++r) {
+      const std::byte* wr = w + w_row * static_cast<std::size_t>(r);
+      if (nt == T) TileQ8<Q4>::template tile<T>(nb, wr, at, a_row, da, yt + r, ldy);
+      else q8_token_tail<Q4, T - 1>(nt, nb, wr, at, a_row, da, yt + r, ldy);
+    }
+  }
+}
+
+// ---- K-quant prefill tiles (AVX2) ---------------------------------------------------
+// Without VNNI, and with 16 vector registers: one weight row per tile, T tokens. Each
+// 32-element chunk is unpacked once for the T tokens; per chunk and token vpmaddubsw
+// (u8 x s8 -> s16 pairs) then vpmaddwd by the sub-block scale (-> s32), summed over
+// the super-block in integers as in the AVX-512 tiles.
+
+template <bool Q5>
+struct TileQ45K {
+  using Block = std::conditional_t<Q5, BlockQ5_K, BlockQ4_K>;
+
+  template <int R, int T>
+  static void tile(std::int64_t nb, const std::byte* w, std::size_t w_row, const std::byte* a, std::size_t a_row,
+                   float* y, std::int64_t ldy) {
+    static_assert(R == 1, "one row per AVX2 tile");
+    (void)w_row;
+    __m256 acc[T];
+    for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+    const __m256i nib = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
+    for (std::int64_t b = 0; b < nb; ++b) {
+      const Block* wb = reinterpret_cast<const Block*>(w) + b;
+      const BlockQ8_K* ab[T];
+      for (int t = 0; t < T; ++t) ab[t] = reinterpret_cast<const BlockQ8_K*>(a + a_row * static_cast<std::size_t>(t)) + b;
+      std::uint64_t sc_bits, mn_bits;
+      k_scales_mins8(wb->scales, sc_bits, mn_bits);
+      std::uint8_t sc[8];
+      std::memcpy(sc, &sc_bits, 8);
+      [[maybe_unused]] __m256i qh;
+      if constexpr (Q5) qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb->qh));
+      __m256i sum[T];
+      for (int t = 0; t < T; ++t) sum[t] = _mm256_setzero_si256();
+      for (int c = 0; c < 4; ++c) {
+        const __m256i packed = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb->qs + 32 * c));
+        __m256i lo = _mm256_and_si256(packed, nib);
+        __m256i hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), nib);
+        if constexpr (Q5) {
+          // Bit 2c / 2c+1 of qh[l] is the fifth bit of element 64c+l / 64c+32+l.
+          lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), one), 4));
+          hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), one), 4));
+        }
+        const __m256i s_lo = _mm256_set1_epi16(sc[2 * c]), s_hi = _mm256_set1_epi16(sc[2 * c + 1]);
+        for (int t = 0; t < T; ++t) {
+          const auto* av = reinterpret_cast<const __m256i*>(ab[t]->qs + 64 * c);
+          sum[t] = _mm256_add_epi32(sum[t], _mm256_madd_epi16(_mm256_maddubs_epi16(lo, _mm256_loadu_si256(av)), s_lo));
+          sum[t] = _mm256_add_epi32(sum[t], _mm256_madd_epi16(_mm256_maddubs_epi16(hi, _mm256_loadu_si256(av + 1)), s_hi));
+        }
+      }
+      const __m256 mins = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(mn_bits)))),
+                                        _mm256_set1_ps(h2f(wb->dmin)));
+      const __m256 dw = _mm256_set1_ps(h2f(wb->d));
+      for (int t = 0; t < T; ++t) {
+        const __m256i s16 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab[t]->bsums));
+        const __m256 bsum = _mm256_cvtepi32_ps(_mm256_madd_epi16(s16, _mm256_set1_epi16(1)));
+        const __m256 v = _mm256_fnmadd_ps(mins, bsum, _mm256_mul_ps(dw, _mm256_cvtepi32_ps(sum[t])));
+        acc[t] = _mm256_fmadd_ps(v, _mm256_set1_ps(ab[t]->d), acc[t]);
+      }
+    }
+    for (int t = 0; t < T; ++t) y[static_cast<std::int64_t>(t) * ldy] = hsum(acc[t]);
+  }
+};
+
+// Q6_K as dot_q6_k lays it out, one row by T tokens; the offset of 32 enters through
+// the activation sums (sum (q - 32) a sc = sum q a sc - 32 sum sc bsum).
+struct TileQ6K {
+  template <int R, int T>
+  static void tile(std::int64_t nb, const std::byte* w, std::size_t w_row, const std::byte* a, std::size_t a_row,
+                   float* y, std::int64_t ldy) {
+    static_assert(R == 1, "one row per AVX2 tile");
+    (void)w_row;
+    __m256 acc[T];
+    for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x30);
+    for (std::int64_t b = 0; b < nb; ++b) {
+      const BlockQ6_K* wb = reinterpret_cast<const BlockQ6_K*>(w) + b;
+      const BlockQ8_K* ab[T];
+      const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wb->scales)));
+      __m256i sum[T];
+      for (int t = 0; t < T; ++t) {
+        ab[t] = reinterpret_cast<const BlockQ8_K*>(a + a_row * static_cast<std::size_t>(t)) + b;
+        const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab[t]->bsums));
+        sum[t] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(_mm256_madd_epi16(sc16, bs), 5));
+      }
+      for (int h = 0; h < 2; ++h) {
+        const std::uint8_t* ql = wb->ql + 64 * h;
+        const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql));
+        const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 32));
+        const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb->qh + 32 * h));
+        for (int kq = 0; kq < 4; ++kq) {
+          const __m256i l = kq & 1 ? l1 : l0;
+          const __m256i low = kq < 2 ? _mm256_and_si256(l, m4) : _mm256_and_si256(_mm256_srli_epi16(l, 4), m4);
+          // Bits 2kq, 2kq+1 of qh move to bits 4, 5.
+          const __m256i high = kq == 0   ? _mm256_slli_epi16(qh, 4)
+                               : kq == 1 ? _mm256_slli_epi16(qh, 2)
+                               : kq == 2 ? qh
+                                         : _mm256_srli_epi16(qh, 2);
+          const __m256i q = _mm256_or_si256(low, _mm256_and_si256(high, m2));
+          const int s0 = wb->scales[8 * h + 2 * kq], s1 = wb->scales[8 * h + 2 * kq + 1];
+          const __m256i scale = _mm256_set_m128i(_mm_set1_epi16(static_cast<short>(s1)), _mm_set1_epi16(static_cast<short>(s0)));
+          for (int t = 0; t < T; ++t) {
+            const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab[t]->qs + 128 * h + 32 * kq));
+            sum[t] = _mm256_add_epi32(sum[t], _mm256_madd_epi16(_mm256_maddubs_epi16(q, av), scale));
+          }
+        }
+      }
+      const float dw = h2f(wb->d);
+      for (int t = 0; t < T; ++t)
+        acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(dw * ab[t]->d), _mm256_cvtepi32_ps(sum[t]), acc[t]);
+    }
+    for (int t = 0; t < T; ++t) y[static_cast<std::int64_t>(t) * ldy] = hsum(acc[t]);
+  }
+};
+#endif
+
 // Runs Tile::tile<R, n> for a token tail of n < T tokens (compile-time sizes).
 template <class Tile, int R, int T>
 void token_tail(int n, std::int64_t nb, const std::byte* w, std::size_t w_row, const std::byte* a, std::size_t a_row,
@@ -751,7 +938,6 @@ void gemm_k(std::int64_t k, const std::byte* w, std::size_t w_row, int rows, con
     }
   }
 }
-#endif
 
 #include "kernels/simd_x86_float_gemm.inl"
 #include "kernels/simd_x86_low_bit.inl"
@@ -789,6 +975,12 @@ KernelTable make_table() {
   t.q4_k.gemm = gemm_k<TileQ45K<false>, 4, 4>;
   t.q5_k.gemm = gemm_k<TileQ45K<true>, 4, 4>;
   t.q6_k.gemm = gemm_k<TileQ6K, 4, 4>;
+#else
+  t.q4_0.gemm = gemm_q8<true, 4>;
+  t.q8_0.gemm = gemm_q8<false, 4>;
+  t.q4_k.gemm = gemm_k<TileQ45K<false>, 1, 4>;
+  t.q5_k.gemm = gemm_k<TileQ45K<true>, 1, 4>;
+  t.q6_k.gemm = gemm_k<TileQ6K, 1, 4>;
 #endif
   return t;
 }
