@@ -48,4 +48,15 @@ static inline void k_scale_min(int j, const std::uint8_t* q, std::uint8_t& sc, s
   }
 }
 
+// The 16 signed 6-bit sub-block scales of a Q3_K super-block (-32..31): low nibbles in
+// bytes 0-7, the two high bits of each in bytes 8-11.
+static inline void q3_k_scales(const std::uint8_t* s, int out[16]) noexcept {
+  for (int k = 0; k < 4; ++k) {
+    out[k] = ((s[k] & 0xF) | (((s[8 + k] >> 0) & 3) << 4)) - 32;
+    out[4 + k] = ((s[4 + k] & 0xF) | (((s[8 + k] >> 2) & 3) << 4)) - 32;
+    out[8 + k] = ((s[k] >> 4) | (((s[8 + k] >> 4) & 3) << 4)) - 32;
+    out[12 + k] = ((s[4 + k] >> 4) | (((s[8 + k] >> 6) & 3) << 4)) - 32;
+  }
+}
+
 }  // namespace inkling::kernels

@@ -109,13 +109,7 @@ void unpack_q3_k(const BlockQ3_K& b, KUnpacked& u) {
   u.d = h2f(b.d);
   u.dmin = 0;
   u.sub = 16;
-  const std::uint8_t* s = b.scales;
-  for (int k = 0; k < 4; ++k) {
-    u.scale[k] = ((s[k] & 0xF) | (((s[8 + k] >> 0) & 3) << 4)) - 32;
-    u.scale[4 + k] = ((s[4 + k] & 0xF) | (((s[8 + k] >> 2) & 3) << 4)) - 32;
-    u.scale[8 + k] = ((s[k] >> 4) | (((s[8 + k] >> 4) & 3) << 4)) - 32;
-    u.scale[12 + k] = ((s[4 + k] >> 4) | (((s[8 + k] >> 6) & 3) << 4)) - 32;
-  }
+  q3_k_scales(b.scales, u.scale);
   for (int k = 0; k < 16; ++k) u.min[k] = 0;
   for (int e = 0; e < kQKK; ++e) {
     const int h = e / 128, r = e % 128, j = r / 32, l = r % 32;
@@ -125,7 +119,9 @@ void unpack_q3_k(const BlockQ3_K& b, KUnpacked& u) {
   }
 }
 
-void unpack_q4_k(const BlockQ4_K& b, KUnpacked& u) {
+// Q4_K and Q5_K share their header: d, dmin and 8 sub-blocks of 32 with 6-bit scales/mins.
+template <typename Block>
+void unpack_k_header(const Block& b, KUnpacked& u) {
   u.d = h2f(b.d);
   u.dmin = h2f(b.dmin);
   u.sub = 32;
@@ -135,6 +131,10 @@ void unpack_q4_k(const BlockQ4_K& b, KUnpacked& u) {
     u.scale[j] = sc;
     u.min[j] = m;
   }
+}
+
+void unpack_q4_k(const BlockQ4_K& b, KUnpacked& u) {
+  unpack_k_header(b, u);
   for (int c = 0; c < 4; ++c)
     for (int l = 0; l < 32; ++l) {
       u.q[64 * c + l] = b.qs[32 * c + l] & 0xF;
@@ -143,15 +143,7 @@ void unpack_q4_k(const BlockQ4_K& b, KUnpacked& u) {
 }
 
 void unpack_q5_k(const BlockQ5_K& b, KUnpacked& u) {
-  u.d = h2f(b.d);
-  u.dmin = h2f(b.dmin);
-  u.sub = 32;
-  for (int j = 0; j < 8; ++j) {
-    std::uint8_t sc, m;
-    k_scale_min(j, b.scales, sc, m);
-    u.scale[j] = sc;
-    u.min[j] = m;
-  }
+  unpack_k_header(b, u);
   for (int c = 0; c < 4; ++c)
     for (int l = 0; l < 32; ++l) {
       u.q[64 * c + l] = (b.qs[32 * c + l] & 0xF) | (((b.qh[l] >> (2 * c)) & 1) << 4);

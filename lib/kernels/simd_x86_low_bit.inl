@@ -60,13 +60,7 @@ float dot_q3_k(std::int64_t k, const void* w, const void* a) {
   float sum = 0;
   for (std::int64_t i = 0; i < k / kQKK; ++i) {
     int scale[16];
-    const std::uint8_t* sc = x[i].scales;
-    for (int q = 0; q < 4; ++q) {
-      scale[q] = ((sc[q] & 0xF) | (((sc[8 + q] >> 0) & 3) << 4)) - 32;
-      scale[4 + q] = ((sc[4 + q] & 0xF) | (((sc[8 + q] >> 2) & 3) << 4)) - 32;
-      scale[8 + q] = ((sc[q] >> 4) | (((sc[8 + q] >> 4) & 3) << 4)) - 32;
-      scale[12 + q] = ((sc[4 + q] >> 4) | (((sc[8 + q] >> 6) & 3) << 4)) - 32;
-    }
+    q3_k_scales(x[i].scales, scale);
     const __m256i hmask = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i].hmask));
     __m256i acc = _mm256_setzero_si256();
     for (int h = 0; h < 2; ++h) {
