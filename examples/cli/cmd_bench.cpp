@@ -3,6 +3,8 @@
 //   ppN: N prompt tokens decoded in one batch into an empty cache, tokens/s;
 //   tgN: N tokens decoded one at a time from an empty cache, tokens/s.
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -32,6 +34,7 @@ struct BenchOptions {
   std::vector<int> parallel;  // aggregate decode with this many sequences at once
   int prefix = 0;             // TTFT with and without reusing a shared prefix of this many tokens
   int repetitions = 5;
+  bool probe = true;  // measure memory bandwidth to put tg figures in proportion
   bool json = false;
   bool no_mmap = false;
 };
@@ -54,6 +57,7 @@ void usage() {
       "      --prefix N        also report time to first token for a 16-token question after an\n"
       "                        N-token shared prefix, computed from scratch and reused from the cache\n"
       "      --no-mmap       read the model into memory instead of mapping it\n"
+      "      --no-probe      skip the memory-bandwidth probe (tg rows then show no share of it)\n"
       "      --json          one JSON object per result line instead of a table");
 }
 
@@ -103,6 +107,7 @@ BenchOptions parse(int argc, char** argv) {
       o.repetitions = r[0];
     } else if (a == "--json") o.json = true;
     else if (a == "--no-mmap") o.no_mmap = true;
+    else if (a == "--no-probe") o.probe = false;
     else throw inkling::Error(inkling::ErrorCode::InvalidArgument, "unknown option '" + a + "' (see inkling bench --help)");
   }
   if (o.model.empty())
@@ -178,8 +183,37 @@ double run_parallel(const inkling::Model& model, inkling::KVCache& cache, int n_
   return now_seconds() - t0;
 }
 
-}  // namespace
+// STREAM-triad bandwidth for each thread count (0 = the library's default count), measured
+// in a child process so that its 192 MB of arrays never count in this process's peak
+// memory. Empty if it cannot be measured.
+std::vector<double> probe_bandwidth(const std::vector<int>& threads) {
+  int fds[2];
+  if (pipe(fds) != 0) return {};
+  const pid_t pid = fork();  // before this process starts any OpenMP thread
+  if (pid < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return {};
+  }
+  if (pid == 0) {
+    close(fds[0]);
+    for (int t : threads) {
+      const double gbs = inkling::kernels::triad_bandwidth(t > 0 ? t : inkling::Model::default_threads());
+      if (write(fds[1], &gbs, sizeof gbs) != static_cast<ssize_t>(sizeof gbs)) break;
+    }
+    _exit(0);
+  }
+  close(fds[1]);
+  std::vector<double> out;
+  double gbs = 0;
+  while (out.size() < threads.size() && read(fds[0], &gbs, sizeof gbs) == static_cast<ssize_t>(sizeof gbs)) out.push_back(gbs);
+  close(fds[0]);
+  waitpid(pid, nullptr, 0);
+  if (out.size() != threads.size()) out.clear();
+  return out;
+}
 
+}  // namespace
 
 int cmd_bench(int argc, char** argv) {
   const BenchOptions o = parse(argc, argv);
@@ -188,11 +222,14 @@ int cmd_bench(int argc, char** argv) {
   for (int p : o.prompt_sizes) max_ctx = std::max(max_ctx, p);
   for (int g : o.gen_sizes) max_ctx = std::max(max_ctx, g);
 
+  const std::vector<double> bandwidth = o.probe ? probe_bandwidth(o.threads) : std::vector<double>{};
   if (!o.json) {
-    std::printf("| model | size | type | threads | isa | test | t/s | TTFT (pp) / TPOT (tg) ms |\n");
-    std::printf("|---|---|---|---|---|---|---|---|\n");
+    std::printf("| model | size | type | threads | isa | test | t/s | TTFT (pp) / TPOT (tg) ms | weights GB/s (tg) |\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|\n");
   }
-  for (int threads : o.threads) {
+  for (std::size_t ti = 0; ti < o.threads.size(); ++ti) {
+    const int threads = o.threads[ti];
+    const double triad = ti < bandwidth.size() ? bandwidth[ti] : 0.0;
     inkling::ModelOptions mo;
     mo.threads = threads;
     mo.use_mmap = !o.no_mmap;
@@ -205,24 +242,38 @@ int cmd_bench(int argc, char** argv) {
     if (const auto* t = model->file().find_tensor("blk.0.attn_q.weight"))
       type = std::string(inkling::dtype_name(t->type));
 
+    // Bytes of weights one decoded token reads: all of them but the embedding table, of
+    // which it reads one row (unless the output layer is the same matrix).
+    std::size_t per_token = model->weight_bytes();
+    if (const auto* e = model->file().find_tensor("token_embd.weight"); e && !model->config().tied_output)
+      per_token -= e->bytes - e->row_bytes();
+
     auto report = [&](const std::string& test, int n, const std::vector<double>& secs) {
       std::vector<double> tps;
       for (double s : secs) tps.push_back(n / s);
       const Stats st = stats(tps);
       // For pp the whole batch is the time to first token; for tg, time per output token.
       const bool is_prompt = test.rfind("pp", 0) == 0;
+      const bool is_single_tg = !is_prompt && test.find('x') == std::string::npos;
       const double ms = is_prompt ? 1000.0 * n / st.mean : 1000.0 / st.mean;
+      const double gbs = is_single_tg ? static_cast<double>(per_token) * st.mean / 1e9 : 0.0;
       if (o.json) {
         std::printf("{\"model\": \"%s\", \"bytes\": %zu, \"type\": \"%s\", \"threads\": %d, "
                     "\"isa\": \"%s\", \"test\": \"%s\", \"n\": %d, \"tps_mean\": %.3f, "
-                    "\"tps_sd\": %.3f, \"%s\": %.4f, \"peak_rss\": %zu}\n",
+                    "\"tps_sd\": %.3f, \"%s\": %.4f, \"weights_gbps\": %.3f, \"triad_gbps\": %.3f, "
+                    "\"peak_rss\": %zu}\n",
                     name.c_str(), model->weight_bytes(), type.c_str(), model->threads(),
                     model->isa().c_str(), test.c_str(), n, st.mean, st.sd,
-                    is_prompt ? "ttft_ms" : "tpot_ms", ms, peak_rss_bytes());
+                    is_prompt ? "ttft_ms" : "tpot_ms", ms, gbs, triad, peak_rss_bytes());
       } else {
-        std::printf("| %s | %.1f MiB | %s | %d | %s | %s | %.2f ± %.2f | %.3f |\n", name.c_str(),
+        char share[64] = "";
+        if (gbs > 0 && triad > 0)
+          std::snprintf(share, sizeof share, "%.1f (%.0f%% of %.1f)", gbs, 100.0 * gbs / triad, triad);
+        else if (gbs > 0)
+          std::snprintf(share, sizeof share, "%.1f", gbs);
+        std::printf("| %s | %.1f MiB | %s | %d | %s | %s | %.2f ± %.2f | %.3f | %s |\n", name.c_str(),
                     model->weight_bytes() / 1048576.0, type.c_str(), model->threads(),
-                    model->isa().c_str(), test.c_str(), st.mean, st.sd, ms);
+                    model->isa().c_str(), test.c_str(), st.mean, st.sd, ms, share);
       }
       std::fflush(stdout);
     };

@@ -77,6 +77,10 @@ class Model {
                                                 ModelOptions options = {});
   ~Model();
 
+  // The thread count used when ModelOptions::threads is 0: the physical cores (SMT
+  // siblings add little to bandwidth-bound decoding).
+  static int default_threads() noexcept;
+
   const ModelConfig& config() const noexcept;
   const Tokenizer& tokenizer() const noexcept;
   const GgufFile& file() const noexcept;

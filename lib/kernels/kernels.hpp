@@ -55,6 +55,10 @@ void weighted_sum_f32(Isa isa, const float* w, const float* v, std::int64_t stri
 // The same over fp16 data (an F16 KV cache): dot of two fp16 rows, y += a * x.
 float dot_f16(Isa isa, const std::uint16_t* a, const std::uint16_t* b, std::int64_t n);
 void axpy_f16(Isa isa, float a, const std::uint16_t* x, float* y, std::int64_t n);
+// Memory bandwidth in GB/s (STREAM triad a = b + s*c, best of `repetitions` after a
+// warm-up) with `threads` threads over three arrays of bytes_per_array each.
+double triad_bandwidth(int threads, std::size_t bytes_per_array = 64u << 20, int repetitions = 5);
+
 // Rounds n floats to fp16.
 void to_f16(const float* x, std::uint16_t* y, std::int64_t n);
 

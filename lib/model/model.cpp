@@ -36,6 +36,7 @@ int Batch::n_logits() const noexcept {
 }
 
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+int Model::default_threads() noexcept { return detail::physical_cores(); }
 Model::~Model() = default;
 
 std::shared_ptr<const Model> Model::load(const std::filesystem::path& path, ModelOptions options) {
