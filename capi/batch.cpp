@@ -44,7 +44,7 @@ ink_status ink_batch_create(const ink_model* model, const ink_batch_params* para
     inkling::BatchOptions o;
     o.max_sequences = p.max_sequences;
     o.n_ctx = p.n_ctx;
-    o.kv_type = p.kv_f16 ? inkling::DType::F16 : inkling::DType::F32;
+    o.kv_type = p.kv_q8_0 ? inkling::DType::Q8_0 : p.kv_f16 ? inkling::DType::F16 : inkling::DType::F32;
     o.memory_budget = static_cast<std::size_t>(p.memory_budget);
     o.max_prompt_tokens_per_step = p.max_prompt_tokens_per_step;
     auto b = std::make_unique<ink_batch>();

@@ -186,7 +186,7 @@ ink_status to_generation_config(const char* fn, const ink_generator_params* para
   c.top_n_alternatives = p.top_n_alternatives;
   c.stop_at_eog = p.stop_at_eog != 0;
   c.on_context_full = p.context_full_is_error ? inkling::ContextFullPolicy::Error : inkling::ContextFullPolicy::Stop;
-  c.kv_type = p.kv_f16 ? inkling::DType::F16 : inkling::DType::F32;
+  c.kv_type = p.kv_q8_0 ? inkling::DType::Q8_0 : p.kv_f16 ? inkling::DType::F16 : inkling::DType::F32;
   c.memory_budget = static_cast<std::size_t>(p.memory_budget);
   c.lookup_draft = p.lookup_draft;
   if (p.draft_model) c.draft_model = p.draft_model->model;

@@ -157,6 +157,8 @@ typedef struct ink_generator_params {
                                    vocabulary); it must outlive the generator */
   int32_t draft_tokens;        /* tokens the draft proposes per pass; default 4 */
   float draft_p_min;           /* the draft stops at a token it gives less than this; default 0.75 */
+  int32_t kv_q8_0;             /* nonzero: Q8_0 KV cache (about a quarter of F32; head size a multiple
+                                  of 32); overrides kv_f16 */
 } ink_generator_params;
 
 INK_API ink_generator_params ink_generator_params_default(void);
@@ -252,6 +254,7 @@ typedef struct ink_batch_params {
   int32_t kv_f16;             /* nonzero: F16 KV cache */
   uint64_t memory_budget;     /* > 0: refuse a KV cache (all sequences) larger than this */
   int32_t max_prompt_tokens_per_step; /* prompt tokens one step may compute (default 256) */
+  int32_t kv_q8_0;            /* nonzero: Q8_0 KV cache; overrides kv_f16 */
 } ink_batch_params;
 
 INK_API ink_batch_params ink_batch_params_default(void);

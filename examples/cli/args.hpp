@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "inkling/error.hpp"
+#include "inkling/tensor.hpp"
 
 class Args {
  public:
@@ -36,6 +37,14 @@ class Args {
     const float x = std::strtof(v.c_str(), &end);
     if (v.empty() || *end) fail(f + ": '" + v + "' is not a number");
     return x;
+  }
+  // --kv-type's value: f32, f16 or q8_0.
+  inkling::DType kv_type() {
+    const std::string t = value();
+    if (t == "f32" || t == "F32") return inkling::DType::F32;
+    if (t == "f16" || t == "F16") return inkling::DType::F16;
+    if (t == "q8_0" || t == "Q8_0") return inkling::DType::Q8_0;
+    fail("--kv-type: expected f32, f16 or q8_0, got '" + t + "'");
   }
   [[noreturn]] static void fail(const std::string& what) {
     throw inkling::Error(inkling::ErrorCode::InvalidArgument, what);

@@ -31,7 +31,7 @@ void usage() {
       "      --parallel N        requests decoded at once (default 4); more wait in a queue\n"
       "      --max-queued N      requests that may wait (default 64); more get HTTP 503\n"
       "      --ctx N             context per request in tokens (default: the model's, at most 4096)\n"
-      "      --kv-type T         KV cache type: f16 (default: half the memory of f32) or f32\n"
+      "      --kv-type T         KV cache type: f16 (default: half the memory of f32), q8_0 or f32\n"
       "      --memory-budget MB  refuse to start if the KV cache would exceed MB megabytes\n"
       "      --chat-template NAME  chatml, llama2, llama3, mistral, phi3, gemma or zephyr (default:\n"
       "                          detected from the model's tokenizer.chat_template)\n"
@@ -61,12 +61,8 @@ int cmd_serve(int argc, char** argv) {
     else if (a.is("--parallel")) o.batch.max_sequences = static_cast<int>(a.integer(1, 256));
     else if (a.is("--max-queued")) o.max_queued = static_cast<int>(a.integer(0, 1 << 20));
     else if (a.is("--ctx")) o.batch.n_ctx = static_cast<int>(a.integer(2, 1 << 24));
-    else if (a.is("--kv-type")) {
-      const std::string t = a.value();
-      if (t == "f32" || t == "F32") o.batch.kv_type = inkling::DType::F32;
-      else if (t == "f16" || t == "F16") o.batch.kv_type = inkling::DType::F16;
-      else Args::fail("--kv-type: expected f32 or f16, got '" + t + "'");
-    } else if (a.is("--memory-budget")) o.batch.memory_budget = static_cast<std::size_t>(a.integer(1, 1 << 30)) << 20;
+    else if (a.is("--kv-type")) o.batch.kv_type = a.kv_type();
+    else if (a.is("--memory-budget")) o.batch.memory_budget = static_cast<std::size_t>(a.integer(1, 1 << 30)) << 20;
     else if (a.is("--chat-template")) o.chat_template = a.value();
     else if (a.is("--api-key")) o.api_key = a.value();
     else if (a.is("-t", "--threads")) model_options.threads = static_cast<int>(a.integer(1, 1024));

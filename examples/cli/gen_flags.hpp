@@ -16,7 +16,8 @@ inline constexpr const char* kGenerationFlagsHelp =
     "      --min-tokens N      do not stop (end-of-text, stop strings) before N tokens (default 0)\n"
     "      --ctx N             context length in tokens (default: the model's)\n"
     "      --memory-budget MB  refuse a KV cache larger than MB megabytes (default: no limit)\n"
-    "      --kv-type T         KV cache type: f32 (default) or f16 (half the memory)\n"
+    "      --kv-type T         KV cache type: f32 (default), f16 (half the memory) or q8_0 (about a\n"
+    "                          quarter; needs a head size that is a multiple of 32)\n"
     "  -t, --threads N         threads (default: physical cores)\n"
     "      --no-mmap           read the model into memory instead of mapping it\n"
     "sampling (applied in this order: bias, penalties, top-k, typical-p, top-p, min-p, temp):\n"
@@ -46,12 +47,8 @@ struct GenerationFlags {
     if (a.is("-n", "--max-tokens")) gen.max_new_tokens = static_cast<int>(a.integer(0, 1 << 24));
     else if (a.is("--min-tokens")) gen.min_new_tokens = static_cast<int>(a.integer(0, 1 << 24));
     else if (a.is("--ctx")) gen.n_ctx = static_cast<int>(a.integer(1, 1 << 24));
-    else if (a.is("--kv-type")) {
-      const std::string t = a.value();
-      if (t == "f32" || t == "F32") gen.kv_type = inkling::DType::F32;
-      else if (t == "f16" || t == "F16") gen.kv_type = inkling::DType::F16;
-      else Args::fail("--kv-type: expected f32 or f16, got '" + t + "'");
-    } else if (a.is("--memory-budget")) gen.memory_budget = static_cast<std::size_t>(a.integer(1, 1 << 30)) << 20;
+    else if (a.is("--kv-type")) gen.kv_type = a.kv_type();
+    else if (a.is("--memory-budget")) gen.memory_budget = static_cast<std::size_t>(a.integer(1, 1 << 30)) << 20;
     else if (a.is("-t", "--threads")) model_options.threads = static_cast<int>(a.integer(1, 1024));
     else if (a.is("--no-mmap")) model_options.use_mmap = false;
     else if (a.is("--temp")) gen.sampling.temperature = a.real();

@@ -35,7 +35,7 @@ struct GenerationConfig {
   bool stop_at_eog = true;            // end at the model's end-of-generation tokens (EOS, EOT, ...)
   ContextFullPolicy on_context_full = ContextFullPolicy::Stop;
   int n_ctx = 0;                      // KV cache positions; 0 = the model's training context
-  DType kv_type = DType::F32;
+  DType kv_type = DType::F32;         // F32, F16 or Q8_0 (see KVCacheOptions::type)
   std::size_t memory_budget = 0;      // > 0: the KV cache may not exceed this many bytes
   int num_beams = 1;                  // > 1: beam search (deterministic; the sampler's filters are not used)
   float length_penalty = 1.0f;        // beam score = sum of logprobs / length^length_penalty

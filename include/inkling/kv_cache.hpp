@@ -14,7 +14,9 @@ class Model;
 struct KVCacheOptions {
   int n_ctx = 0;              // positions per sequence; 0 = the model's training context
   int n_seq = 1;              // independent sequences (beams, parallel requests)
-  DType type = DType::F32;    // F32, or F16 (half the memory, llama.cpp's default)
+  // F32; F16 (half the memory, llama.cpp's default); Q8_0 (34 bytes per 32 values, about
+  // a quarter of F32; needs a head size that is a multiple of 32)
+  DType type = DType::F32;
   // > 0: refuse (Error(OutOfMemory), before allocating anything) a cache whose K/V
   // storage would exceed this many bytes, instead of being killed by the OS.
   std::size_t memory_budget = 0;

@@ -89,13 +89,11 @@ void Generator::save_state(const std::filesystem::path& path) const {
   const auto rng = m.sampler.rng_state();
   w.pod(static_cast<std::uint32_t>(rng.size()));
   w.raw(rng.data(), rng.size() * sizeof(std::uint64_t));
-  const std::size_t row = static_cast<std::size_t>(c.kv_dim) * c.elem_bytes();
+  const std::size_t row = c.row_bytes;
   for (int l = 0; l < c.n_layer; ++l) {
     auto& mc = const_cast<KVCache::Impl&>(c);  // the accessors are non-const; nothing is written
-    const void* k = c.type == DType::F16 ? static_cast<const void*>(mc.k16_at(l, 0, 0)) : mc.k_at(l, 0, 0);
-    const void* v = c.type == DType::F16 ? static_cast<const void*>(mc.v16_at(l, 0, 0)) : mc.v_at(l, 0, 0);
-    w.raw(k, row * static_cast<std::size_t>(len));
-    w.raw(v, row * static_cast<std::size_t>(len));
+    w.raw(mc.k_row(l, 0, 0), row * static_cast<std::size_t>(len));
+    w.raw(mc.v_row(l, 0, 0), row * static_cast<std::size_t>(len));
   }
   w.pod(fnv1a(w.out.data(), w.out.size()));
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
@@ -138,7 +136,7 @@ void Generator::load_state(const std::filesystem::path& path) {
   std::vector<std::uint64_t> rng(n_rng);
   r.raw(rng.data(), n_rng * sizeof(std::uint64_t));
   KVCache::Impl& c = m.cache.impl();
-  const std::size_t row = static_cast<std::size_t>(c.kv_dim) * c.elem_bytes();
+  const std::size_t row = c.row_bytes;
   std::vector<std::byte> kv(row * len * 2 * static_cast<std::size_t>(c.n_layer));
   r.raw(kv.data(), kv.size());
   if (r.pos != bytes.size() - 8) throw Error(ErrorCode::Format, name + ": trailing bytes in the state file");
@@ -148,11 +146,9 @@ void Generator::load_state(const std::filesystem::path& path) {
   reset();
   std::size_t off = 0;
   for (int l = 0; l < c.n_layer; ++l) {
-    void* k = c.type == DType::F16 ? static_cast<void*>(c.k16_at(l, 0, 0)) : static_cast<void*>(c.k_at(l, 0, 0));
-    void* v = c.type == DType::F16 ? static_cast<void*>(c.v16_at(l, 0, 0)) : static_cast<void*>(c.v_at(l, 0, 0));
-    std::memcpy(k, kv.data() + off, row * len);
+    std::memcpy(c.k_row(l, 0, 0), kv.data() + off, row * len);
     off += row * len;
-    std::memcpy(v, kv.data() + off, row * len);
+    std::memcpy(c.v_row(l, 0, 0), kv.data() + off, row * len);
     off += row * len;
   }
   c.length[0] = static_cast<int>(len);

@@ -59,6 +59,9 @@ void axpy_f16(Isa isa, float a, const std::uint16_t* x, float* y, std::int64_t n
 // warm-up) with `threads` threads over three arrays of bytes_per_array each.
 double triad_bandwidth(int threads, std::size_t bytes_per_array = 64u << 20, int repetitions = 5);
 
+// Dot of two Q8_0 rows of n elements (n a multiple of 32).
+float dot_q8_0(Isa isa, const std::byte* a, const std::byte* b, std::int64_t n);
+
 // Rounds n floats to fp16.
 void to_f16(const float* x, std::uint16_t* y, std::int64_t n);
 

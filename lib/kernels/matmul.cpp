@@ -85,6 +85,10 @@ float dot_f16(Isa isa, const std::uint16_t* a, const std::uint16_t* b, std::int6
 
 void axpy_f16(Isa isa, float a, const std::uint16_t* x, float* y, std::int64_t n) { table_for(isa).axpy_f16(a, x, y, n); }
 
+float dot_q8_0(Isa isa, const std::byte* a, const std::byte* b, std::int64_t n) {
+  return table_for(isa).q8_0.vec_dot(n, a, b);
+}
+
 void to_f16(const float* x, std::uint16_t* y, std::int64_t n) { ref::quantize_f16(x, y, n); }
 
 }  // namespace inkling::kernels

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "inkling/error.hpp"
+#include "kernels/quantize_row.hpp"
 #include "model/kv_cache_impl.hpp"
 #include "model/layers.hpp"
 #include "model/model_impl.hpp"
@@ -117,6 +118,12 @@ void Model::forward(const Batch& batch, KVCache& kv_cache, std::span<float> logi
   grow(b.scores, static_cast<std::size_t>(threads) * cache.n_ctx);
   const bool f16_cache = cache.type == DType::F16;
   if (f16_cache) grow(b.q16, static_cast<std::size_t>(threads) * hd);
+  const bool q8_cache = cache.type == DType::Q8_0;
+  const std::size_t q8_head = static_cast<std::size_t>(dtype_row_bytes(DType::Q8_0, hd));
+  if (q8_cache) {
+    grow(b.q8, static_cast<std::size_t>(threads) * q8_head);
+    grow(b.v_row, static_cast<std::size_t>(threads) * hd);
+  }
   b.logit_rows.clear();
   for (int i = 0; i < n; ++i)
     if (batch.want_logits[static_cast<std::size_t>(i)]) b.logit_rows.push_back(i);
@@ -139,6 +146,8 @@ void Model::forward(const Batch& batch, KVCache& kv_cache, std::span<float> logi
   {
     float* scores = b.scores.data() + static_cast<std::size_t>(omp_get_thread_num()) * cache.n_ctx;
     std::uint16_t* q16 = f16_cache ? b.q16.data() + static_cast<std::size_t>(omp_get_thread_num()) * hd : nullptr;
+    std::byte* q8 = q8_cache ? b.q8.data() + static_cast<std::size_t>(omp_get_thread_num()) * q8_head : nullptr;
+    float* v_row = q8_cache ? b.v_row.data() + static_cast<std::size_t>(omp_get_thread_num()) * hd : nullptr;
 
 #pragma omp for schedule(static)
     for (int t = 0; t < n; ++t) {
@@ -204,6 +213,9 @@ void Model::forward(const Batch& batch, KVCache& kv_cache, std::span<float> logi
         if (f16_cache) {
           kernels::to_f16(k, cache.k16_at(il, seq[t], pos[t]), kv_dim);
           kernels::to_f16(v, cache.v16_at(il, seq[t], pos[t]), kv_dim);
+        } else if (q8_cache) {
+          kernels::quantize_row(DType::Q8_0, k, cache.k_row(il, seq[t], pos[t]), kv_dim);
+          kernels::quantize_row(DType::Q8_0, v, cache.v_row(il, seq[t], pos[t]), kv_dim);
         } else {
           std::memcpy(cache.k_at(il, seq[t], pos[t]), k, sizeof(float) * kv_dim);
           std::memcpy(cache.v_at(il, seq[t], pos[t]), v, sizeof(float) * kv_dim);
@@ -220,6 +232,16 @@ void Model::forward(const Batch& batch, KVCache& kv_cache, std::span<float> logi
           // A sliding window keeps the positions p with pos - p < window.
           const int first = windowed ? std::max(0, pos[t] - c.sliding_window + 1) : 0;
           const float* qh = b.q.data() + static_cast<std::size_t>(t) * q_stride + h * hd;
+          if (q8_cache) {
+            // The query in Q8_0 too, so each key costs one integer block dot (as
+            // llama.cpp's Q8_0 cache does); heads start on block boundaries (hd % 32 == 0).
+            kernels::quantize_row(DType::Q8_0, qh, q8, hd);
+            const std::size_t head_off = static_cast<std::size_t>(kvh) * q8_head;
+            detail::attend_q8_0(isa, q8, cache.k_row(il, seq[t], first) + head_off,
+                                cache.v_row(il, seq[t], first) + head_off, cache.row_bytes, pos[t] + 1 - first, hd,
+                                kq_scale, c.attn_logit_softcap, scores, v_row, row(b.att, t, q_dim) + h * hd);
+            continue;
+          }
           if (f16_cache) {
             kernels::to_f16(qh, q16, hd);
             detail::attend_f16(isa, q16, cache.k16_at(il, seq[t], first) + kvh * hd,

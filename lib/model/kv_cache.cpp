@@ -3,6 +3,7 @@
 #include <string>
 
 #include "inkling/error.hpp"
+#include "kernels/quantize_row.hpp"
 #include "model/kv_cache_impl.hpp"
 #include "model/arch.hpp"
 #include "model/layers.hpp"
@@ -26,10 +27,14 @@ KVCache::KVCache(const Model& model, KVCacheOptions options) : impl_(std::make_u
   if (options.n_seq < 1 || options.n_seq > 4096)
     throw Error(ErrorCode::InvalidArgument,
                 "KVCache: n_seq " + std::to_string(options.n_seq) + " is out of range [1, 4096]");
-  if (options.type != DType::F32 && options.type != DType::F16)
+  if (options.type != DType::F32 && options.type != DType::F16 && options.type != DType::Q8_0)
     throw Error(ErrorCode::InvalidArgument, "KVCache: cache type " +
                                                 std::string(dtype_name(options.type)) +
-                                                " is not supported (F32, F16)");
+                                                " is not supported (F32, F16, Q8_0)");
+  // Q8_0 blocks must not straddle heads: each head's keys are dotted on their own.
+  if (options.type == DType::Q8_0 && c.head_dim % 32 != 0)
+    throw Error(ErrorCode::InvalidArgument, "KVCache: a Q8_0 cache needs a head size that is a multiple of 32; this "
+                                            "model's is " + std::to_string(c.head_dim) + " (use F16)");
   Impl& m = *impl_;
   m.owner = detail::model_impl_id(model);
   m.n_ctx = n_ctx;
@@ -46,21 +51,17 @@ KVCache::KVCache(const Model& model, KVCacheOptions options) : impl_(std::make_u
   m.n_head_kv = c.n_head_kv;
   m.rope_base = c.rope_freq_base;
   m.rope_scale = c.rope_freq_scale;
-  const std::size_t n = static_cast<std::size_t>(m.n_layer) * m.n_seq * m.n_ctx * m.kv_dim;
-  const std::size_t bytes = 2 * n * m.elem_bytes();
+  m.row_bytes = static_cast<std::size_t>(dtype_row_bytes(m.type, m.kv_dim));
+  const std::size_t rows = static_cast<std::size_t>(m.n_layer) * m.n_seq * m.n_ctx;
+  const std::size_t bytes = 2 * rows * m.row_bytes;
   if (options.memory_budget > 0 && bytes > options.memory_budget)
     throw Error(ErrorCode::OutOfMemory,
                 "KVCache: " + std::to_string(n_ctx) + " positions x " + std::to_string(m.n_seq) +
                     " sequences need " + std::to_string(bytes) + " bytes, over the memory budget of " +
                     std::to_string(options.memory_budget) + " bytes (lower n_ctx or raise the budget)");
   try {
-    if (m.type == DType::F16) {
-      m.k16.assign(n, 0);
-      m.v16.assign(n, 0);
-    } else {
-      m.k.assign(n, 0.0f);
-      m.v.assign(n, 0.0f);
-    }
+    m.kb.assign(rows * m.row_bytes, std::byte{0});
+    m.vb.assign(rows * m.row_bytes, std::byte{0});
   } catch (const std::bad_alloc&) {
     throw Error(ErrorCode::OutOfMemory, "KVCache: cannot allocate " + std::to_string(bytes) + " bytes");
   }
@@ -80,10 +81,7 @@ int KVCache::length(int seq) const {
   return impl_->length[static_cast<std::size_t>(seq)];
 }
 
-std::size_t KVCache::bytes() const noexcept {
-  return (impl_->k.size() + impl_->v.size()) * sizeof(float) +
-         (impl_->k16.size() + impl_->v16.size()) * sizeof(std::uint16_t);
-}
+std::size_t KVCache::bytes() const noexcept { return impl_->kb.size() + impl_->vb.size(); }
 
 void KVCache::clear(int seq) {
   if (seq == -1) {
@@ -108,15 +106,10 @@ void KVCache::copy(int src, int dst) {
   m.check_seq(dst, "copy");
   if (src == dst) return;
   const int len = m.length[static_cast<std::size_t>(src)];
-  const std::size_t count = static_cast<std::size_t>(len) * m.kv_dim;
+  const std::size_t count = static_cast<std::size_t>(len) * m.row_bytes;
   for (int l = 0; l < m.n_layer; ++l) {
-    if (m.type == DType::F16) {
-      std::memcpy(m.k16_at(l, dst, 0), m.k16_at(l, src, 0), count * sizeof(std::uint16_t));
-      std::memcpy(m.v16_at(l, dst, 0), m.v16_at(l, src, 0), count * sizeof(std::uint16_t));
-    } else {
-      std::memcpy(m.k_at(l, dst, 0), m.k_at(l, src, 0), count * sizeof(float));
-      std::memcpy(m.v_at(l, dst, 0), m.v_at(l, src, 0), count * sizeof(float));
-    }
+    std::memcpy(m.k_row(l, dst, 0), m.k_row(l, src, 0), count);
+    std::memcpy(m.v_row(l, dst, 0), m.v_row(l, src, 0), count);
   }
   m.length[static_cast<std::size_t>(dst)] = len;
 }
@@ -136,20 +129,14 @@ void KVCache::remove(int seq, int p0, int p1) {
   std::vector<float> cos_v(static_cast<std::size_t>(m.n_rot / 2)), sin_v(cos_v.size()), row(static_cast<std::size_t>(m.kv_dim));
   if (m.rope) detail::rope_angles(-gap, m.n_rot, m.rope_base, m.rope_scale, cos_v.data(), sin_v.data());
   const auto style = static_cast<detail::RopeStyle>(m.rope_style);
-  const std::size_t kv = static_cast<std::size_t>(m.kv_dim);
   for (int l = 0; l < m.n_layer; ++l) {
     for (int p = p1; p < len; ++p) {
-      if (m.type == DType::F16) {
-        kernels::dequantize_row(DType::F16, reinterpret_cast<const std::byte*>(m.k16_at(l, seq, p)), row.data(), m.kv_dim);
-        if (m.rope) detail::rope_apply(row.data(), m.n_head_kv, m.head_dim, m.n_rot, style, cos_v.data(), sin_v.data());
-        kernels::to_f16(row.data(), m.k16_at(l, seq, p - gap), m.kv_dim);
-        std::memcpy(m.v16_at(l, seq, p - gap), m.v16_at(l, seq, p), kv * sizeof(std::uint16_t));
-      } else {
-        std::memcpy(row.data(), m.k_at(l, seq, p), kv * sizeof(float));
-        if (m.rope) detail::rope_apply(row.data(), m.n_head_kv, m.head_dim, m.n_rot, style, cos_v.data(), sin_v.data());
-        std::memcpy(m.k_at(l, seq, p - gap), row.data(), kv * sizeof(float));
-        std::memcpy(m.v_at(l, seq, p - gap), m.v_at(l, seq, p), kv * sizeof(float));
-      }
+      // Decode, rotate, encode again (exact for F32; F16/Q8_0 round once more, as they
+      // did when the key was first stored).
+      kernels::dequantize_row(m.type, m.k_row(l, seq, p), row.data(), m.kv_dim);
+      if (m.rope) detail::rope_apply(row.data(), m.n_head_kv, m.head_dim, m.n_rot, style, cos_v.data(), sin_v.data());
+      kernels::quantize_row(m.type, row.data(), m.k_row(l, seq, p - gap), m.kv_dim);
+      std::memcpy(m.v_row(l, seq, p - gap), m.v_row(l, seq, p), m.row_bytes);
     }
   }
   m.length[static_cast<std::size_t>(seq)] = len - gap;

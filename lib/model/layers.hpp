@@ -51,4 +51,9 @@ void attend_f16(kernels::Isa isa, const std::uint16_t* q, const std::uint16_t* k
                 std::int64_t stride, int n_keys, int head_dim, float scale, float softcap, float* scores,
                 float* out);
 
+// The same over a Q8_0 cache: `q` is the query head in Q8_0, K and V rows are `stride`
+// bytes apart and start at the head's first block; `v_row` is scratch for one V head.
+void attend_q8_0(kernels::Isa isa, const std::byte* q, const std::byte* k, const std::byte* v, std::size_t stride,
+                 int n_keys, int head_dim, float scale, float softcap, float* scores, float* v_row, float* out);
+
 }  // namespace inkling::detail

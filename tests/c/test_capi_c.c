@@ -167,6 +167,11 @@ int main(int argc, char **argv) {
   CHECK(ink_generate(g, "Once upon a time", 16, NULL, NULL) == INK_ERR_CONTEXT_FULL);
   ink_generator_free(g);
 
+  /* a Q8_0 cache needs a head size that is a multiple of 32: stories260K's is 8 */
+  gp = ink_generator_params_default();
+  gp.kv_q8_0 = 1;
+  CHECK(ink_generator_create(m, &gp, &g) == INK_ERR_INVALID_ARGUMENT && g == NULL && strstr(ink_last_error(), "multiple of 32") != NULL);
+
   /* init functions honour the caller's struct_size (an older, smaller struct) */
   {
     ink_generator_params big;

@@ -52,6 +52,7 @@ pub struct ink_generator_params {
     pub draft_model: *const c_void,
     pub draft_tokens: i32,
     pub draft_p_min: f32,
+    pub kv_q8_0: i32,
 }
 
 #[repr(C)]
