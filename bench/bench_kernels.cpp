@@ -5,7 +5,10 @@
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <map>
 #include <random>
 #include <vector>
 
@@ -58,6 +61,16 @@ Weights make(DType type, std::int64_t k, std::int64_t m) {
   return w;
 }
 
+// The machine's triad bandwidth per thread count, measured once per run (0 in the short
+// CI mode, where the ratio is not worth the time).
+double triad_for(int threads) {
+  static std::map<int, double> measured;
+  if (std::getenv("INKLING_BENCH_NO_PROBE")) return 0;
+  auto it = measured.find(threads);
+  if (it == measured.end()) it = measured.emplace(threads, kernels::triad_bandwidth(threads)).first;
+  return it->second;
+}
+
 // args: type, k, m, tokens, threads
 void BM_matmul(benchmark::State& state) {
   const auto type = static_cast<DType>(state.range(0));
@@ -67,13 +80,21 @@ void BM_matmul(benchmark::State& state) {
   std::vector<float> x(static_cast<std::size_t>(k * n), 0.5f), y(static_cast<std::size_t>(m * n));
   kernels::Workspace ws;
   const kernels::Isa isa = kernels::detect_isa();
+  const auto t0 = std::chrono::steady_clock::now();
   for (auto _ : state) {
 #pragma omp parallel num_threads(threads)
     kernels::matmul(isa, w.view, x.data(), n, y.data(), ws);
     benchmark::DoNotOptimize(y.data());
   }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double iters = static_cast<double>(state.iterations());
   state.counters["GB/s"] = benchmark::Counter(static_cast<double>(w.data.size()) * iters / 1e9, benchmark::Counter::kIsRate);
+  // Decode (tokens = 1) streams the weights once: its share of the triad bandwidth is how
+  // close the kernel gets to the memory limit.
+  if (n == 1) {
+    if (const double triad = triad_for(threads); triad > 0 && seconds > 0)
+      state.counters["of_triad"] = static_cast<double>(w.data.size()) * iters / seconds / 1e9 / triad;
+  }
   state.counters["GOP/s"] = benchmark::Counter(2.0 * k * m * n * iters / 1e9, benchmark::Counter::kIsRate);
   state.SetLabel(std::string(dtype_name(type)) + " " + std::string(kernels::isa_name(isa)));
 }
