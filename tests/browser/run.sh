@@ -28,7 +28,9 @@ command -v curl >/dev/null || die "curl missing"
   || die "npm ci failed in $here"
 
 log="$(mktemp "${TMPDIR:-/tmp}/inkling-serve.XXXXXX.log")"
-"$INKLING" serve -m "$MODEL" --port "$PORT" >"$log" 2>&1 &
+# A context longer than the tiny test model's 128 positions: the Stop check needs a run
+# that is still going when the page aborts it (128 tokens take a few milliseconds).
+"$INKLING" serve -m "$MODEL" --port "$PORT" --ctx 4096 >"$log" 2>&1 &
 server_pid=$!
 cleanup() {
   # Only the server this script started, by its pid.
