@@ -57,6 +57,7 @@ class Engine {
   const Model& model() const noexcept { return *model_; }
   const BatchOptions& options() const noexcept { return batch_.options(); }
   std::size_t kv_cache_bytes() const noexcept { return batch_.cache().bytes(); }
+  int n_ctx() const noexcept { return batch_.cache().n_ctx(); }  // positions per sequence
   int running() const;  // generations submitted and not finished
   struct Counters {
     std::uint64_t finished = 0, cancelled = 0, failed = 0, tokens = 0;

@@ -186,8 +186,7 @@ HttpServer::HttpServer(std::shared_ptr<const Model> model, ServerOptions options
   m.ctx.model_id = m.options.model_id.empty() ? (m.model->config().name.empty() ? "inkling" : m.model->config().name)
                                               : m.options.model_id;
   m.ctx.chat = m.chat ? &*m.chat : nullptr;
-  m.ctx.n_ctx = m.engine->model().config().n_ctx_train;
-  m.ctx.n_ctx = m.options.batch.n_ctx > 0 ? m.options.batch.n_ctx : m.ctx.n_ctx;
+  m.ctx.n_ctx = m.engine->n_ctx();  // the cache's own answer, not a second derivation of it
   const int threads = m.options.http_threads;
   m.http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
   m.http.set_payload_max_length(m.options.max_body_bytes);

@@ -2,6 +2,7 @@
 // tokens/s cannot exceed bandwidth / bytes of weights.
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <vector>
 
