@@ -113,7 +113,7 @@ ModelConfig read_config(const GgufFile& f) {
   if (!eps) bad(f, "missing required key '" + eps_key + "'");
   c.norm_eps = checked_float(f, eps_key, *eps, true);
   if (arch->window != SlidingWindow::None)
-    if (auto w = f.get_uint(a + "attention.sliding_window"))
+    if (auto w = f.get_uint(a + "attention.sliding_window"); w && *w != 0)  // 0: no window (Phi-4)
       c.sliding_window = checked_count(f, a + "attention.sliding_window", *w, kMaxCtx);
   if (auto cap = f.get_float(a + "attn_logit_softcapping"))
     c.attn_logit_softcap = checked_float(f, a + "attn_logit_softcapping", *cap, true);

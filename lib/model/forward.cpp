@@ -161,7 +161,7 @@ void Model::forward(const Batch& batch, KVCache& kv_cache, std::span<float> logi
         detail::add_in_place(x, p, n_embd);
       }
       if (arch.rope)
-        detail::rope_angles(pos[t], c.n_rot, c.rope_freq_base, c.rope_freq_scale,
+        detail::rope_angles(pos[t], c.n_rot, c.rope_freq_base, c.rope_freq_scale, f32(w.rope_freqs),
                             b.rope_cos.data() + static_cast<std::size_t>(t) * half_rot,
                             b.rope_sin.data() + static_cast<std::size_t>(t) * half_rot);
     }

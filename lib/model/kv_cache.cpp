@@ -51,6 +51,7 @@ KVCache::KVCache(const Model& model, KVCacheOptions options) : impl_(std::make_u
   m.n_head_kv = c.n_head_kv;
   m.rope_base = c.rope_freq_base;
   m.rope_scale = c.rope_freq_scale;
+  m.rope_freqs = detail::rope_freq_factors(model);
   m.row_bytes = static_cast<std::size_t>(dtype_row_bytes(m.type, m.kv_dim));
   const std::size_t rows = static_cast<std::size_t>(m.n_layer) * m.n_seq * m.n_ctx;
   const std::size_t bytes = 2 * rows * m.row_bytes;
@@ -127,7 +128,7 @@ void KVCache::remove(int seq, int p0, int p1) {
   // Later entries move down by `gap` positions; their keys were rotated for their old
   // positions, so rotate them back by `gap` (rotations by angles add up).
   std::vector<float> cos_v(static_cast<std::size_t>(m.n_rot / 2)), sin_v(cos_v.size()), row(static_cast<std::size_t>(m.kv_dim));
-  if (m.rope) detail::rope_angles(-gap, m.n_rot, m.rope_base, m.rope_scale, cos_v.data(), sin_v.data());
+  if (m.rope) detail::rope_angles(-gap, m.n_rot, m.rope_base, m.rope_scale, m.rope_freqs, cos_v.data(), sin_v.data());
   const auto style = static_cast<detail::RopeStyle>(m.rope_style);
   for (int l = 0; l < m.n_layer; ++l) {
     for (int p = p1; p < len; ++p) {

@@ -40,6 +40,7 @@ struct KVCache::Impl {
   bool rope = true;
   int n_rot = 0, head_dim = 0, n_head_kv = 0;
   float rope_base = 10000.0f, rope_scale = 1.0f;
+  const float* rope_freqs = nullptr;  // n_rot/2 factors in the model's mapping, or nullptr
   int rope_style = 0;  // detail::RopeStyle
   std::vector<int> length;  // filled positions per sequence
   ForwardBuffers buffers;
