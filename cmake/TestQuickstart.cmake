@@ -23,7 +23,7 @@ if(NOT err MATCHES "using the built-in stories260K")
 endif()
 # A story, and a clean end: stopped by the token limit or the model's end of text,
 # never by a full context.
-if(NOT out MATCHES "^Once upon a time[,.]? [A-Za-z]")
+if(NOT out MATCHES "(^|\n)Once upon a time[,.]? [A-Za-z]")
   message(FATAL_ERROR "no story in the quickstart's output:\n${out}")
 endif()
 if(NOT err MATCHES "\\[(max_tokens|end_of_sequence)\\]" OR err MATCHES "context_full")
