@@ -306,7 +306,8 @@ typedef struct ink_chat_message {
 } ink_chat_message;
 
 /* Renders a conversation with a chat template: template_name is one of "chatml",
- * "llama2", "llama3", "mistral", "phi3", "gemma", "zephyr", or NULL for the model's own
+ * "llama2", "llama3", "llama3.1", "mistral", "phi3", "phi4", "phi4-mini", "gemma", "zephyr",
+ * "qwen3", "granite", or NULL for the model's own
  * (tokenizer.chat_template; INK_ERR_UNSUPPORTED if it has none or an unknown one).
  * add_generation_prompt: end with the header of the assistant's turn. The text omits the
  * leading BOS (ink_generator_prompt adds it) and is written with the size-query rules.
