@@ -133,30 +133,9 @@ ink_status ink_generator_params_init(ink_generator_params* p) {
 }
 
 ink_generator_params ink_generator_params_default(void) {
-  const inkling::GenerationConfig d;
   ink_generator_params p{};
   p.struct_size = sizeof p;
-  p.max_new_tokens = d.max_new_tokens;
-  p.min_new_tokens = d.min_new_tokens;
-  p.n_ctx = 0;
-  p.temperature = d.sampling.temperature;
-  p.top_k = d.sampling.top_k;
-  p.top_p = d.sampling.top_p;
-  p.min_p = d.sampling.min_p;
-  p.typical_p = d.sampling.typical_p;
-  p.repeat_penalty = d.sampling.repeat_penalty;
-  p.presence_penalty = d.sampling.presence_penalty;
-  p.frequency_penalty = d.sampling.frequency_penalty;
-  p.penalty_window = d.sampling.penalty_window;
-  p.seed = d.sampling.seed;
-  p.num_beams = 1;
-  p.length_penalty = d.length_penalty;
-  p.num_return_sequences = 1;
-  p.top_n_alternatives = d.top_n_alternatives;
-  p.stop_at_eog = 1;
-  p.context_full_is_error = 0;
-  p.draft_tokens = d.draft_tokens;
-  p.draft_p_min = d.draft_p_min;
+  inkling::capi::params_from_config(inkling::GenerationConfig{}, p);
   return p;
 }
 

@@ -27,7 +27,7 @@
 #include <utility>
 #include <vector>
 
-#include "inkling/tokenizer.hpp"
+#include "inkling/types.hpp"
 
 namespace inkling {
 

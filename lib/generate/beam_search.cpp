@@ -18,8 +18,16 @@ struct Beam {
   double logprob = 0;
   int slot = 0;
   Detokenizer detok;
-  std::string text;           // decoded so far (complete UTF-8 characters)
-  std::size_t stop_from = 0;  // stop strings are searched from here (set at min_new_tokens)
+  detail::StopText stop;  // the stop strings over this beam's own text
+  std::string text;       // released so far (complete UTF-8, no part of a stop string)
+
+  // The text when the beam ends other than by a stop string.
+  std::string final_text() const {
+    Detokenizer d = detok;
+    detail::StopText st = stop;
+    std::string t = text + st.push(d.flush(), false).release;
+    return t + st.flush();
+  }
 };
 
 struct Candidate {
@@ -40,7 +48,7 @@ GenerationResult Generator::Impl::beam_search(std::span<const TokenId> prompt) {
   const Tokenizer& tok = model->tokenizer();
   const int n_beams = config.num_beams;
   const auto n_vocab = static_cast<std::size_t>(model->config().n_vocab);
-  std::vector<Beam> live{Beam{{}, 0.0, 0, Detokenizer(tok, config.special_text, false), {}, 0}};
+  std::vector<Beam> live{Beam{{}, 0.0, 0, Detokenizer(tok, config.special_text, false), detail::StopText(config.stop), {}}};
   std::vector<float> beam_logits = logits;  // one row per live beam
   std::vector<Sequence> finished;
   std::vector<Candidate> cands;
@@ -72,8 +80,6 @@ GenerationResult Generator::Impl::beam_search(std::span<const TokenId> prompt) {
     }
     const bool may_end = step >= config.min_new_tokens;
     cands.clear();
-    if (step == config.min_new_tokens)
-      for (Beam& b : live) b.stop_from = b.text.size();
     for (std::size_t b = 0; b < live.size(); ++b) {
       std::span<float> row(beam_logits.data() + b * n_vocab, n_vocab);
       if (!may_end) detail::ban_ending_tokens(tok, config, row);
@@ -95,24 +101,18 @@ GenerationResult Generator::Impl::beam_search(std::span<const TokenId> prompt) {
     std::vector<int> parent_slots;
     for (const Candidate& c : cands) {
       const Beam& parent = live[static_cast<std::size_t>(c.beam)];
-      const bool is_eog = config.stop_at_eog && tok.is_eog(c.token);
-      const bool is_stop = std::find(config.stop_tokens.begin(), config.stop_tokens.end(), c.token) != config.stop_tokens.end();
-      if (may_end && (is_eog || is_stop)) {
-        Detokenizer d = parent.detok;
-        finish(parent, c.logprob, static_cast<int>(parent.tokens.size()) + 1,
-               is_eog ? StopReason::EndOfSequence : StopReason::StopToken, parent.text + d.flush());
+      if (const auto ending = may_end ? detail::ending_token(tok, config, c.token) : std::nullopt) {
+        finish(parent, c.logprob, static_cast<int>(parent.tokens.size()) + 1, *ending, parent.final_text());
         continue;
       }
-      Beam nb{parent.tokens, c.logprob, 0, parent.detok, parent.text, parent.stop_from};
+      Beam nb = parent;
+      nb.logprob = c.logprob;
       nb.tokens.push_back(c.token);
-      nb.text += nb.detok.push(c.token);
-      if (may_end) {
-        std::size_t at = std::string::npos;
-        for (const auto& stop : config.stop) at = std::min(at, nb.text.find(stop, nb.stop_from));
-        if (at != std::string::npos) {
-          finish(nb, c.logprob, static_cast<int>(nb.tokens.size()), StopReason::StopString, nb.text.substr(0, at));
-          continue;
-        }
+      const auto released = nb.stop.push(nb.detok.push(c.token), may_end);
+      nb.text += released.release;
+      if (released.stopped) {
+        finish(nb, c.logprob, static_cast<int>(nb.tokens.size()), StopReason::StopString, nb.text);
+        continue;
       }
       next.push_back(std::move(nb));
       parent_slots.push_back(parent.slot);
@@ -153,7 +153,7 @@ GenerationResult Generator::Impl::beam_search(std::span<const TokenId> prompt) {
     base = child_base;
     ++position;
   }
-  for (Beam& b : live) finish(b, b.logprob, static_cast<int>(b.tokens.size()), end_reason, b.text + b.detok.flush());
+  for (Beam& b : live) finish(b, b.logprob, static_cast<int>(b.tokens.size()), end_reason, b.final_text());
   std::stable_sort(finished.begin(), finished.end(), [](const Sequence& a, const Sequence& b) { return a.score > b.score; });
   finished.resize(std::min<std::size_t>(finished.size(), static_cast<std::size_t>(config.num_return_sequences)));
 

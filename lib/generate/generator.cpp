@@ -4,6 +4,7 @@
 #include <string>
 
 #include "generate/generator_impl.hpp"
+#include "generate/prefix.hpp"
 #include "inkling/error.hpp"
 
 namespace inkling {
@@ -71,8 +72,7 @@ void Generator::Impl::draft_with_model(TokenId id, int max_tokens, std::vector<T
   KVCache& dc = *draft_cache;
   std::vector<TokenId> context = cached;
   context.push_back(id);
-  std::size_t same = 0;
-  while (same < draft_cached.size() && same + 1 < context.size() && draft_cached[same] == context[same]) ++same;
+  const std::size_t same = detail::reusable_prefix(draft_cached, context);
   dc.truncate(0, static_cast<int>(same));
   draft_cached.resize(same);
   Batch b;
@@ -113,13 +113,7 @@ void Generator::Impl::begin(std::span<const TokenId> prompt) {
   drop_speculation();
   const int n = static_cast<int>(prompt.size());
   logits.resize(static_cast<std::size_t>(model->config().n_vocab));
-  // Prefix reuse: positions whose tokens equal what the cache already holds (a system
-  // prompt, the conversation so far) are kept; only the rest is computed. At least the
-  // last prompt token is recomputed, for its logits.
-  int reuse = 0;
-  while (reuse < n - 1 && reuse < static_cast<int>(cached.size()) &&
-         cached[static_cast<std::size_t>(reuse)] == prompt[static_cast<std::size_t>(reuse)])
-    ++reuse;
+  const int reuse = static_cast<int>(detail::reusable_prefix(cached, prompt));
   cache.truncate(0, reuse);
   cached.assign(prompt.begin(), prompt.begin() + reuse);
   Batch batch;
