@@ -30,6 +30,9 @@ void GenerationConfig::validate() const {
     bad("min_new_tokens must be in [0, max_new_tokens], got " + std::to_string(min_new_tokens));
   if (n_ctx < 0) bad("n_ctx must be >= 0 (0 = the model's context), got " + std::to_string(n_ctx));
   if (num_beams < 1 || num_beams > 64) bad("num_beams must be in [1, 64], got " + std::to_string(num_beams));
+  if (num_beams > 1 && (lookup_draft > 0 || draft_model))
+    bad(std::string("num_beams > 1 cannot combine with ") + (draft_model ? "draft_model" : "lookup_draft") +
+        " (speculation checks one sequence's tokens; beam search keeps several)");
   if (num_return_sequences < 1 || num_return_sequences > num_beams)
     bad("num_return_sequences must be in [1, num_beams], got " + std::to_string(num_return_sequences));
   if (!std::isfinite(length_penalty)) bad("length_penalty must be finite");
@@ -294,6 +297,7 @@ const Metrics& Generator::metrics() const noexcept { return impl_->metrics; }
 const std::string& Generator::text() const noexcept { return impl_->text; }
 const std::vector<TokenId>& Generator::tokens() const noexcept { return impl_->generated; }
 const GenerationConfig& Generator::config() const noexcept { return impl_->config; }
+std::uint64_t Generator::seed() const noexcept { return impl_->sampler.seed(); }
 const KVCache& Generator::cache() const noexcept { return impl_->cache; }
 const Model& Generator::model() const noexcept { return *impl_->model; }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 #include <string>
 
 #include "inkling/error.hpp"
@@ -16,13 +17,23 @@ namespace inkling {
 using sampling::Candidate;
 
 struct Sampler::Impl {
-  explicit Impl(SamplerConfig c) : config((c.validate(), std::move(c))), rng(config.seed), state(config) {}
+  explicit Impl(SamplerConfig c)
+      : config((c.validate(), std::move(c))), seed(resolve_seed(config.seed)), rng(seed), state(config) {}
+
+  static std::uint64_t resolve_seed(std::uint64_t s) {
+    if (s != SamplerConfig::kRandomSeed) return s;
+    std::random_device dev;
+    std::uint64_t drawn = SamplerConfig::kRandomSeed;
+    while (drawn == SamplerConfig::kRandomSeed) drawn = (static_cast<std::uint64_t>(dev()) << 32) | dev();
+    return drawn;
+  }
 
   std::size_t draw();
   // TokenProbs of `best`, against a softmax with this log-sum-exp.
   void report(std::vector<TokenProb>& out, std::size_t n, double log_sum_exp) const;
 
   SamplerConfig config;
+  std::uint64_t seed;
   sampling::Xoshiro256 rng;
   sampling::ChainState state;
   std::vector<const sampling::StepDef*> chain;  // config.order's rows (validated above)
@@ -116,6 +127,17 @@ TokenId Sampler::sample(std::span<const float> logits, std::span<const TokenId> 
   return pick.id;
 }
 
+void Sampler::adjust_logits(std::span<float> logits, std::span<const TokenId> history) {
+  Impl& s = *impl_;
+  s.set.reset(logits);
+  for (const sampling::StepDef* step : s.chain)
+    if (!step->shapes_distribution) step->apply(s.config, s.state, s.set, history);
+  if (!s.set.modified()) return;
+  for (const Candidate& c : s.set.items()) logits[static_cast<std::size_t>(c.id)] = c.logit;
+}
+
+std::uint64_t Sampler::seed() const noexcept { return impl_->seed; }
+
 std::span<const TokenProb> Sampler::top(int n) const {
   const auto& v = impl_->top;
   return std::span<const TokenProb>(v).first(std::min(v.size(), static_cast<std::size_t>(std::max(n, 0))));
@@ -133,7 +155,10 @@ float Sampler::raw_entropy() const noexcept { return impl_->raw_entropy; }
 int Sampler::candidates_kept() const noexcept { return impl_->kept; }
 const SamplerConfig& Sampler::config() const noexcept { return impl_->config; }
 
-void Sampler::reseed(std::uint64_t seed) noexcept { impl_->rng.reseed(seed); }
+void Sampler::reseed(std::uint64_t seed) noexcept {
+  impl_->seed = seed;
+  impl_->rng.reseed(seed);
+}
 
 std::vector<std::uint64_t> Sampler::rng_state() const {
   const auto& s = impl_->rng.state();
