@@ -160,6 +160,23 @@ typedef struct ink_generator_params {
   float draft_p_min;           /* the draft stops at a token it gives less than this; default 0.75 */
   int32_t kv_q8_0;             /* nonzero: Q8_0 KV cache (about a quarter of F32; head size a multiple
                                   of 32); overrides kv_f16 */
+  /* Samplers as llama.cpp defines them (see inkling/sampler.hpp for each definition). */
+  int32_t mirostat;            /* 0 = off (default), 1 or 2: replaces top-k/p, min-p, typical-p, xtc */
+  float mirostat_tau;          /* target surprise in bits; default 5 */
+  float mirostat_eta;          /* learning rate; default 0.1 */
+  int32_t mirostat_m;          /* v1: tokens used to estimate the Zipf exponent; default 100 */
+  float dry_multiplier;        /* DRY repetition penalty; 0 = off (default) */
+  float dry_base;              /* default 1.75 */
+  int32_t dry_allowed_length;  /* default 2 */
+  int32_t dry_penalty_last_n;  /* -1 = whole history (default), 0 = off */
+  const char *const *dry_sequence_breakers; /* NULL: the default "\n" ":" "\"" "*"; else
+                                               n_dry_sequence_breakers NUL-terminated strings */
+  size_t n_dry_sequence_breakers;
+  float xtc_probability;       /* 0 = off (default) */
+  float xtc_threshold;         /* default 0.1 */
+  float top_n_sigma;           /* <= 0 = off (default -1) */
+  const char *samplers;        /* NULL: the default order; else llama.cpp's --samplers spelling,
+                                  e.g. "penalties;dry;top_k;typ_p;top_p;min_p;xtc;temperature" */
 } ink_generator_params;
 
 INK_API ink_generator_params ink_generator_params_default(void);

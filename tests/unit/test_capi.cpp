@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -425,5 +426,68 @@ TEST_CASE("beam search sequences and the drawn seed through the C ABI") {
   REQUIRE(ink_generator_text(g, text, sizeof text, &len) == INK_OK);
   CHECK(std::string(text, len) == first);
   ink_generator_free(g);
+  ink_model_free(m);
+}
+
+TEST_CASE("the sampler fields of ink_generator_params reach the sampler") {
+  const std::string path = model_path();
+  if (path.empty()) return;
+  ink_model* m = nullptr;
+  REQUIRE(ink_model_load(path.c_str(), nullptr, &m) == INK_OK);
+  // Each field set out of range is refused naming it: the value reached the C++ config.
+  struct Bad {
+    const char* name;
+    void (*set)(ink_generator_params&);
+  };
+  const Bad bad[] = {
+      {"mirostat", [](ink_generator_params& p) { p.mirostat = 3; }},
+      {"mirostat_tau", [](ink_generator_params& p) { p.mirostat_tau = -1; }},
+      {"mirostat_eta", [](ink_generator_params& p) { p.mirostat_eta = -1; }},
+      {"mirostat_m", [](ink_generator_params& p) { p.mirostat_m = 1; }},
+      {"dry_multiplier", [](ink_generator_params& p) { p.dry_multiplier = -1; }},
+      {"dry_base", [](ink_generator_params& p) { p.dry_base = 0.5f; }},
+      {"dry_allowed_length", [](ink_generator_params& p) { p.dry_allowed_length = 0; }},
+      {"dry_penalty_last_n", [](ink_generator_params& p) { p.dry_penalty_last_n = -2; }},
+      {"xtc_probability", [](ink_generator_params& p) { p.xtc_probability = 2; }},
+      {"xtc_threshold", [](ink_generator_params& p) { p.xtc_threshold = 2; }},
+      {"top_n_sigma", [](ink_generator_params& p) { p.top_n_sigma = NAN; }},
+      {"banana", [](ink_generator_params& p) { p.samplers = "top_k;banana"; }},
+      {"DRY sequence breaker", [](ink_generator_params& p) {
+         static const char* const breakers[] = {"\n", nullptr};
+         p.dry_sequence_breakers = breakers;
+         p.n_dry_sequence_breakers = 2;
+       }},
+  };
+  for (const Bad& b : bad) {
+    CAPTURE(b.name);
+    ink_generator_params p = ink_generator_params_default();
+    b.set(p);
+    ink_generator* g = nullptr;
+    CHECK(ink_generator_create(m, &p, &g) == INK_ERR_INVALID_ARGUMENT);
+    CHECK(std::string(ink_last_error()).find(b.name) != std::string::npos);
+    CHECK(g == nullptr);
+  }
+  // The order is honoured: top_k 1 is greedy unless the order leaves top_k out.
+  auto text_of = [&](const char* samplers) {
+    ink_generator_params p = ink_generator_params_default();
+    p.max_new_tokens = 24;
+    p.temperature = 1.5f;
+    p.top_k = 1;
+    p.top_p = 1;
+    p.min_p = 0;
+    p.seed = 4;
+    p.samplers = samplers;
+    ink_generator* g = nullptr;
+    REQUIRE(ink_generator_create(m, &p, &g) == INK_OK);
+    REQUIRE(ink_generate(g, "Once upon a time", 16, nullptr, nullptr) == INK_OK);
+    char buf[1024];
+    size_t len = 0;
+    REQUIRE(ink_generator_text(g, buf, sizeof buf, &len) == INK_OK);
+    ink_generator_free(g);
+    return std::string(buf, len);
+  };
+  const std::string greedy = text_of(nullptr);
+  CHECK(text_of("top_k;temperature") == greedy);
+  CHECK(text_of("temperature") != greedy);
   ink_model_free(m);
 }
