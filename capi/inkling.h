@@ -280,6 +280,20 @@ INK_API ink_status ink_generator_sequence_count(const ink_generator *gen, size_t
 /* Sequence `index` (< the count; INK_ERR_INVALID_ARGUMENT otherwise). */
 INK_API ink_status ink_generator_sequence(const ink_generator *gen, size_t index, ink_sequence *out);
 
+/* ---- scoring ------------------------------------------------------------------------ */
+
+/* The log-probability (natural log) of each token given the ones before it, in one pass:
+ * logprobs[0] = NAN (the first token has no context), logprobs[i] = log p(ids[i] |
+ * ids[0..i-1]). cap must be >= n_ids (INK_ERR_BUFFER_TOO_SMALL otherwise); n_ids >= 2 and
+ * at most the model's context. */
+INK_API ink_status ink_score_tokens(const ink_model *model, const int32_t *ids, size_t n_ids, float *logprobs,
+                                    size_t cap);
+/* Perplexity of a text's tokens (without BOS) in windows of n_ctx tokens, as llama.cpp's
+ * perplexity tool: stride 0 = consecutive windows scoring their second half, stride > 0
+ * = a window every stride tokens scoring its last stride. */
+INK_API ink_status ink_perplexity(const ink_model *model, const int32_t *ids, size_t n_ids, int32_t n_ctx,
+                                  int32_t stride, double *perplexity_out);
+
 /* ---- many requests at once --------------------------------------------------------- */
 
 /* A batch decodes many independent requests together: every ink_batch_step is one

@@ -491,3 +491,37 @@ TEST_CASE("the sampler fields of ink_generator_params reach the sampler") {
   CHECK(text_of("temperature") != greedy);
   ink_model_free(m);
 }
+
+TEST_CASE("scoring through the C ABI: per-token logprobs and perplexity") {
+  const std::string path = model_path();
+  if (path.empty()) return;
+  ink_model* m = nullptr;
+  REQUIRE(ink_model_load(path.c_str(), nullptr, &m) == INK_OK);
+  const std::string text = "Once upon a time, there was a little girl named Lily. She loved to play outside.";
+  std::vector<int32_t> ids(256);
+  size_t n = 0;
+  REQUIRE(ink_tokenize(m, text.data(), text.size(), 1, 0, ids.data(), ids.size(), &n) == INK_OK);
+  ids.resize(n);
+  std::vector<float> lp(n);
+  REQUIRE(ink_score_tokens(m, ids.data(), n, lp.data(), lp.size()) == INK_OK);
+  CHECK(std::isnan(lp[0]));
+  double sum = 0;
+  for (size_t i = 1; i < n; ++i) {
+    CHECK(lp[i] < 0);
+    sum += lp[i];
+  }
+  CHECK(ink_score_tokens(m, ids.data(), n, lp.data(), n - 1) == INK_ERR_BUFFER_TOO_SMALL);
+  CHECK(ink_score_tokens(m, ids.data(), 1, lp.data(), 1) == INK_ERR_INVALID_ARGUMENT);
+  // One window covering the text, stride n_ctx - 1: scores every token but the first two
+  // (the window's first token is BOS, its own first prediction is skipped).
+  double ppl = 0;
+  const std::vector<int32_t> body(ids.begin() + 1, ids.end());  // without BOS
+  REQUIRE(ink_perplexity(m, body.data(), body.size(), static_cast<int32_t>(body.size()), 0, &ppl) == INK_OK);
+  CHECK(ppl > 1);
+  double ppl_stride = 0;
+  REQUIRE(ink_perplexity(m, body.data(), body.size(), 8, 4, &ppl_stride) == INK_OK);
+  CHECK(ppl_stride != ppl);
+  CHECK(ink_perplexity(m, body.data(), body.size(), 8, 8, &ppl) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(ink_last_error()).find("stride") != std::string::npos);
+  ink_model_free(m);
+}
