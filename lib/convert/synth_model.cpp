@@ -13,7 +13,7 @@
 #include "inkling/gguf_writer.hpp"
 #include "inkling/synth.hpp"
 #include "inkling/tensor.hpp"
-#include "kernels/blocks.hpp"
+#include "kernels/formats/all.hpp"
 #include "kernels/quantize_row.hpp"
 
 namespace inkling {
@@ -45,7 +45,7 @@ struct Rng {
 
 std::uint64_t mix(std::uint64_t seed, std::uint64_t row) { return (seed * 0x9E3779B97F4A7C15ull) ^ (row * 0xBF58476D1CE4E5B9ull) ^ 1; }
 
-// Where a block's fp16 scales sit (the block layouts of kernels/blocks.hpp) and the scale
+// Where a block's fp16 scales sit (the block layouts of kernels/formats/) and the scale
 // that makes uniform random quants come out with spread ~1: for the types the library
 // has no encoder for.
 struct ScaleFields {
