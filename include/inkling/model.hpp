@@ -96,6 +96,8 @@ class Model {
   void forward(const Batch& batch, KVCache& cache, std::span<float> logits_out) const;
 
   struct Impl;
+  // The internals, for the library's own passes outside this class (the encoder).
+  const Impl& impl() const noexcept { return *impl_; }
 
  private:
   explicit Model(std::unique_ptr<Impl> impl);

@@ -15,6 +15,11 @@ constexpr ArchTraits kArchs[] = {
     {.name = "starcoder2", .rope_style = RopeStyle::Neox, .norm = NormKind::Layer, .ffn = FfnKind::GeluMlp},
     {.name = "gpt2", .rope = false, .norm = NormKind::Layer, .ffn = FfnKind::GeluMlp, .fused_qkv = true,
      .position_embedding = true},
+    // Encoders (embeddings, reranking): BGE / MiniLM / E5, and nomic-embed (rotary, SwiGLU).
+    {.name = "bert", .rope = false, .norm = NormKind::Layer, .ffn = FfnKind::GeluMlp,
+     .position_embedding = true, .encoder = true},
+    {.name = "nomic-bert", .rope_style = RopeStyle::Neox, .norm = NormKind::Layer, .fused_qkv = true,
+     .encoder = true},
 };
 
 }  // namespace

@@ -26,6 +26,9 @@ struct ArchTraits {
   bool scale_embedding = false;     // token embedding x sqrt(n_embd)
   bool post_norms = false;          // norms on the attention and FFN outputs
   SlidingWindow window = SlidingWindow::None;  // where <arch>.attention.sliding_window applies
+  // A non-causal encoder (BERT family): post-norm layers, no KV cache, no output head;
+  // run by detail::encode (model/encoder.hpp) for embeddings, never by Model::forward.
+  bool encoder = false;
 };
 
 // nullptr for an architecture this version does not run.
