@@ -33,6 +33,10 @@ std::optional<Pooling> parse_pooling(std::string_view name) noexcept;
 // pooling_type 0). Throws Error(Format) for a value outside 0-4.
 std::optional<Pooling> model_pooling(const Model& model);
 
+// Whether the model only embeds and reranks (an encoder: bert, nomic-bert); such a
+// model has no KV cache and cannot generate.
+bool is_embedding_only(const Model& model) noexcept;
+
 struct EmbedOptions {
   Pooling pooling = Pooling::Default;
   bool normalize = true;   // L2-normalise each vector (each token's with Pooling::None); never rank scores

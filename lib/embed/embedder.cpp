@@ -19,6 +19,8 @@ int Embeddings::total_tokens() const noexcept {
   return n;
 }
 
+bool is_embedding_only(const Model& model) noexcept { return detail::is_encoder(model); }
+
 std::optional<Pooling> model_pooling(const Model& model) {
   const std::string key = model.config().architecture + ".pooling_type";
   const std::optional<std::uint64_t> v = model.file().get_uint(key);
