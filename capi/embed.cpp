@@ -81,7 +81,6 @@ ink_status ink_embed(const ink_model* model, const ink_embed_params* params, con
     if (ink_status s = to_pooling(fn, p.pooling, options.pooling); s != INK_OK) return s;
     options.normalize = p.normalize != 0;
     options.truncate = p.truncate != 0;
-    options.batch_tokens = p.batch_tokens;
     std::vector<std::string> inputs;
     if (ink_status s = read_texts(fn, "text", texts, lens, n_texts, inputs); s != INK_OK) return s;
     if (inputs.empty()) return fail(INK_ERR_INVALID_ARGUMENT, "ink_embed: no texts (n_texts = 0)");

@@ -346,7 +346,6 @@ typedef struct ink_embed_params {
   int32_t pooling;       /* ink_pooling; default INK_POOLING_DEFAULT */
   int32_t normalize;     /* nonzero (default): L2-normalise each vector (never rank outputs) */
   int32_t truncate;      /* nonzero: cut inputs longer than the context; 0 (default): refuse them */
-  int32_t batch_tokens;  /* tokens packed into one pass; 0 (default) = the model's context */
 } ink_embed_params;
 
 INK_API ink_embed_params ink_embed_params_default(void);

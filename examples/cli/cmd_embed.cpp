@@ -55,7 +55,6 @@ int cmd_embed(int argc, char** argv) {
           "      --pooling P       none | mean | cls | last | rank (default: the model's)\n"
           "      --no-normalize    print raw vectors (default: L2-normalised)\n"
           "      --truncate        cut texts longer than the context instead of failing\n"
-          "      --batch-tokens N  tokens packed into one pass (default: the context length)\n"
           "      --json            print {\"index\": i, \"tokens\": n, \"embedding\": [...]} per text\n"
           "  -t, --threads N       threads (default: physical cores)");
       return 0;
@@ -70,7 +69,6 @@ int cmd_embed(int argc, char** argv) {
       options.pooling = *pooling;
     } else if (a.is("--no-normalize")) options.normalize = false;
     else if (a.is("--truncate")) options.truncate = true;
-    else if (a.is("--batch-tokens")) options.batch_tokens = static_cast<int>(a.integer(1, 1 << 24));
     else if (a.is("--json")) json = true;
     else if (a.is("-t", "--threads")) model_options.threads = static_cast<int>(a.integer(1, 1024));
     else a.unknown();

@@ -49,6 +49,7 @@ struct Embeddings {
   // One entry per input, in input order: dim floats, or tokens[i] * dim with Pooling::None.
   std::vector<std::vector<float>> vectors;
   std::vector<int> tokens;  // tokens each input ran with (after truncation)
+  int passes = 0;           // forward passes the inputs were packed into
   int total_tokens() const noexcept;
 };
 

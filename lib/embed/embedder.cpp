@@ -144,6 +144,7 @@ Embeddings Embedder::embed_tokens(std::span<const std::vector<TokenId>> inputs) 
       ++last;
     }
     const std::span<const float> hidden = m.run(packed, starts);
+    ++out.passes;
     for (std::size_t i = first; i < last; ++i) {
       const int n = static_cast<int>(fitted[i].size());
       const float* rows = hidden.data() + static_cast<std::size_t>(starts[i - first]) * c.n_embd;

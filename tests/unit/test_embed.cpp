@@ -117,6 +117,9 @@ TEST_CASE("packed passes give the one-by-one vectors whatever the pass size") {
       Embedder packed(model, {.pooling = p, .batch_tokens = batch_tokens});
       const auto e = packed.embed(kTexts);
       REQUIRE(e.vectors.size() == kTexts.size());
+      // Tokens 6 + 2 + 9 + 12, packed in order while they fit (an input alone always does).
+      const int passes[] = {1, 4, 3, 2};  // for 0 (the context), 1, 10, 24 tokens
+      CHECK(e.passes == passes[batch_tokens == 0 ? 0 : batch_tokens == 1 ? 1 : batch_tokens == 10 ? 2 : 3]);
       for (std::size_t i = 0; i < kTexts.size(); ++i) {
         const auto one = Embedder(model, {.pooling = p}).embed(kTexts[i]);
         CHECK(max_diff(e.vectors[i], one) < 1e-5);
