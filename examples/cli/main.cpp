@@ -25,7 +25,7 @@ void usage() {
       "  embed     sentence embeddings of texts (BERT-family or decoder embedding models)\n"
       "  rerank    relevance scores of documents for a query (reranker models)\n"
       "\n"
-      "Every command takes -m MODEL.gguf; `inkling COMMAND --help` lists its options.");
+      "Every command takes -m MODEL.gguf (run, chat and serve default to the built-in stories260K); `inkling COMMAND --help` lists its options.");
 }
 
 }  // namespace
