@@ -9,6 +9,7 @@
 #include <string>
 
 #include "inkling/error.hpp"
+#include "model/gelu_table.hpp"
 #include "model/layers.hpp"
 #include "model/model_impl.hpp"
 
@@ -76,6 +77,7 @@ std::span<const float> encode(const Model& model, std::span<const TokenId> token
   const kernels::Isa isa = m.isa;
   const bool fused = arch.fused_qkv;
   const int qkv_stride = fused ? q_dim + 2 * kv_dim : q_dim;  // row width of b.q
+  const GeluTable& gelu = gelu_table();
 
   const auto un = static_cast<std::size_t>(n);
   grow(b.x, un * n_embd);
@@ -181,7 +183,7 @@ std::span<const float> encode(const Model& model, std::span<const TokenId> token
         if (l.w_gate)
           silu_mul(row(b.gate, t, n_ff), u, u, n_ff);
         else
-          gelu_in_place(u, n_ff);
+          gelu.apply(u, n_ff);
       }
 
       kernels::matmul(isa, *l.w_down, b.up.data(), n, b.o.data(), b.ws);

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <functional>
 #include <numeric>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -14,6 +15,9 @@
 #include "inkling/error.hpp"
 #include "inkling/kv_cache.hpp"
 #include "inkling/model.hpp"
+#include "kernels/fp16.hpp"
+#include "model/gelu_table.hpp"
+#include "model/layers.hpp"
 #include "shared_data.hpp"
 
 using inkling::Embedder;
@@ -245,4 +249,22 @@ TEST_CASE("BERT reranker: the classification head on [CLS] query [SEP] document 
   check_error([&] { r.score("q", std::vector<std::string>{long_doc}); }, ErrorCode::InvalidArgument, "document 0");
   inkling::Reranker cut(model, {.truncate = true});
   CHECK(std::isfinite(cut.score("q", std::vector<std::string>{long_doc})[0]));
+}
+
+TEST_CASE("the GELU table gives detail::gelu's values bit for bit") {
+  const inkling::detail::GeluTable& table = inkling::detail::gelu_table();
+  std::vector<float> xs = {-10.0f, -9.999f, -0.0f, 0.0f, 9.999f, 10.0f, 1e30f, -1e30f, 1e-8f, 3.14159f};
+  for (std::uint32_t h = 0; h < (1u << 16); ++h) {
+    const float x = inkling::kernels::fp16_to_f32(static_cast<std::uint16_t>(h));
+    if (!std::isnan(x)) xs.push_back(x);
+  }
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> d(-12.0f, 12.0f);
+  for (int i = 0; i < 100000; ++i) xs.push_back(d(rng));
+  std::vector<float> got = xs;
+  table.apply(got.data(), static_cast<std::int64_t>(got.size()));
+  int mismatches = 0;
+  for (std::size_t i = 0; i < xs.size(); ++i)
+    if (got[i] != inkling::detail::gelu(xs[i])) ++mismatches;
+  CHECK(mismatches == 0);
 }
