@@ -121,5 +121,14 @@ TEST_CASE("inkling embed: a normalised JSON array per text; flags change the out
   CHECK(run("rerank " + rm + " -q q -d '" + long_text + "' --truncate").status == 0);
   CHECK(run("rerank " + rm + " -d x").status == 2);  // no query
   CHECK(run("rerank " + m + " -q q -d x").status == 2);  // not a reranker
+  // A decoder reranker: --instruction is its prompt's task line.
+  if (const auto qwen = inkling::test::require_shared("models/synth-qwen2.gguf")) {
+    const std::string qm = "rerank -m " + qwen->string() + " -t 1 -q 'capital of France' -d 'Paris' --json";
+    const Run a = run(qm), b = run(qm + " --instruction 'Is the passage about fruit'");
+    REQUIRE(a.status == 0);
+    REQUIRE(b.status == 0);
+    CHECK(has(a.out, "\"relevance_score\": "));
+    CHECK(a.out != b.out);
+  }
   std::filesystem::remove_all(dir);
 }

@@ -182,4 +182,20 @@ TEST_CASE("ink_rerank: scores as the C++ Reranker, misuse refused") {
   CHECK(ink_rerank(plain.m, nullptr, query.data(), query.size(), docs, nullptr, 2, scores, 2) == INK_ERR_INVALID_ARGUMENT);
   CHECK(error_mentions("classification head"));
   std::filesystem::remove_all(dir);
+
+  // A decoder reranker: the instruction reaches the prompt.
+  Loaded q;
+  if (!load("models/synth-qwen2.gguf", q)) return;
+  auto qwen = inkling::Model::load(*inkling::test::require_shared("models/synth-qwen2.gguf"));
+  ink_rerank_params ip = ink_rerank_params_default();
+  ip.instruction = "Is the passage about fruit";
+  float a = 0, b = 0;
+  REQUIRE(ink_rerank(q.m, nullptr, query.data(), query.size(), docs, nullptr, 1, &a, 1) == INK_OK);
+  REQUIRE(ink_rerank(q.m, &ip, query.data(), query.size(), docs, nullptr, 1, &b, 1) == INK_OK);
+  CHECK(a != b);
+  inkling::RerankOptions ro;
+  ro.instruction = ip.instruction;
+  CHECK(b == doctest::Approx(inkling::Reranker(qwen, ro).score(query, std::vector<std::string>{docs[0]})[0]).epsilon(1e-6));
+  ip.instruction = "bad \xff";
+  CHECK(ink_rerank(q.m, &ip, query.data(), query.size(), docs, nullptr, 1, &b, 1) == INK_ERR_INVALID_ARGUMENT);
 }
