@@ -86,7 +86,8 @@ std::span<const float> encode(const Model& model, std::span<const TokenId> token
   grow(b.att, un * q_dim);
   grow(b.o, un * n_embd);
   grow(b.up, un * n_ff);
-  if (arch.ffn == FfnKind::SwiGlu) grow(b.gate, un * n_ff);
+  const bool gated = arch.ffn == FfnKind::Gated, gelu_act = arch.act == Activation::Gelu;
+  if (gated) grow(b.gate, un * n_ff);
   if (arch.rope) {
     grow(b.rope_cos, un * half_rot);
     grow(b.rope_sin, un * half_rot);
@@ -180,10 +181,15 @@ std::span<const float> encode(const Model& model, std::span<const TokenId> token
       for (int t = 0; t < n; ++t) {
         float* u = row(b.up, t, n_ff);
         if (l.b_up) add_in_place(u, f32(l.b_up), n_ff);
-        if (l.w_gate)
+        if (gated && gelu_act) {
+          gelu_mul(row(b.gate, t, n_ff), u, u, n_ff);
+        } else if (gated) {
           silu_mul(row(b.gate, t, n_ff), u, u, n_ff);
-        else
+        } else if (gelu_act) {
           gelu.apply(u, n_ff);
+        } else {
+          for (int i = 0; i < n_ff; ++i) u[i] = u[i] / (1.0f + std::exp(-u[i]));
+        }
       }
 
       kernels::matmul(isa, *l.w_down, b.up.data(), n, b.o.data(), b.ws);

@@ -48,7 +48,7 @@ EncoderWeights bind_encoder_weights(const GgufFile& f, const ArchTraits& arch, M
     l.bo = bind_vector(f, p + "attn_output.bias", c.n_embd, true);
     l.attn_out_norm = bind_vector(f, p + "attn_output_norm.weight", c.n_embd);
     l.attn_out_norm_b = bind_vector(f, p + "attn_output_norm.bias", c.n_embd);
-    if (arch.ffn == FfnKind::SwiGlu) l.w_gate = bind_matrix(f, p + "ffn_gate.weight", c.n_embd, c.n_ff);
+    if (arch.ffn == FfnKind::Gated) l.w_gate = bind_matrix(f, p + "ffn_gate.weight", c.n_embd, c.n_ff);
     l.w_up = bind_matrix(f, p + "ffn_up.weight", c.n_embd, c.n_ff);
     l.b_up = bind_vector(f, p + "ffn_up.bias", c.n_ff, true);
     l.w_down = bind_matrix(f, p + "ffn_down.weight", c.n_ff, c.n_embd);
