@@ -42,6 +42,7 @@ struct EmbedOptions {
   bool normalize = true;   // L2-normalise each vector (each token's with Pooling::None); never rank scores
   bool truncate = false;   // inputs longer than the context: cut (keeping a trailing [SEP]/EOS) instead of failing
   int batch_tokens = 0;    // tokens packed into one pass; 0 = the model's context length
+                           // (encoders) or 512 (decoders, whose passes fill a KV cache)
 };
 
 struct Embeddings {

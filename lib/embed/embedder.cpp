@@ -8,10 +8,14 @@
 #include "inkling/embedder.hpp"
 #include "inkling/error.hpp"
 #include "inkling/gguf.hpp"
+#include "inkling/kv_cache.hpp"
 #include "model/encoder.hpp"
 #include "model/model_impl.hpp"
 
 namespace inkling {
+namespace {
+constexpr int kDecoderPassTokens = 512;
+}  // namespace
 
 int Embeddings::total_tokens() const noexcept {
   int n = 0;
@@ -42,10 +46,29 @@ struct Embedder::Impl {
   Pooling pooling = Pooling::Cls;
   int dim = 0;
   detail::EncoderBuffers buffers;
+  // Decoders: each input its own causal sequence of one Batch; the cache is sized to the
+  // pass and reused while it is large enough.
+  std::optional<KVCache> cache;
+  Batch batch;
+  std::vector<float> hidden;
 
-  // Final hidden states of sequences packed back to back (detail::encode's contract).
+  // Final (normed) hidden states of sequences packed back to back (detail::encode's contract).
   std::span<const float> run(std::span<const TokenId> tokens, std::span<const int> starts) {
-    return detail::encode(*model, tokens, starts, buffers);
+    if (model->impl().encoder) return detail::encode(*model, tokens, starts, buffers);
+    const int n_seq = static_cast<int>(starts.size()) - 1;
+    int longest = 0;
+    batch.clear();
+    for (int s = 0; s < n_seq; ++s) {
+      const int first = starts[static_cast<std::size_t>(s)], len = starts[static_cast<std::size_t>(s) + 1] - first;
+      longest = std::max(longest, len);
+      for (int p = 0; p < len; ++p) batch.add(tokens[static_cast<std::size_t>(first + p)], p, s, true);
+    }
+    if (!cache || cache->n_seq() < n_seq || cache->n_ctx() < longest)
+      cache.emplace(*model, KVCacheOptions{.n_ctx = longest, .n_seq = n_seq});
+    cache->clear();
+    hidden.resize(tokens.size() * static_cast<std::size_t>(model->config().n_embd));
+    model->forward_hidden(batch, *cache, hidden);
+    return hidden;
   }
   // Pools the input of `n` tokens whose hidden rows start at `hidden`.
   std::vector<float> finish(const float* hidden, int n) {
@@ -67,9 +90,6 @@ Embedder::Embedder(std::shared_ptr<const Model> model, EmbedOptions options) : i
                 "EmbedOptions::batch_tokens " + std::to_string(options.batch_tokens) + " is negative");
   const Model::Impl& m = model->impl();
   const std::string& file = model->file().name();
-  if (!m.encoder)
-    throw Error(ErrorCode::Unsupported, file + ": embeddings from " + model->config().architecture +
-                                            " (a decoder) are not supported by this build");
   Pooling pooling = options.pooling;
   if (pooling == Pooling::Default) {
     const std::optional<Pooling> declared = model_pooling(*model);
@@ -124,7 +144,10 @@ Embeddings Embedder::embed_tokens(std::span<const std::vector<TokenId>> inputs) 
                                                     std::to_string(t) + ", out of range [0, " +
                                                     std::to_string(c.n_vocab) + ")");
   }
-  const int budget = m.options.batch_tokens > 0 ? m.options.batch_tokens : c.n_ctx_train;
+  // Decoder passes keep a KV cache of every packed token: bound them by default.
+  const int budget = m.options.batch_tokens > 0 ? m.options.batch_tokens
+                     : m.model->impl().encoder   ? c.n_ctx_train
+                                                 : std::min(c.n_ctx_train, kDecoderPassTokens);
 
   Embeddings out;
   out.dim = m.dim;

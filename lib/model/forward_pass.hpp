@@ -51,6 +51,8 @@ void attention_block(const Pass& p, int il);
 void ffn_block(const Pass& p, int il);
 // Final norm and output projection of the wanted rows into `logits`.
 void output_head(const Pass& p, float* logits);
+// Only the final norm of the wanted rows, into `hidden` (n_out rows of n_embd).
+void final_norm(const Pass& p, float* hidden);
 
 // The F32 view of an optional F32 tensor (norm weights, biases), or nullptr.
 inline const float* f32(const TensorView* t) noexcept {
