@@ -35,6 +35,12 @@ KVCache::KVCache(const Model& model, KVCacheOptions options) : impl_(std::make_u
   if (options.type == DType::Q8_0 && c.head_dim % 32 != 0)
     throw Error(ErrorCode::InvalidArgument, "KVCache: a Q8_0 cache needs a head size that is a multiple of 32; this "
                                             "model's is " + std::to_string(c.head_dim) + " (use F16)");
+  // Learned absolute positions (GPT-2) have one embedding row per training position:
+  // a longer context would read past the table.
+  const auto* learned = detail::find_arch(c.architecture);
+  if (learned && learned->position_embedding && n_ctx > c.n_ctx_train)
+    throw Error(ErrorCode::InvalidArgument, "KVCache: n_ctx " + std::to_string(n_ctx) + " exceeds this model's training context of " +
+                                                std::to_string(c.n_ctx_train) + " (it has learned positions, one per trained position)");
   Impl& m = *impl_;
   m.owner = detail::model_impl_id(model);
   m.n_ctx = n_ctx;
