@@ -2,6 +2,11 @@
 // allocated without bound; now it ends in a typed error or bounded work.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -93,4 +98,58 @@ TEST_CASE("digit runs are split in linear time") {
     CHECK(ids.size() >= digits.size() / 3);
     CHECK(tok.decode(ids) == digits);
   }
+}
+
+namespace {
+std::uint64_t fnv1a(const std::string& s) {  // the state file's checksum
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+}  // namespace
+
+TEST_CASE("load_state: forged lengths, devices and directories are refused before allocating") {
+  auto model = inkling::test::stories_model();
+  if (!model) return;
+  inkling::GenerationConfig c;
+  c.n_ctx = 64;
+  c.max_new_tokens = 4;
+  inkling::Generator g(model, c);
+  g.run("Once upon");
+  const auto dir = std::filesystem::temp_directory_path() / ("inkling_state_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto good = dir / "good.state";
+  g.save_state(good);
+  std::string bytes = inkling::test::read_file(good);
+  REQUIRE(bytes.size() > 84);
+
+  // A length of 2^31 (negative as an int) with a valid checksum: ContextFull, at once.
+  std::string forged = bytes;
+  const std::uint32_t len = 0x80000000u;
+  std::memcpy(forged.data() + 72, &len, 4);
+  const std::uint64_t sum = fnv1a(forged.substr(0, forged.size() - 8));
+  std::memcpy(forged.data() + forged.size() - 8, &sum, 8);
+  const auto forged_path = dir / "forged.state";
+  std::ofstream(forged_path, std::ios::binary) << forged;
+  CHECK(error_of([&] { g.load_state(forged_path); }).code() == ErrorCode::ContextFull);
+
+  // Larger than any state this generator can hold: refused by its size, not read.
+  const auto big = dir / "big.state";
+  {
+    std::ofstream f(big, std::ios::binary);
+    f << bytes;
+    f << std::string(4u << 20, '\0');
+  }
+  CHECK(error_of([&] { g.load_state(big); }).code() == ErrorCode::Format);
+  // Not regular files: Io, and /dev/zero is never read.
+  CHECK(error_of([&] { g.load_state(dir); }).code() == ErrorCode::Io);
+  if (std::filesystem::exists("/dev/zero")) CHECK(error_of([&] { g.load_state("/dev/zero"); }).code() == ErrorCode::Io);
+  CHECK(error_of([&] { g.load_state(dir / "absent.state"); }).code() == ErrorCode::Io);
+  // The good file still loads.
+  g.load_state(good);
+  CHECK(g.cache().length() > 0);
+  std::filesystem::remove_all(dir);
 }
