@@ -2,6 +2,7 @@
 #include <cstring>
 #include <string>
 
+#include "common/lazy_buffer.hpp"
 #include "inkling/error.hpp"
 #include "kernels/quantize_row.hpp"
 #include "model/kv_cache_impl.hpp"
@@ -20,7 +21,7 @@ void KVCache::Impl::check_seq(int seq, const char* what) const {
 
 KVCache::KVCache(const Model& model, KVCacheOptions options) : impl_(std::make_unique<Impl>()) {
   const ModelConfig& c = model.config();
-  const int n_ctx = options.n_ctx == 0 ? c.n_ctx_train : options.n_ctx;
+  const int n_ctx = options.n_ctx == 0 ? std::min(c.n_ctx_train, kDefaultContextLimit) : options.n_ctx;
   if (n_ctx < 1 || n_ctx > (1 << 24))
     throw Error(ErrorCode::InvalidArgument,
                 "KVCache: n_ctx " + std::to_string(options.n_ctx) + " is out of range");
@@ -65,12 +66,9 @@ KVCache::KVCache(const Model& model, KVCacheOptions options) : impl_(std::make_u
                 "KVCache: " + std::to_string(n_ctx) + " positions x " + std::to_string(m.n_seq) +
                     " sequences need " + std::to_string(bytes) + " bytes, over the memory budget of " +
                     std::to_string(options.memory_budget) + " bytes (lower n_ctx or raise the budget)");
-  try {
-    m.kb.assign(rows * m.row_bytes, std::byte{0});
-    m.vb.assign(rows * m.row_bytes, std::byte{0});
-  } catch (const std::bad_alloc&) {
-    throw Error(ErrorCode::OutOfMemory, "KVCache: cannot allocate " + std::to_string(bytes) + " bytes");
-  }
+  detail::check_fits_in_memory(bytes, "KVCache: " + std::to_string(n_ctx) + " positions x " + std::to_string(m.n_seq) + " sequences");
+  m.kb = detail::LazyBuffer(rows * m.row_bytes);
+  m.vb = detail::LazyBuffer(rows * m.row_bytes);
   m.length.assign(static_cast<std::size_t>(m.n_seq), 0);
 }
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/lazy_buffer.hpp"
 #include "inkling/kv_cache.hpp"
 #include "inkling/model.hpp"
 #include "kernels/kernels.hpp"
@@ -34,7 +35,8 @@ struct KVCache::Impl {
   // Layout [layer][seq][position] rows of kv_dim elements of `type`: one sequence's
   // keys are contiguous, so a fork is a memcpy and attention streams rows in order.
   // F32; F16 (half the memory, llama.cpp's default); Q8_0 (about a quarter of F32).
-  std::vector<std::byte> kb, vb;
+  // Pages are committed as positions fill (LazyBuffer), not when the cache is made.
+  detail::LazyBuffer kb, vb;
   std::size_t row_bytes = 0;
   // RoPE of the model, to re-rotate keys whose position changes (remove()).
   bool rope = true;

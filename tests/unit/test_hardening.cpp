@@ -224,3 +224,111 @@ TEST_CASE("Tokenizer::encode_with_control_spans checks its spans") {
   const inkling::TextSpan past{0, text.size() + 1};
   CHECK(error_of([&] { tok.encode_with_control_spans(text, false, std::span(&past, 1)); }).code() == ErrorCode::InvalidArgument);
 }
+
+namespace {
+
+std::vector<std::byte> f32_bytes(std::size_t n) {
+  std::vector<float> f(n, 0.25f);
+  std::vector<std::byte> b(n * 4);
+  std::memcpy(b.data(), f.data(), b.size());
+  return b;
+}
+
+// A one-layer, 8-wide Llama whose metadata claims `context` training positions.
+std::shared_ptr<const inkling::Model> tiny_model(std::uint32_t context) {
+  inkling::GgufWriter w;
+  w.set_string("general.architecture", "llama");
+  w.set_u32("llama.context_length", context);
+  w.set_u32("llama.embedding_length", 8);
+  w.set_u32("llama.block_count", 1);
+  w.set_u32("llama.feed_forward_length", 16);
+  w.set_u32("llama.attention.head_count", 2);
+  w.set_u32("llama.attention.head_count_kv", 2);
+  w.set_f32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
+  w.set_string("tokenizer.ggml.model", "llama");
+  w.set_string_array("tokenizer.ggml.tokens", {"<unk>", "<s>", "</s>", "\xE2\x96\x81" "a"});
+  using inkling::DType;
+  w.add_tensor("token_embd.weight", DType::F32, {8, 4}, f32_bytes(32));
+  w.add_tensor("output_norm.weight", DType::F32, {8}, f32_bytes(8));
+  w.add_tensor("blk.0.attn_norm.weight", DType::F32, {8}, f32_bytes(8));
+  w.add_tensor("blk.0.ffn_norm.weight", DType::F32, {8}, f32_bytes(8));
+  for (const char* t : {"attn_q", "attn_k", "attn_v", "attn_output"})
+    w.add_tensor(std::string("blk.0.") + t + ".weight", DType::F32, {8, 8}, f32_bytes(64));
+  w.add_tensor("blk.0.ffn_gate.weight", DType::F32, {8, 16}, f32_bytes(128));
+  w.add_tensor("blk.0.ffn_up.weight", DType::F32, {8, 16}, f32_bytes(128));
+  w.add_tensor("blk.0.ffn_down.weight", DType::F32, {16, 8}, f32_bytes(128));
+  return inkling::Model::from_file(inkling::GgufFile::from_bytes(w.to_bytes(), "tiny.gguf"));
+}
+
+std::size_t resident_bytes() {
+  std::ifstream f("/proc/self/statm");
+  std::size_t pages = 0, resident = 0;
+  f >> pages >> resident;
+  return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+}
+
+}  // namespace
+
+TEST_CASE("memory: the default context is at most 4096 whatever the metadata claims") {
+  const auto model = tiny_model(1u << 24);  // a 1 MB file claiming 16M positions
+  CHECK(model->config().n_ctx_train == (1 << 24));
+  CHECK(inkling::KVCache(*model).n_ctx() == inkling::kDefaultContextLimit);
+  inkling::Generator g(model, {});
+  CHECK(g.cache().n_ctx() == 4096);
+  inkling::GenerationConfig c;
+  c.n_ctx = 8192;  // asked for: granted
+  CHECK(inkling::Generator(model, c).cache().n_ctx() == 8192);
+  // A model trained on less keeps its own.
+  CHECK(inkling::KVCache(*tiny_model(300)).n_ctx() == 300);
+}
+
+TEST_CASE("memory: the KV cache commits pages as positions fill") {
+  const auto model = tiny_model(1u << 24);
+  const std::size_t before = resident_bytes();
+  inkling::KVCache cache(*model, {.n_ctx = 1 << 22});  // 4M positions: 256 MiB of K/V in F32
+  CHECK(cache.bytes() == (std::size_t{256} << 20));
+  inkling::Batch b;
+  for (int p = 0; p < 4; ++p) b.add(3, p, 0, p == 3);
+  std::vector<float> logits(4);
+  model->forward(b, cache, logits);
+  CHECK(cache.length() == 4);
+  const std::size_t grown = resident_bytes() - std::min(before, resident_bytes());
+  // The attention scratch (n_ctx floats per thread) is real; the K/V pages are not.
+  CHECK_MESSAGE(grown < (std::size_t{64} << 20), "resident grew by " << grown << " bytes for 4 positions");
+}
+
+TEST_CASE("memory: a cache larger than the machine's available memory is a clear OutOfMemory") {
+  const auto model = tiny_model(1u << 24);
+  // 16M positions x 4096 sequences x 64 bytes: 4 TiB.
+  const auto e = error_of([&] { inkling::KVCache cache(*model, {.n_ctx = 1 << 24, .n_seq = 4096}); });
+  CHECK(e.code() == ErrorCode::OutOfMemory);
+  CHECK(std::string(e.what()).find("available") != std::string::npos);
+}
+
+TEST_CASE("memory: numeric metadata arrays stay in the file's bytes") {
+  constexpr std::size_t n = 8u << 20;  // 8M INT32 elements: 32 MiB in the file
+  std::vector<std::int32_t> values(n);
+  for (std::size_t i = 0; i < n; ++i) values[i] = static_cast<std::int32_t>(i * 3) - 7;
+  inkling::GgufWriter w;
+  w.set_i32_array("big.array", values);
+  w.set_string_array("small.strings", {"a", "bb"});
+  auto bytes = w.to_bytes();
+  values.clear();
+  values.shrink_to_fit();
+  const std::size_t before = resident_bytes();
+  const auto file = inkling::GgufFile::from_bytes(std::move(bytes), "big-array.gguf");
+  const std::size_t grown = resident_bytes() - std::min(before, resident_bytes());
+  // 48 bytes per element before (384 MiB); now nothing per numeric element.
+  CHECK_MESSAGE(grown < (std::size_t{16} << 20), "resident grew by " << grown << " bytes");
+  const inkling::GgufArray* a = file->get_array("big.array");
+  REQUIRE(a);
+  CHECK(a->element_type == inkling::GgufType::Int32);
+  CHECK(a->items.size() == n);
+  CHECK(a->items[0].as_int() == -7);
+  CHECK(a->items[n - 1].as_int() == static_cast<std::int64_t>((n - 1) * 3) - 7);
+  CHECK(a->items[12345].type() == inkling::GgufType::Int32);
+  CHECK(error_of([&] { (void)a->items[n]; }).code() == ErrorCode::InvalidArgument);
+  std::size_t seen = 0;
+  for (const auto& v : file->get_array("small.strings")->items) seen += v.as_string().size();
+  CHECK(seen == 3);
+}
