@@ -5,12 +5,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include "inkling.h"
 #include "inkling/chat_template.hpp"
 #include "inkling/error.hpp"
 #include "inkling/generator.hpp"
@@ -235,7 +237,8 @@ std::vector<std::byte> f32_bytes(std::size_t n) {
 }
 
 // A one-layer, 8-wide Llama whose metadata claims `context` training positions.
-std::shared_ptr<const inkling::Model> tiny_model(std::uint32_t context) {
+std::shared_ptr<const inkling::Model> tiny_model(std::uint32_t context,
+                                                 const std::function<void(inkling::GgufWriter&)>& tweak = {}) {
   inkling::GgufWriter w;
   w.set_string("general.architecture", "llama");
   w.set_u32("llama.context_length", context);
@@ -257,6 +260,7 @@ std::shared_ptr<const inkling::Model> tiny_model(std::uint32_t context) {
   w.add_tensor("blk.0.ffn_gate.weight", DType::F32, {8, 16}, f32_bytes(128));
   w.add_tensor("blk.0.ffn_up.weight", DType::F32, {8, 16}, f32_bytes(128));
   w.add_tensor("blk.0.ffn_down.weight", DType::F32, {16, 8}, f32_bytes(128));
+  if (tweak) tweak(w);
   return inkling::Model::from_file(inkling::GgufFile::from_bytes(w.to_bytes(), "tiny.gguf"));
 }
 
@@ -331,4 +335,46 @@ TEST_CASE("memory: numeric metadata arrays stay in the file's bytes") {
   std::size_t seen = 0;
   for (const auto& v : file->get_array("small.strings")->items) seen += v.as_string().size();
   CHECK(seen == 3);
+}
+
+TEST_CASE("metadata floats must be finite as 32-bit floats") {
+  auto expect_format = [](const char* key, double value) {
+    CAPTURE(key);
+    CAPTURE(value);
+    const auto e = error_of([&] { tiny_model(64, [&](inkling::GgufWriter& w) { w.set_f64(key, value); }); });
+    CHECK(e.code() == ErrorCode::Format);
+    CHECK(std::string(e.what()).find(key) != std::string::npos);
+  };
+  expect_format("llama.rope.freq_base", 1e300);  // finite as a double, inf as a float
+  expect_format("llama.attention.layer_norm_rms_epsilon", 1e300);
+  expect_format("llama.attention.layer_norm_rms_epsilon", 1e-50);  // positive, 0 as a float
+  CHECK(tiny_model(64, [](inkling::GgufWriter& w) { w.set_f64("llama.rope.freq_base", 5e5); })->config().rope_freq_base == 5e5f);
+}
+
+TEST_CASE("C ABI: text must be valid UTF-8 as the header promises") {
+  auto path = inkling::test::require_shared("models/stories260K-f32.gguf");
+  if (!path) return;
+  ink_model* model = nullptr;
+  REQUIRE(ink_model_load(path->string().c_str(), nullptr, &model) == INK_OK);
+  auto status = [&](const std::string& text) {
+    std::size_t n = 0;
+    return ink_tokenize(model, text.data(), text.size(), 0, 0, nullptr, 0, &n);
+  };
+  for (const char* bad : {"\xED\xA0\x80",           // surrogate U+D800
+                          "\xED\xBF\xBF",           // surrogate U+DFFF
+                          "\xE0\x80\xAF",           // overlong '/'
+                          "\xF0\x80\x80\xAF",       // overlong '/'
+                          "\xC0\xAF",               // overlong '/'
+                          "\xF4\x90\x80\x80",       // U+110000
+                          "\xF5\x80\x80\x80",       // beyond any code point
+                          "ok \xFF"}) {
+    CAPTURE(bad);
+    CHECK(status(bad) == INK_ERR_INVALID_ARGUMENT);
+  }
+  for (const char* good : {"plain", "\xED\x9F\xBF", "\xEE\x80\x80", "\xF4\x8F\xBF\xBF", "\xF0\x90\x80\x80",
+                           "\xE2\x82\xAC 5"}) {
+    CAPTURE(good);
+    CHECK(status(good) != INK_ERR_INVALID_ARGUMENT);
+  }
+  ink_model_free(model);
 }
