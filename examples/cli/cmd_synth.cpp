@@ -43,7 +43,7 @@ struct Rng {
   }
 };
 
-// Offsets of the fp16 scale fields in each quantized block (blocks.hpp layouts), and
+// Offsets of the fp16 scale fields in each quantized block (lib/kernels/formats/ layouts), and
 // the scale that makes random quants come out with roughly the wanted spread.
 struct QuantFields {
   std::vector<std::size_t> scale_offsets;
