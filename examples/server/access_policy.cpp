@@ -111,7 +111,9 @@ std::string AccessPolicy::cors_header(const RequestHead& head) const {
 
 std::string AccessPolicy::methods_of(std::string_view path) {
   if (path == "/" || path == "/health" || path == "/v1/models") return "GET, HEAD, OPTIONS";
-  if (path == "/v1/completions" || path == "/v1/chat/completions") return "POST, OPTIONS";
+  if (path == "/v1/completions" || path == "/v1/chat/completions" || path == "/v1/embeddings" || path == "/embeddings" ||
+      path == "/v1/rerank" || path == "/rerank")
+    return "POST, OPTIONS";
   return {};
 }
 
@@ -129,7 +131,9 @@ std::optional<Refusal> AccessPolicy::check(const RequestHead& h) const {
     return refusal(405, "method " + h.method + " is not allowed on " + h.path + " (allowed: " + methods + ")",
                    "invalid_request_error", "method_not_allowed");
   if (h.method == "OPTIONS") return std::nullopt;  // a preflight: answered by the caller
-  if (!options_.api_key.empty() && h.path.rfind("/v1/", 0) == 0 &&
+  // The key guards every API path (/v1/*, and llama.cpp's unversioned /embeddings and
+  // /rerank); the page and /health stay open.
+  if (!options_.api_key.empty() && h.path != "/" && h.path != "/health" &&
       !constant_time_equal(h.authorization, "Bearer " + options_.api_key))
     return refusal(401, "a valid API key is needed (Authorization: Bearer KEY)", "authentication_error", "invalid_api_key");
   if (h.method == "POST") {

@@ -15,7 +15,7 @@ struct AccessOptions {
   std::string bound_host = "127.0.0.1";    // the address the server listens on
   std::vector<std::string> allowed_hosts;  // more names clients may use in Host ("*": any)
   std::vector<std::string> cors_origins;   // cross-origin pages allowed ("*": any)
-  std::string api_key;                     // non-empty: /v1/* needs "Authorization: Bearer KEY"
+  std::string api_key;                     // non-empty: the API (all but / and /health) needs "Authorization: Bearer KEY"
   std::size_t max_body_bytes = 4u << 20;
 };
 

@@ -4,11 +4,15 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
 
 #include "access_policy.hpp"
+#include <string_view>
+
+#include "embeddings.hpp"
 #include "engine.hpp"
 #include "guarded_http.hpp"
 #include "inkling/error.hpp"
@@ -26,7 +30,8 @@ struct HttpServer::Impl {
   std::optional<ChatTemplate> chat;
   std::string chat_unavailable;
   ServingContext ctx;
-  std::unique_ptr<Engine> engine;
+  std::unique_ptr<Engine> engine;  // null for an embedding-only model (an encoder)
+  std::unique_ptr<EmbeddingService> embedding;
   std::unique_ptr<AccessPolicy> policy;
   std::unique_ptr<GuardedServer> http;
   int port = 0;
@@ -72,9 +77,10 @@ struct HttpServer::Impl {
   }
   void completions(const httplib::Request& req, const std::string& body, httplib::Response& res, bool chat_endpoint);
   // A POST handler that reads the body itself, counting bytes whatever the transfer
-  // encoding (the library bounds only Content-Length bodies).
-  httplib::Server::HandlerWithContentReader post(bool chat_endpoint) {
-    return [this, chat_endpoint](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+  // encoding (the library bounds only Content-Length bodies), then calls `handle`.
+  using BodyHandler = std::function<void(const httplib::Request&, const std::string&, httplib::Response&)>;
+  httplib::Server::HandlerWithContentReader read_body(BodyHandler handle) {
+    return [this, handle](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
       std::string body;
       bool too_big = false;
       const bool ok = reader([&](const char* data, std::size_t n) {
@@ -89,8 +95,13 @@ struct HttpServer::Impl {
         return send_error(res, ApiError(413, "the request body is over the limit of " + std::to_string(options.max_body_bytes) +
                                                  " bytes", "invalid_request_error", {}, "body_too_large"));
       if (!ok) return send_error(res, ApiError(400, "the request body could not be read (incomplete, malformed or too slow)"));
-      completions(req, body, res, chat_endpoint);
+      handle(req, body, res);
     };
+  }
+  httplib::Server::HandlerWithContentReader post(bool chat_endpoint) {
+    return read_body([this, chat_endpoint](const httplib::Request& req, const std::string& body, httplib::Response& res) {
+      completions(req, body, res, chat_endpoint);
+    });
   }
   void routes();
 };
@@ -100,6 +111,8 @@ void HttpServer::Impl::completions(const httplib::Request& req, const std::strin
   auto request = std::make_shared<CompletionRequest>();
   std::shared_ptr<Stream> stream;
   try {
+    if (!engine) throw ApiError(501, model->config().architecture + " models embed and rerank; they do not generate",
+                                "invalid_request_error", {}, "not_supported");
     *request = parse_request(body, chat_endpoint, ctx);
     // n choices: the same request with seeds seed, seed + 1, ...
     std::vector<GenerationConfig> configs(static_cast<std::size_t>(request->n), request->config);
@@ -178,10 +191,10 @@ void HttpServer::Impl::completions(const httplib::Request& req, const std::strin
 
 void HttpServer::Impl::routes() {
   http->Get("/health", [this](const httplib::Request&, httplib::Response& res) {
-    const Engine::Counters c = engine->counters();
+    const Engine::Counters c = engine ? engine->counters() : Engine::Counters{};
     res.set_content(dump({{"status", "ok"},
                           {"model", ctx.model_id},
-                          {"running", engine->running()},
+                          {"running", engine ? engine->running() : 0},
                           {"finished", c.finished},
                           {"cancelled", c.cancelled},
                           {"failed", c.failed},
@@ -214,6 +227,17 @@ void HttpServer::Impl::routes() {
   http->set_expect_100_continue_handler([this](const httplib::Request& req, httplib::Response& res) {
     return screen(req, res) ? 100 : res.status;
   });
+  // Embeddings and reranking (embeddings.hpp), also under llama.cpp's unversioned paths.
+  for (const char* path : {"/v1/embeddings", "/embeddings", "/v1/rerank", "/rerank"}) {
+    const bool rerank = std::string_view(path).find("rerank") != std::string_view::npos;
+    http->Post(path, read_body([this, rerank](const httplib::Request&, const std::string& body, httplib::Response& res) {
+      try {
+        res.set_content(dump(rerank ? embedding->rerank(body, ctx) : embedding->embeddings(body, ctx)), "application/json");
+      } catch (const ApiError& e) {
+        send_error(res, e);
+      }
+    }));
+  }
   http->Get("/", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(std::string(web_page()), "text/html; charset=utf-8");
   });
@@ -260,12 +284,13 @@ HttpServer::HttpServer(std::shared_ptr<const Model> model, ServerOptions options
     throw Error(ErrorCode::InvalidArgument,
                 "serve: listening on " + m.options.host + " lets other machines in, which needs an API key "
                 "(--api-key-file FILE or INKLING_API_KEY); --no-api-key serves without one");
-  m.engine = std::make_unique<Engine>(m.model, m.options.batch, m.options.max_queued);
+  if (!is_embedding_only(*m.model)) m.engine = std::make_unique<Engine>(m.model, m.options.batch, m.options.max_queued);
+  m.embedding = std::make_unique<EmbeddingService>(m.model);
   m.ctx.model = m.model.get();
   m.ctx.model_id = m.options.model_id.empty() ? (m.model->config().name.empty() ? "inkling" : m.model->config().name)
                                               : m.options.model_id;
   m.ctx.chat = m.chat ? &*m.chat : nullptr;
-  m.ctx.n_ctx = m.engine->n_ctx();  // the cache's own answer, not a second derivation of it
+  m.ctx.n_ctx = m.engine ? m.engine->n_ctx() : m.model->config().n_ctx_train;  // the cache's own answer, not a second derivation of it
   m.ctx.max_prompt_bytes = max_prompt_bytes(m.model->tokenizer(), m.ctx.n_ctx);
   m.policy = std::make_unique<AccessPolicy>(AccessOptions{m.options.host, m.options.allowed_hosts, m.options.cors_origins,
                                                           m.options.api_key, m.options.max_body_bytes});
@@ -303,7 +328,7 @@ void HttpServer::stop() {
 }
 int HttpServer::port() const noexcept { return impl_->port; }
 const std::string& HttpServer::model_id() const noexcept { return impl_->ctx.model_id; }
-std::size_t HttpServer::kv_cache_bytes() const noexcept { return impl_->engine->kv_cache_bytes(); }
+std::size_t HttpServer::kv_cache_bytes() const noexcept { return impl_->engine ? impl_->engine->kv_cache_bytes() : 0; }
 const std::string& HttpServer::chat_unavailable() const noexcept { return impl_->chat_unavailable; }
 
 }  // namespace inkling::server

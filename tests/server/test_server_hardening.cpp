@@ -365,7 +365,6 @@ TEST_CASE("fields the server cannot honour, banned vocabularies and oversized pr
            {"tool_choice", "auto"},
            {"best_of", 3},
            {"num_beams", 2},
-           {"mirostat", 2},
            {"grammar", "root ::= \"a\""}}) {
     CAPTURE(field);
     const auto [status, e] = post({{"prompt", "Once"}, {"max_tokens", 2}, {field, value}});
