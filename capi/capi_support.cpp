@@ -33,16 +33,23 @@ ink_status null_arg(const char* fn, const char* what) {
   return fail(INK_ERR_INVALID_ARGUMENT, std::string(fn) + ": " + what + " is NULL");
 }
 
-// Where the first invalid UTF-8 sequence starts, or npos.
+// Where the first invalid UTF-8 sequence starts, or npos. Valid means what the header
+// promises (RFC 3629): shortest form only, no surrogates (U+D800..U+DFFF), nothing
+// above U+10FFFF.
 std::size_t invalid_utf8_at(const char* s, std::size_t n) {
   std::size_t i = 0;
   while (i < n) {
     const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    const std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
     if (len == 0 || i + len > n) return i;
     for (std::size_t k = 1; k < len; ++k)
       if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return i;
-    if (len == 2 && c < 0xC2) return i;  // overlong
+    const auto c1 = static_cast<unsigned char>(s[i + (len > 1 ? 1 : 0)]);
+    if (len == 2 && c < 0xC2) return i;                  // overlong (< U+0080)
+    if (len == 3 && c == 0xE0 && c1 < 0xA0) return i;    // overlong (< U+0800)
+    if (len == 3 && c == 0xED && c1 >= 0xA0) return i;   // surrogate
+    if (len == 4 && c == 0xF0 && c1 < 0x90) return i;    // overlong (< U+10000)
+    if (len == 4 && (c > 0xF4 || (c == 0xF4 && c1 >= 0x90))) return i;  // above U+10FFFF
     i += len;
   }
   return std::string::npos;

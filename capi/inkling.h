@@ -126,7 +126,7 @@ typedef struct ink_generator_params {
   uint32_t struct_size;
   int32_t max_new_tokens;      /* default 256 */
   int32_t min_new_tokens;      /* end tokens and stop strings wait until then; default 0 */
-  int32_t n_ctx;               /* 0 = the model's context */
+  int32_t n_ctx;               /* 0 = the model's context, at most 4096 */
   float temperature;           /* 0 = greedy; default 0.8 */
   int32_t top_k;               /* 0 = off; default 40 */
   float top_p;                 /* 1 = off; default 0.95 */
@@ -306,7 +306,7 @@ typedef struct ink_batch ink_batch;
 typedef struct ink_batch_params {
   uint32_t struct_size;
   int32_t max_sequences;      /* requests decoded at once; more wait in a queue (default 8) */
-  int32_t n_ctx;              /* positions per sequence; 0 = the model's context */
+  int32_t n_ctx;              /* positions per sequence; 0 = the model's context, at most 4096 */
   int32_t kv_f16;             /* nonzero: F16 KV cache */
   uint64_t memory_budget;     /* > 0: refuse a KV cache (all sequences) larger than this */
   int32_t max_prompt_tokens_per_step; /* prompt tokens one step may compute (default 256) */

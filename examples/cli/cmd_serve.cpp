@@ -1,5 +1,7 @@
 // `inkling serve`: an OpenAI-compatible HTTP server and the visualizer page.
+#include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -10,6 +12,7 @@
 #include "args.hpp"
 #include "default_model.hpp"
 #include "commands.hpp"
+#include "access_policy.hpp"
 #include "http_server.hpp"
 #include "inkling/inkling.hpp"
 
@@ -37,7 +40,19 @@ void usage() {
       "      --chat-template NAME  chatml, llama2, llama3, llama3.1, mistral, phi3, phi4, phi4-mini, gemma,\n"
       "                          zephyr, qwen3 or granite (default:\n"
       "                          detected from the model's tokenizer.chat_template)\n"
-      "      --api-key KEY       require \"Authorization: Bearer KEY\" on /v1/ requests\n"
+      "      --api-key-file PATH require \"Authorization: Bearer KEY\" on /v1/ requests, KEY being the\n"
+      "                          file's first line (or set INKLING_API_KEY); compared in constant time\n"
+      "      --api-key KEY       the same, but KEY shows in the process list: prefer the two above\n"
+      "      --no-api-key        allow a --host beyond loopback without a key (refused otherwise)\n"
+      "      --allowed-host NAME also answer requests whose Host header is NAME (repeatable; \"*\": any).\n"
+      "                          Loopback names and the --host address always work; others are refused\n"
+      "                          (DNS rebinding)\n"
+      "      --cors-origin ORIGIN  let web pages from ORIGIN (e.g. http://localhost:3000) call the API\n"
+      "                          (repeatable; \"*\": any). Other cross-origin requests get 403\n"
+      "      --http-threads N    connections served at once (default: parallel + max-queued + 64; must\n"
+      "                          exceed parallel + max-queued by 2 so /health always answers)\n"
+      "      --max-body BYTES    largest request body, chunked or not (default 4194304); more gets 413\n"
+      "      --read-timeout SEC  time a client has to send a whole request (default 30)\n"
       "  -t, --threads N         threads (default: physical cores)\n"
       "\n"
       "Stop with Ctrl-C. Example:\n"
@@ -53,6 +68,7 @@ int cmd_serve(int argc, char** argv) {
   inkling::server::ServerOptions o;
   o.batch.max_sequences = 4;
   o.batch.kv_type = inkling::DType::F16;  // a server holds several long contexts: half the memory
+  std::string key_flag, key_file;
   Args a(argc, argv);
   while (a.next()) {
     if (a.is("-h", "--help")) { usage(); return 0; }
@@ -61,15 +77,33 @@ int cmd_serve(int argc, char** argv) {
     else if (a.is("--port")) o.port = static_cast<int>(a.integer(0, 65535));
     else if (a.is("--name")) o.model_id = a.value();
     else if (a.is("--parallel")) o.batch.max_sequences = static_cast<int>(a.integer(1, 256));
-    else if (a.is("--max-queued")) o.max_queued = static_cast<int>(a.integer(0, 1 << 20));
+    else if (a.is("--max-queued")) o.max_queued = static_cast<int>(a.integer(0, 4096));
     else if (a.is("--ctx")) o.batch.n_ctx = static_cast<int>(a.integer(2, 1 << 24));
     else if (a.is("--kv-type")) o.batch.kv_type = a.kv_type();
     else if (a.is("--memory-budget")) o.batch.memory_budget = static_cast<std::size_t>(a.integer(1, 1 << 30)) << 20;
     else if (a.is("--chat-template")) o.chat_template = a.value();
-    else if (a.is("--api-key")) o.api_key = a.value();
+    else if (a.is("--api-key")) key_flag = a.value();
+    else if (a.is("--api-key-file")) key_file = a.value();
+    else if (a.is("--no-api-key")) o.allow_no_key = true;
+    else if (a.is("--allowed-host")) o.allowed_hosts.push_back(a.value());
+    else if (a.is("--cors-origin")) o.cors_origins.push_back(a.value());
+    else if (a.is("--http-threads")) o.http_threads = static_cast<int>(a.integer(2, 8192));
+    else if (a.is("--max-body")) o.max_body_bytes = static_cast<std::size_t>(a.integer(1024, std::int64_t{1} << 32));
+    else if (a.is("--read-timeout")) o.read_deadline = std::chrono::seconds(a.integer(1, 3600));
     else if (a.is("-t", "--threads")) model_options.threads = static_cast<int>(a.integer(1, 1024));
     else a.unknown();
   }
+  try {
+    o.api_key = inkling::server::resolve_api_key(key_flag, key_file, std::getenv("INKLING_API_KEY"));
+  } catch (const inkling::Error& e) {
+    Args::fail(e.what());
+  }
+  if (!key_flag.empty())
+    std::fprintf(stderr, "inkling: warning: --api-key shows the key in the process list; use --api-key-file or INKLING_API_KEY\n");
+  if (o.allow_no_key && !o.api_key.empty()) Args::fail("serve: --no-api-key and an API key cannot combine");
+  if (!inkling::server::is_loopback_host(o.host))
+    std::fprintf(stderr, "inkling: warning: listening on %s: other machines can reach this server%s\n", o.host.c_str(),
+                 o.api_key.empty() ? " WITHOUT an API key" : " (API key required)");
 
   // Ctrl-C / SIGTERM are taken by a thread of ours (sigwait), which stops the server
   // cleanly; blocked before any other thread starts so that every thread inherits it.

@@ -16,7 +16,7 @@
 
 inline constexpr const char* kGenerationFlagsHelp =
     "      --min-tokens N      do not stop (end-of-text, stop strings) before N tokens (default 0)\n"
-    "      --ctx N             context length in tokens (default: the model's)\n"
+    "      --ctx N             context length in tokens (default: the model's, at most 4096)\n"
     "      --memory-budget MB  refuse a KV cache larger than MB megabytes (default: no limit)\n"
     "      --kv-type T         KV cache type: f32 (default), f16 (half the memory) or q8_0 (about a\n"
     "                          quarter; needs a head size that is a multiple of 32)\n"
@@ -90,7 +90,8 @@ struct GenerationFlags {
       const auto eq = v.find('=');
       char* end = nullptr;
       const long id = eq == std::string::npos ? -1 : std::strtol(v.c_str(), &end, 10);
-      if (eq == std::string::npos || end != v.c_str() + eq || id < 0) Args::fail("--bias: expected ID=VALUE, got '" + v + "'");
+      // A token id is a 32-bit int: a larger number would wrap to another token.
+      if (eq == std::string::npos || end != v.c_str() + eq || id < 0 || id > INT32_MAX) Args::fail("--bias: expected ID=VALUE, got '" + v + "'");
       const std::string val = v.substr(eq + 1);
       const float b = val == "-inf" ? -INFINITY : std::strtof(val.c_str(), &end);
       if (val != "-inf" && (val.empty() || *end)) Args::fail("--bias: '" + val + "' is not a number");

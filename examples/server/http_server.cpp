@@ -2,12 +2,19 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <atomic>
+#include <functional>
 #include <chrono>
+#include <cstdint>
+#include <cstdlib>
+
+#include "access_policy.hpp"
 #include <string_view>
 
 #include "embeddings.hpp"
 #include "engine.hpp"
+#include "guarded_http.hpp"
 #include "inkling/error.hpp"
 #include "inkling/model.hpp"
 #include "openai.hpp"
@@ -25,7 +32,8 @@ struct HttpServer::Impl {
   ServingContext ctx;
   std::unique_ptr<Engine> engine;  // null for an embedding-only model (an encoder)
   std::unique_ptr<EmbeddingService> embedding;
-  httplib::Server http;
+  std::unique_ptr<AccessPolicy> policy;
+  std::unique_ptr<GuardedServer> http;
   int port = 0;
   std::atomic<std::uint64_t> next_id{1};
 
@@ -33,25 +41,79 @@ struct HttpServer::Impl {
     res.status = e.status;
     res.set_content(dump(e.body()), "application/json");
   }
-  bool authorized(const httplib::Request& req, httplib::Response& res) {
-    if (options.api_key.empty()) return true;
-    if (req.get_header_value("Authorization") == "Bearer " + options.api_key) return true;
-    send_error(res, ApiError(401, "a valid API key is needed (Authorization: Bearer KEY)", "authentication_error", {},
-                             "invalid_api_key"));
-    return false;
+  // The head of a request as the access policy reads it (no body yet).
+  static RequestHead head_of(const httplib::Request& req) {
+    RequestHead h{req.method, req.path, req.get_header_value("Host"), req.get_header_value("Origin"),
+                  req.get_header_value("Content-Type"), req.get_header_value("Authorization"), std::nullopt};
+    if (req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
+      const std::string v = req.get_header_value("Content-Length");
+      char* end = nullptr;
+      const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+      h.content_length = v.empty() || *end ? SIZE_MAX : static_cast<std::size_t>(n);
+    }
+    return h;
   }
-  void completions(const httplib::Request& req, httplib::Response& res, bool chat_endpoint);
+  // Before the body is read: refusals, CORS headers and preflights.
+  bool screen(const httplib::Request& req, httplib::Response& res) {
+    const RequestHead head = head_of(req);
+    if (auto r = policy->check(head)) {
+      if (r->status == 405) res.set_header("Allow", AccessPolicy::methods_of(head.path));
+      send_error(res, ApiError(r->status, r->message, r->type, {}, r->code));
+      return false;
+    }
+    if (const std::string origin = policy->cors_header(head); !origin.empty()) {
+      res.set_header("Access-Control-Allow-Origin", origin);
+      res.set_header("Vary", "Origin");
+    }
+    if (req.method == "OPTIONS") {
+      res.status = 204;
+      res.set_header("Allow", AccessPolicy::methods_of(head.path));
+      res.set_header("Access-Control-Allow-Methods", AccessPolicy::methods_of(head.path));
+      res.set_header("Access-Control-Allow-Headers", "Content-Type, Authorization");
+      res.set_header("Access-Control-Max-Age", "600");
+      return false;
+    }
+    return true;
+  }
+  void completions(const httplib::Request& req, const std::string& body, httplib::Response& res, bool chat_endpoint);
+  // A POST handler that reads the body itself, counting bytes whatever the transfer
+  // encoding (the library bounds only Content-Length bodies), then calls `handle`.
+  using BodyHandler = std::function<void(const httplib::Request&, const std::string&, httplib::Response&)>;
+  httplib::Server::HandlerWithContentReader read_body(BodyHandler handle) {
+    return [this, handle](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+      std::string body;
+      bool too_big = false;
+      const bool ok = reader([&](const char* data, std::size_t n) {
+        if (n > options.max_body_bytes - body.size()) {
+          too_big = true;
+          return false;
+        }
+        body.append(data, n);
+        return true;
+      });
+      if (too_big)
+        return send_error(res, ApiError(413, "the request body is over the limit of " + std::to_string(options.max_body_bytes) +
+                                                 " bytes", "invalid_request_error", {}, "body_too_large"));
+      if (!ok) return send_error(res, ApiError(400, "the request body could not be read (incomplete, malformed or too slow)"));
+      handle(req, body, res);
+    };
+  }
+  httplib::Server::HandlerWithContentReader post(bool chat_endpoint) {
+    return read_body([this, chat_endpoint](const httplib::Request& req, const std::string& body, httplib::Response& res) {
+      completions(req, body, res, chat_endpoint);
+    });
+  }
   void routes();
 };
 
-void HttpServer::Impl::completions(const httplib::Request& req, httplib::Response& res, bool chat_endpoint) {
-  if (!authorized(req, res)) return;
+void HttpServer::Impl::completions(const httplib::Request& req, const std::string& body, httplib::Response& res,
+                                   bool chat_endpoint) {
   auto request = std::make_shared<CompletionRequest>();
   std::shared_ptr<Stream> stream;
   try {
     if (!engine) throw ApiError(501, model->config().architecture + " models embed and rerank; they do not generate",
                                 "invalid_request_error", {}, "not_supported");
-    *request = parse_request(req.body, chat_endpoint, ctx);
+    *request = parse_request(body, chat_endpoint, ctx);
     // n choices: the same request with seeds seed, seed + 1, ...
     std::vector<GenerationConfig> configs(static_cast<std::size_t>(request->n), request->config);
     for (std::size_t i = 0; i < configs.size(); ++i) configs[i].sampling.seed += i;
@@ -75,13 +137,19 @@ void HttpServer::Impl::completions(const httplib::Request& req, httplib::Respons
         if (!e.error.empty()) error = e.error;
       }
     };
+    bool client_left = false;
     for (;;) {
       take(stream->wait(std::chrono::milliseconds(200)));
       if (stream->finished()) {
         take(stream->wait(std::chrono::milliseconds(0)));  // what arrived with the last event
         break;
       }
+      if (!client_left && http->client_gone(req)) {  // nobody will read the answer: stop generating
+        engine->cancel(*stream);
+        client_left = true;
+      }
     }
+    if (client_left) return;
     if (!error.empty()) return send_error(res, ApiError(500, error, "server_error"));
     res.set_content(dump(writer->full_response(stream->results())), "application/json");
     return;
@@ -122,7 +190,7 @@ void HttpServer::Impl::completions(const httplib::Request& req, httplib::Respons
 }
 
 void HttpServer::Impl::routes() {
-  http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+  http->Get("/health", [this](const httplib::Request&, httplib::Response& res) {
     const Engine::Counters c = engine ? engine->counters() : Engine::Counters{};
     res.set_content(dump({{"status", "ok"},
                           {"model", ctx.model_id},
@@ -133,8 +201,7 @@ void HttpServer::Impl::routes() {
                           {"tokens", c.tokens}}),
                     "application/json");
   });
-  http.Get("/v1/models", [this](const httplib::Request& req, httplib::Response& res) {
-    if (!authorized(req, res)) return;
+  http->Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
     const ModelConfig& c = model->config();
     json m = {{"id", ctx.model_id},
               {"object", "model"},
@@ -149,31 +216,38 @@ void HttpServer::Impl::routes() {
                 {"chat_template", chat ? json(std::string(chat->name())) : json(nullptr)}}}};
     res.set_content(dump({{"object", "list"}, {"data", json::array({m})}}), "application/json");
   });
-  http.Post("/v1/completions", [this](const httplib::Request& req, httplib::Response& res) { completions(req, res, false); });
-  http.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) { completions(req, res, true); });
+  http->Post("/v1/completions", post(false));
+  http->Post("/v1/chat/completions", post(true));
+  // Host, origin, method, content type, announced size and API key: all before the body.
+  http->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    return screen(req, res) ? httplib::Server::HandlerResponse::Unhandled : httplib::Server::HandlerResponse::Handled;
+  });
+  // "Expect: 100-continue" is answered before routing: refuse there too, so a refused
+  // client is never invited to send its body.
+  http->set_expect_100_continue_handler([this](const httplib::Request& req, httplib::Response& res) {
+    return screen(req, res) ? 100 : res.status;
+  });
   // Embeddings and reranking (embeddings.hpp), also under llama.cpp's unversioned paths.
   for (const char* path : {"/v1/embeddings", "/embeddings", "/v1/rerank", "/rerank"}) {
     const bool rerank = std::string_view(path).find("rerank") != std::string_view::npos;
-    http.Post(path, [this, rerank](const httplib::Request& req, httplib::Response& res) {
-      if (!authorized(req, res)) return;
+    http->Post(path, read_body([this, rerank](const httplib::Request&, const std::string& body, httplib::Response& res) {
       try {
-        res.set_content(dump(rerank ? embedding->rerank(req.body, ctx) : embedding->embeddings(req.body, ctx)),
-                        "application/json");
+        res.set_content(dump(rerank ? embedding->rerank(body, ctx) : embedding->embeddings(body, ctx)), "application/json");
       } catch (const ApiError& e) {
         send_error(res, e);
       }
-    });
+    }));
   }
-  http.Get("/", [](const httplib::Request&, httplib::Response& res) {
+  http->Get("/", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(std::string(web_page()), "text/html; charset=utf-8");
   });
   // Unknown paths and methods: OpenAI-style JSON rather than an empty body.
-  http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+  http->set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;
     const std::string msg = res.status == 404 ? "no such endpoint" : "request failed";
     res.set_content(dump(ApiError(res.status, msg).body()), "application/json");
   });
-  http.set_exception_handler([this](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+  http->set_exception_handler([this](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     std::string msg = "internal error";
     try {
       if (ep) std::rethrow_exception(ep);
@@ -191,7 +265,6 @@ HttpServer::HttpServer(std::shared_ptr<const Model> model, ServerOptions options
   m.model = std::move(model);
   m.options = std::move(options);
   if (m.options.max_queued < 0) throw Error(ErrorCode::InvalidArgument, "serve: max_queued must be >= 0");
-  if (m.options.http_threads < 2) throw Error(ErrorCode::InvalidArgument, "serve: http_threads must be >= 2");
   try {
     m.chat = m.options.chat_template.empty() ? ChatTemplate::for_model(*m.model)
                                              : ChatTemplate::named(m.options.chat_template).adapted_to(m.model->tokenizer());
@@ -199,6 +272,18 @@ HttpServer::HttpServer(std::shared_ptr<const Model> model, ServerOptions options
     if (!m.options.chat_template.empty()) throw;  // a name the user gave must be right
     m.chat_unavailable = e.what();
   }
+  const int slots = m.options.batch.max_sequences + m.options.max_queued;
+  if (m.options.http_threads == 0) m.options.http_threads = slots + 64;
+  if (m.options.http_threads < slots + 2)
+    throw Error(ErrorCode::InvalidArgument, "serve: http_threads (" + std::to_string(m.options.http_threads) +
+                                                ") must exceed parallel + queued (" + std::to_string(slots) +
+                                                ") by at least 2, so /health answers when every slot is taken");
+  if (m.options.max_body_bytes < 1024) throw Error(ErrorCode::InvalidArgument, "serve: max_body_bytes must be >= 1024");
+  if (m.options.read_deadline.count() < 100) throw Error(ErrorCode::InvalidArgument, "serve: read_deadline must be >= 100 ms");
+  if (!is_loopback_host(m.options.host) && m.options.api_key.empty() && !m.options.allow_no_key)
+    throw Error(ErrorCode::InvalidArgument,
+                "serve: listening on " + m.options.host + " lets other machines in, which needs an API key "
+                "(--api-key-file FILE or INKLING_API_KEY); --no-api-key serves without one");
   if (!is_embedding_only(*m.model)) m.engine = std::make_unique<Engine>(m.model, m.options.batch, m.options.max_queued);
   m.embedding = std::make_unique<EmbeddingService>(m.model);
   m.ctx.model = m.model.get();
@@ -206,10 +291,17 @@ HttpServer::HttpServer(std::shared_ptr<const Model> model, ServerOptions options
                                               : m.options.model_id;
   m.ctx.chat = m.chat ? &*m.chat : nullptr;
   m.ctx.n_ctx = m.engine ? m.engine->n_ctx() : m.model->config().n_ctx_train;  // the cache's own answer, not a second derivation of it
+  m.ctx.max_prompt_bytes = max_prompt_bytes(m.model->tokenizer(), m.ctx.n_ctx);
+  m.policy = std::make_unique<AccessPolicy>(AccessOptions{m.options.host, m.options.allowed_hosts, m.options.cors_origins,
+                                                          m.options.api_key, m.options.max_body_bytes});
+  ConnectionLimits limits;
+  limits.read_deadline = m.options.read_deadline;
+  // Headers and chunk framing on top of the body.
+  limits.max_request_bytes = 2 * m.options.max_body_bytes + (64u << 10);
+  m.http = std::make_unique<GuardedServer>(limits);
   const int threads = m.options.http_threads;
-  m.http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
-  m.http.set_payload_max_length(m.options.max_body_bytes);
-  m.http.set_keep_alive_max_count(100);
+  m.http->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
+  m.http->set_payload_max_length(m.options.max_body_bytes);
   m.routes();
 }
 
@@ -218,20 +310,21 @@ HttpServer::~HttpServer() { stop(); }
 int HttpServer::bind() {
   Impl& m = *impl_;
   if (m.options.port == 0) {
-    m.port = m.http.bind_to_any_port(m.options.host);
+    m.port = m.http->bind_to_any_port(m.options.host);
     if (m.port < 0) m.port = 0;
   } else {
-    m.port = m.http.bind_to_port(m.options.host, m.options.port) ? m.options.port : 0;
+    m.port = m.http->bind_to_port(m.options.host, m.options.port) ? m.options.port : 0;
   }
+  if (m.port != 0) m.http->set_backlog(std::max(128, m.options.http_threads));
   if (m.port == 0)
     throw Error(ErrorCode::Io, "serve: cannot listen on " + m.options.host + ":" + std::to_string(m.options.port) +
                                    " (address in use or not available)");
   return m.port;
 }
 
-void HttpServer::run() { impl_->http.listen_after_bind(); }
+void HttpServer::run() { impl_->http->listen_after_bind(); }
 void HttpServer::stop() {
-  if (impl_->http.is_running()) impl_->http.stop();
+  if (impl_->http && impl_->http->is_running()) impl_->http->stop();
 }
 int HttpServer::port() const noexcept { return impl_->port; }
 const std::string& HttpServer::model_id() const noexcept { return impl_->ctx.model_id; }

@@ -2,7 +2,9 @@
 // page at /. Requests from all clients share one batched engine.
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <vector>
 #include <optional>
 #include <string>
 
@@ -18,9 +20,18 @@ struct ServerOptions {
   std::string chat_template;       // a family name; empty: detect from the model's metadata
   BatchOptions batch;              // sequences decoded at once, context, KV type
   int max_queued = 64;             // requests waiting beyond those; more get 503
-  int http_threads = 32;           // connections served at once (streams hold one each)
-  std::size_t max_body_bytes = 8u << 20;
+  // Connections served at once (a stream holds one); 0: parallel + queued + 64, so that
+  // /health and refusals still answer when every generation slot and queue place is
+  // taken and slow clients wait for their read deadline. Fewer than parallel + queued
+  // + 2 is refused.
+  int http_threads = 0;
+  std::size_t max_body_bytes = 4u << 20;  // any transfer encoding; more gets 413
+  std::chrono::milliseconds read_deadline{30000};  // to receive a request's headers and body
   std::string api_key;             // non-empty: /v1/* requests need "Authorization: Bearer KEY"
+  std::vector<std::string> allowed_hosts;  // Host names beyond loopback and the bound address
+  std::vector<std::string> cors_origins;   // pages of other origins allowed to call ("*": any)
+  // Listening beyond loopback without an API key is refused unless this is set.
+  bool allow_no_key = false;
 };
 
 class HttpServer {

@@ -1,5 +1,6 @@
 #include "openai.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <random>
@@ -74,6 +75,28 @@ std::optional<bool> boolean(const json& body, const char* key) {
   if (it == body.end() || it->is_null()) return std::nullopt;
   if (!it->is_boolean()) bad(key, std::string("'") + key + "' must be a boolean");
   return it->get<bool>();
+}
+
+// OpenAI (and llama.cpp) fields this server cannot honour: a 400 naming the field,
+// unless the value asks for the default behaviour.
+void refuse_unsupported(const json& body) {
+  auto is_default = [](const std::string& key, const json& v) {
+    if (v.is_null()) return true;
+    if (key == "response_format") return v.is_object() && v.value("type", "") == "text" && v.size() == 1;
+    if (key == "best_of" || key == "num_beams") return v.is_number_integer() && v.get<long long>() == 1;
+    if (key == "tools" || key == "functions") return v.is_array() && v.empty();
+    if (key == "tool_choice" || key == "function_call") return v.is_string() && v.get<std::string>() == "none";
+    if (key == "parallel_tool_calls") return v.is_boolean();
+    return false;
+  };
+  for (const char* key : {"response_format", "tools", "tool_choice", "functions", "function_call", "parallel_tool_calls",
+                          "best_of", "num_beams", "grammar", "json_schema",
+                          "audio", "modalities", "prediction", "web_search_options", "reasoning_effort"}) {
+    auto it = body.find(key);
+    if (it != body.end() && !is_default(key, *it))
+      throw ApiError(400, std::string("'") + key + "' is not supported by this server", "invalid_request_error", key,
+                     "unsupported_parameter");
+  }
 }
 
 // llama.cpp server's names for the samplers beyond OpenAI's.
@@ -168,6 +191,13 @@ void read_sampling(const json& body, CompletionRequest& r, const ServingContext&
       // OpenAI: -100 bans the token.
       s.logit_bias.emplace_back(static_cast<TokenId>(id), b <= -100 ? -INFINITY : static_cast<float>(b));
     }
+    // Nothing left to sample is the request's fault: a 400 now, not a failure later.
+    std::vector<TokenId> banned;
+    for (const auto& [id, b] : s.logit_bias)
+      if (b == -INFINITY) banned.push_back(id);
+    std::sort(banned.begin(), banned.end());
+    if (std::unique(banned.begin(), banned.end()) - banned.begin() >= n_vocab)
+      bad("logit_bias", "'logit_bias' bans every token of the vocabulary: nothing would be left to sample");
   }
 
   if (auto it = body.find("stop"); it != body.end() && !it->is_null()) {
@@ -188,6 +218,16 @@ void read_sampling(const json& body, CompletionRequest& r, const ServingContext&
   if (auto it = body.find("stream_options"); it != body.end() && !it->is_null() && !it->is_object())
     bad("stream_options", "'stream_options' must be an object");
 }
+
+}  // namespace
+
+std::size_t max_prompt_bytes(const Tokenizer& tokenizer, int n_ctx) {
+  std::size_t longest = 1;
+  for (TokenId id = 0; id < tokenizer.n_vocab(); ++id) longest = std::max(longest, tokenizer.token_text(id).size());
+  return static_cast<std::size_t>(n_ctx) * longest;
+}
+
+namespace {
 
 std::vector<ChatMessage> read_messages(const json& body) {
   auto it = body.find("messages");
@@ -236,15 +276,27 @@ CompletionRequest parse_request(const std::string& text, bool chat, const Servin
                      "invalid_request_error", "model", "model_not_found");
   }
 
+  refuse_unsupported(body);
   CompletionRequest r;
   r.chat = chat;
   read_sampling(body, r, ctx);
+  // Text that cannot fit is refused before it is tokenized (tokenizing runs on an
+  // HTTP thread).
+  auto check_prompt_bytes = [&](std::size_t bytes) {
+    if (ctx.max_prompt_bytes > 0 && bytes > ctx.max_prompt_bytes)
+      throw ApiError(400, "the prompt has " + std::to_string(bytes) + " bytes, more than " + std::to_string(ctx.n_ctx) +
+                              " tokens of context can hold (at most " + std::to_string(ctx.max_prompt_bytes) + " bytes)",
+                     "invalid_request_error", chat ? "messages" : "prompt", "context_length_exceeded");
+  };
   const Tokenizer& tok = ctx.model->tokenizer();
   if (chat) {
     if (!ctx.chat)
       throw ApiError(400, "this model has no chat template this server knows; start it with --chat-template NAME or use /v1/completions",
                      "invalid_request_error", "messages");
     const auto messages = read_messages(body);
+    std::size_t bytes = 0;
+    for (const ChatMessage& m : messages) bytes += m.content.size();
+    check_prompt_bytes(bytes);
     try {
       r.prompt = ctx.chat->encode(tok, messages, true);
     } catch (const Error& e) {
@@ -267,6 +319,7 @@ CompletionRequest parse_request(const std::string& text, bool chat, const Servin
     const json* p = &*it;
     if (p->is_array() && p->size() == 1 && (*p)[0].is_string()) p = &(*p)[0];
     if (p->is_string()) {
+      check_prompt_bytes(p->get_ref<const std::string&>().size());
       r.prompt = tok.encode(p->get<std::string>(), true, true);
     } else if (p->is_array() && !p->empty() && std::all_of(p->begin(), p->end(), [](const json& v) { return v.is_number_integer(); })) {
       for (const auto& v : *p) {

@@ -44,9 +44,18 @@ struct ServingContext {
   std::string model_id;                  // the name clients use in "model"
   const ChatTemplate* chat = nullptr;    // null: the model has no usable chat template
   int n_ctx = 0;                         // positions per sequence
+  // Prompt text longer than this cannot fit in n_ctx tokens: it is refused before it is
+  // tokenized (see max_prompt_bytes()). 0: no limit.
+  std::size_t max_prompt_bytes = 0;
 };
 
-// Reads a request body. Throws ApiError (400, 404 for an unknown model).
+// n_ctx times the longest token's text: every token covers at most that many bytes of
+// text, so a longer prompt needs more than n_ctx tokens.
+std::size_t max_prompt_bytes(const Tokenizer& tokenizer, int n_ctx);
+
+// Reads a request body. Throws ApiError (400, 404 for an unknown model). Fields of
+// OpenAI's API this server cannot honour (response_format, tools, best_of, ...) are a
+// 400 naming the field rather than silently ignored.
 CompletionRequest parse_request(const std::string& body, bool chat, const ServingContext& ctx);
 
 // Builds responses for one request and its n choices; not thread-safe.

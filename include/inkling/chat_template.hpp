@@ -82,12 +82,14 @@ class ChatTemplate {
   // text; BosText::Omit (the default) leaves it out because the tokenizer adds the BOS
   // id itself, and "<s>" in the text would otherwise become a second BOS. BOS texts
   // inside the conversation (llama2 opens every [INST] with one) are always written.
-  // Tokenize the result with parse_special = true so the markers become control tokens;
-  // encode() below does all of that.
+  // Do not tokenize this text with parse_special = true: control tokens typed inside a
+  // message would then forge turns. encode() below makes only the template's own
+  // markers control tokens.
   std::string apply(std::span<const ChatMessage> messages, bool add_generation_prompt,
                     BosText bos = BosText::Omit) const;
 
-  // apply() tokenized for `tokenizer`: markers parsed as special tokens, exactly one BOS
+  // apply() tokenized for `tokenizer`: the template's markers parsed as special tokens,
+  // message contents as plain text (a typed "<|im_end|>" stays text), exactly one BOS
   // when the vocabulary asks for one (add_bos) or the reference template starts with
   // one, and never an EOS. Rendering the conversation again after each turn gives ids
   // that start with the previous turn's prompt (and usually its reply: that is
@@ -123,7 +125,11 @@ class ChatTemplate {
 
  private:
   explicit ChatTemplate(Family family);
-  std::string render_more(std::span<const ChatMessage> messages, bool add_generation_prompt, bool lead_bos) const;
+  friend struct ChatTemplateRender;  // chat_template.cpp's renderer, which records markup spans
+  // The newer families (chat_families.cpp): appends the text to `text` and the spans
+  // the template wrote itself (its markers) to `markup`.
+  void render_more(std::span<const ChatMessage> messages, bool add_generation_prompt, bool lead_bos, std::string& text,
+                   std::vector<TextSpan>& markup) const;
   Family family_;
   std::string date_;  // llama3.1: the "Today Date" of the system preamble
   std::string bos_;

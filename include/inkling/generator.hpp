@@ -34,7 +34,7 @@ struct GenerationConfig {
   std::vector<TokenId> stop_tokens;   // extra ids that end generation
   bool stop_at_eog = true;            // end at the model's end-of-generation tokens (EOS, EOT, ...)
   ContextFullPolicy on_context_full = ContextFullPolicy::Stop;
-  int n_ctx = 0;                      // KV cache positions; 0 = the model's training context
+  int n_ctx = 0;                      // KV cache positions; 0 = the training context, at most 4096
   DType kv_type = DType::F32;         // F32, F16 or Q8_0 (see KVCacheOptions::type)
   std::size_t memory_budget = 0;      // > 0: the KV cache may not exceed this many bytes
   // > 1: beam search. Deterministic: the logit processors (logit bias, penalties, the

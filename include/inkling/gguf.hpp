@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <iterator>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -25,9 +26,53 @@ enum class GgufType : std::uint32_t {
 std::string_view gguf_type_name(GgufType type) noexcept;
 
 class GgufValue;
+
+// The elements of a metadata array, stored compactly: numeric and BOOL elements are
+// decoded in place from the file's bytes (nothing is copied), strings are views into
+// them, and only nested arrays are held as GgufValues. So a file's metadata never takes
+// more than a few times the file's own size in memory. Elements are returned by value.
+class GgufArrayItems {
+ public:
+  GgufArrayItems() = default;
+  explicit GgufArrayItems(std::vector<GgufValue> values);  // any elements, held in memory
+  // `count` numeric or BOOL elements of `type`, little-endian at `data`, which must
+  // outlive the array (the file's mapping).
+  static GgufArrayItems in_place(GgufType type, const std::byte* data, std::size_t count);
+  static GgufArrayItems of_strings(std::vector<std::string_view> strings);
+
+  std::size_t size() const noexcept { return count_; }
+  bool empty() const noexcept { return count_ == 0; }
+  // Error(InvalidArgument) for an index past the end.
+  GgufValue operator[](std::size_t i) const;
+
+  class iterator {
+   public:
+    using value_type = GgufValue;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    iterator(const GgufArrayItems* items, std::size_t i) : items_(items), i_(i) {}
+    GgufValue operator*() const;
+    iterator& operator++() { ++i_; return *this; }
+    iterator operator++(int) { iterator t = *this; ++i_; return t; }
+    bool operator==(const iterator& o) const { return i_ == o.i_; }
+   private:
+    const GgufArrayItems* items_ = nullptr;
+    std::size_t i_ = 0;
+  };
+  iterator begin() const { return {this, 0}; }
+  iterator end() const { return {this, count_}; }
+
+ private:
+  GgufType raw_type_ = GgufType::UInt8;
+  std::size_t count_ = 0;
+  const std::byte* raw_ = nullptr;                                 // in_place elements
+  std::shared_ptr<const std::vector<std::string_view>> strings_;  // of_strings elements
+  std::shared_ptr<const std::vector<GgufValue>> values_;          // anything else
+};
+
 struct GgufArray {
   GgufType element_type = GgufType::UInt8;
-  std::vector<GgufValue> items;
+  GgufArrayItems items;
 };
 
 // One metadata value. Strings view bytes inside the file's mapping: they live as long

@@ -15,8 +15,15 @@ namespace detail {
 struct KVCacheAccess;
 }
 
+// The context used when none is asked for: a model's training context may be 128k
+// positions, which for an 8B model is a cache of tens of GiB.
+inline constexpr int kDefaultContextLimit = 4096;
+
 struct KVCacheOptions {
-  int n_ctx = 0;              // positions per sequence; 0 = the model's training context
+  // Positions per sequence; 0 = the model's training context, at most
+  // kDefaultContextLimit. Models with learned positions (GPT-2) refuse more than their
+  // training context.
+  int n_ctx = 0;
   int n_seq = 1;              // independent sequences (beams, parallel requests)
   // F32; F16 (half the memory, llama.cpp's default); Q8_0 (34 bytes per 32 values, about
   // a quarter of F32; needs a head size that is a multiple of 32)
@@ -29,7 +36,9 @@ struct KVCacheOptions {
 class KVCache {
  public:
   // Sizes the cache for `model`. Throws Error(InvalidArgument) for n_ctx/n_seq out of
-  // range or an unsupported type.
+  // range or an unsupported type, Error(OutOfMemory) when the cache would be larger than
+  // the memory budget or the machine's available memory. Memory is committed as
+  // positions fill, not up front.
   KVCache(const Model& model, KVCacheOptions options = {});
   ~KVCache();
   KVCache(KVCache&&) noexcept;

@@ -33,6 +33,11 @@ enum TokenAttr : std::uint32_t {
 
 enum class TokenizerKind { Spm, Bpe, Wpm };
 
+// A byte range [begin, end) of a text.
+struct TextSpan {
+  std::size_t begin = 0, end = 0;
+};
+
 struct SpecialTokens {
   TokenId bos = kNoToken, eos = kNoToken, eot = kNoToken, eom = kNoToken, unk = kNoToken,
           sep = kNoToken, pad = kNoToken, cls = kNoToken, mask = kNoToken;
@@ -64,6 +69,12 @@ class Tokenizer {
   // or as byte tokens (SPM), never rejected.
   std::vector<TokenId> encode(std::string_view text, bool add_special = true,
                               bool parse_special = false) const;
+  // encode() where control tokens are recognised only inside `control_spans` (byte
+  // ranges of `text`, in order, not overlapping); elsewhere their text stays text. Chat
+  // templates pass their own markers' spans, so a message that types "<|im_end|>"
+  // cannot forge a turn. Error(InvalidArgument) for spans outside the text or out of order.
+  std::vector<TokenId> encode_with_control_spans(std::string_view text, bool add_special,
+                                                 std::span<const TextSpan> control_spans) const;
 
   // The text of one token as it appears in output: SentencePiece "▁" becomes a space,
   // byte tokens become their raw byte (possibly part of a UTF-8 character), control
@@ -88,6 +99,7 @@ class Tokenizer {
 
  private:
   friend class Detokenizer;
+  std::vector<TokenId> encode_impl(std::string_view text, bool add_special, std::span<const TextSpan> control_spans) const;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -2,6 +2,7 @@
 // Phi-4-mini, Granite 3), rendered character for character as their reference templates.
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "inkling/chat_template.hpp"
 
@@ -23,9 +24,25 @@ std::string_view trim(std::string_view s) {
   return s.substr(b, s.find_last_not_of(kSpace) - b + 1);
 }
 
+// Writes the rendered text and the spans the template wrote itself (its markers): only
+// those may become control tokens (see ChatTemplate::encode).
+struct Out {
+  std::string& text;
+  std::vector<TextSpan>& markup;
+  void mark(std::string_view s) {
+    if (s.empty()) return;
+    if (!markup.empty() && markup.back().end == text.size())
+      markup.back().end += s.size();
+    else
+      markup.push_back({text.size(), text.size() + s.size()});
+    text += s;
+  }
+  void content(std::string_view s) { text += s; }
+};
+
 // Qwen3's template: the last user message that is not a tool response splits the history;
 // assistant turns after it keep their reasoning.
-std::string qwen3(std::span<const ChatMessage> msgs, bool add_generation_prompt) {
+void qwen3(std::span<const ChatMessage> msgs, bool add_generation_prompt, Out& w) {
   long last_query = static_cast<long>(msgs.size()) - 1;
   for (long i = last_query; i >= 0; --i) {
     const std::string_view c = msgs[static_cast<std::size_t>(i)].content;
@@ -35,11 +52,12 @@ std::string qwen3(std::span<const ChatMessage> msgs, bool add_generation_prompt)
       break;
     }
   }
-  std::string out;
   for (std::size_t i = 0; i < msgs.size(); ++i) {
     const ChatMessage& m = msgs[i];
     if (m.role != "assistant") {
-      out += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n";
+      w.mark("<|im_start|>" + m.role + "\n");
+      w.content(m.content);
+      w.mark("<|im_end|>\n");
       continue;
     }
     std::string_view content = m.content, reasoning;
@@ -51,62 +69,73 @@ std::string qwen3(std::span<const ChatMessage> msgs, bool add_generation_prompt)
       reasoning = lstrip_newlines(open == std::string_view::npos ? before : before.substr(open + 7));
       content = lstrip_newlines(content.substr(content.rfind("</think>") + 8));
     }
-    out += "<|im_start|>assistant\n";
+    w.mark("<|im_start|>assistant\n");
     if (static_cast<long>(i) > last_query && (i + 1 == msgs.size() || !reasoning.empty())) {
-      out += "<think>\n";
-      out += lstrip_newlines(rstrip_newlines(reasoning));
-      out += "\n</think>\n\n";
-      out += lstrip_newlines(content);
+      w.mark("<think>\n");
+      w.content(lstrip_newlines(rstrip_newlines(reasoning)));
+      w.mark("\n</think>\n\n");
+      w.content(lstrip_newlines(content));
     } else {
-      out += content;
+      w.content(content);
     }
-    out += "<|im_end|>\n";
+    w.mark("<|im_end|>\n");
   }
-  if (add_generation_prompt) out += "<|im_start|>assistant\n";
-  return out;
+  if (add_generation_prompt) w.mark("<|im_start|>assistant\n");
 }
 
 // Llama 3.1-3.3: the system turn always opens with the knowledge and today's dates.
-std::string llama31(std::span<const ChatMessage> msgs, bool add_generation_prompt, const std::string& date) {
-  std::string out = "<|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\nToday Date: " +
-                    date + "\n\n";
+void llama31(std::span<const ChatMessage> msgs, bool add_generation_prompt, const std::string& date, Out& w) {
+  w.mark("<|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\nToday Date: " + date + "\n\n");
   std::size_t first = 0;
   if (!msgs.empty() && msgs[0].role == "system") {
-    out += trim(msgs[0].content);
+    w.content(trim(msgs[0].content));
     first = 1;
   }
-  out += "<|eot_id|>";
+  w.mark("<|eot_id|>");
   for (std::size_t i = first; i < msgs.size(); ++i) {
-    out += "<|start_header_id|>" + msgs[i].role + "<|end_header_id|>\n\n";
-    out += trim(msgs[i].content);
-    out += "<|eot_id|>";
+    w.mark("<|start_header_id|>" + msgs[i].role + "<|end_header_id|>\n\n");
+    w.content(trim(msgs[i].content));
+    w.mark("<|eot_id|>");
   }
-  if (add_generation_prompt) out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
-  return out;
+  if (add_generation_prompt) w.mark("<|start_header_id|>assistant<|end_header_id|>\n\n");
 }
 
 }  // namespace
 
-std::string ChatTemplate::render_more(std::span<const ChatMessage> msgs, bool add_generation_prompt,
-                                      bool lead_bos) const {
-  std::string out;
+void ChatTemplate::render_more(std::span<const ChatMessage> msgs, bool add_generation_prompt, bool lead_bos,
+                               std::string& text, std::vector<TextSpan>& markup) const {
+  Out w{text, markup};
   switch (family_) {
-    case Family::Qwen3: return qwen3(msgs, add_generation_prompt);
-    case Family::Llama31: return (lead_bos ? bos_ : std::string()) + llama31(msgs, add_generation_prompt, date_);
+    case Family::Qwen3: return qwen3(msgs, add_generation_prompt, w);
+    case Family::Llama31:
+      if (lead_bos) w.mark(bos_);
+      return llama31(msgs, add_generation_prompt, date_, w);
     case Family::Phi4:
-      for (const auto& m : msgs) out += "<|im_start|>" + m.role + "<|im_sep|>" + m.content + "<|im_end|>";
-      if (add_generation_prompt) out += "<|im_start|>assistant<|im_sep|>";
-      return out;
+      for (const auto& m : msgs) {
+        w.mark("<|im_start|>" + m.role + "<|im_sep|>");
+        w.content(m.content);
+        w.mark("<|im_end|>");
+      }
+      if (add_generation_prompt) w.mark("<|im_start|>assistant<|im_sep|>");
+      return;
     case Family::Phi4Mini:
-      for (const auto& m : msgs) out += "<|" + m.role + "|>" + m.content + "<|end|>";
-      out += add_generation_prompt ? std::string("<|assistant|>") : eos_;
-      return out;
+      for (const auto& m : msgs) {
+        w.mark("<|" + m.role + "|>");
+        w.content(m.content);
+        w.mark("<|end|>");
+      }
+      w.mark(add_generation_prompt ? std::string("<|assistant|>") : eos_);
+      return;
     case Family::Granite:
-      for (const auto& m : msgs) out += "<|start_of_role|>" + m.role + "<|end_of_role|>" + m.content + "<|end_of_text|>\n";
+      for (const auto& m : msgs) {
+        w.mark("<|start_of_role|>" + m.role + "<|end_of_role|>");
+        w.content(m.content);
+        w.mark("<|end_of_text|>\n");
+      }
       // Granite 3's template writes the cue inside its message loop: nothing for none.
-      if (add_generation_prompt && !msgs.empty()) out += "<|start_of_role|>assistant<|end_of_role|>";
-      return out;
-    default: return out;  // the families apply() renders itself
+      if (add_generation_prompt && !msgs.empty()) w.mark("<|start_of_role|>assistant<|end_of_role|>");
+      return;
+    default: return;  // the families apply() renders itself
   }
 }
 

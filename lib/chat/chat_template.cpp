@@ -233,14 +233,52 @@ std::vector<TokenId> ChatTemplate::stop_tokens(const Tokenizer& tokenizer) const
   return ids;
 }
 
-std::string ChatTemplate::apply(std::span<const ChatMessage> msgs, bool add_generation_prompt, BosText bos) const {
+struct ChatTemplateRender {
+  static void more(const ChatTemplate& t, std::span<const ChatMessage> msgs, bool add_generation_prompt, bool lead_bos,
+                   std::string& text, std::vector<TextSpan>& markup) {
+    t.render_more(msgs, add_generation_prompt, lead_bos, text, markup);
+  }
+};
+
+namespace {
+
+// A rendered conversation and which bytes of it the template wrote itself (its markers,
+// role names, BOS/EOS texts): only those may become control tokens. Message contents
+// are the rest.
+struct Rendered {
+  std::string text;
+  std::vector<TextSpan> markup;
+  void mark(std::string_view s) {
+    if (s.empty()) return;
+    if (!markup.empty() && markup.back().end == text.size())
+      markup.back().end += s.size();
+    else
+      markup.push_back({text.size(), text.size() + s.size()});
+    text += s;
+  }
+  void content(std::string_view s) { text += s; }
+};
+
+// Python's rstrip() on ASCII whitespace.
+std::string_view rstrip(std::string_view s) {
+  const auto e = s.find_last_not_of(" \t\n\r\f\v");
+  return e == std::string_view::npos ? std::string_view() : s.substr(0, e + 1);
+}
+
+Rendered render(const ChatTemplate& t, std::span<const ChatMessage> msgs, bool add_generation_prompt, BosText bos) {
   for (std::size_t i = 0; i < msgs.size(); ++i) role_of(msgs[i], i);  // every family rejects unknown roles
-  const bool lead_bos = bos == BosText::Include && starts_with_bos();
-  std::string out;
-  switch (family_) {
+  const bool lead_bos = bos == BosText::Include && t.starts_with_bos();
+  const std::string& bos_ = t.bos_text();
+  const std::string& eos_ = t.eos_text();
+  Rendered w;
+  switch (t.family()) {
     case Family::ChatML:
-      for (const auto& m : msgs) out += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n";
-      if (add_generation_prompt) out += "<|im_start|>assistant\n";
+      for (const auto& m : msgs) {
+        w.mark("<|im_start|>" + m.role + "\n");
+        w.content(m.content);
+        w.mark("<|im_end|>\n");
+      }
+      if (add_generation_prompt) w.mark("<|im_start|>assistant\n");
       break;
 
     case Family::Llama2: {
@@ -251,42 +289,53 @@ std::string ChatTemplate::apply(std::span<const ChatMessage> msgs, bool add_gene
       for (std::size_t i = first; i < msgs.size(); ++i) {
         const ChatMessage& m = msgs[i];
         if (m.role == "user") {
-          std::string content = m.content;
-          if (i == first && first == 1) content = "<<SYS>>\n" + msgs[0].content + "\n<</SYS>>\n\n" + content;
-          if (i != first || lead_bos) out += bos_;
-          out += "[INST] ";
-          out += strip(content);
-          out += " [/INST]";
+          if (i != first || lead_bos) w.mark(bos_);
+          w.mark("[INST] ");
+          if (i == first && first == 1) {
+            w.mark("<<SYS>>\n");
+            w.content(msgs[0].content);
+            const std::string_view user = rstrip(m.content);
+            w.mark(user.empty() ? "\n<</SYS>>" : "\n<</SYS>>\n\n");  // strip() of the whole turn
+            w.content(user);
+          } else {
+            w.content(strip(m.content));
+          }
+          w.mark(" [/INST]");
         } else {
-          out += " ";
-          out += strip(m.content);
-          out += " " + eos_;
+          w.mark(" ");
+          w.content(strip(m.content));
+          w.mark(" " + eos_);
         }
       }
       break;  // the [/INST] already cues the assistant: no generation prompt
     }
 
     case Family::Llama3:
-      if (lead_bos) out += bos_;
+      if (lead_bos) w.mark(bos_);
       for (const auto& m : msgs) {
-        out += "<|start_header_id|>" + m.role + "<|end_header_id|>\n\n";
-        out += strip(m.content);
-        out += "<|eot_id|>";
+        w.mark("<|start_header_id|>" + m.role + "<|end_header_id|>\n\n");
+        w.content(strip(m.content));
+        w.mark("<|eot_id|>");
       }
-      if (add_generation_prompt) out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
+      if (add_generation_prompt) w.mark("<|start_header_id|>assistant<|end_header_id|>\n\n");
       break;
 
     case Family::Mistral: {
       const std::size_t first = check_alternating(msgs, "mistral");
-      if (lead_bos) out += bos_;
+      if (lead_bos) w.mark(bos_);
       for (std::size_t i = first; i < msgs.size(); ++i) {
         const ChatMessage& m = msgs[i];
         if (m.role == "user") {
-          out += "[INST] ";
-          if (i == first && first == 1) out += msgs[0].content + "\n";
-          out += m.content + " [/INST]";
+          w.mark("[INST] ");
+          if (i == first && first == 1) {
+            w.content(msgs[0].content);
+            w.mark("\n");
+          }
+          w.content(m.content);
+          w.mark(" [/INST]");
         } else {
-          out += m.content + eos_;
+          w.content(m.content);
+          w.mark(eos_);
         }
       }
       break;
@@ -297,46 +346,63 @@ std::string ChatTemplate::apply(std::span<const ChatMessage> msgs, bool add_gene
       // not open the assistant's turn is closed with EOS.
       for (const auto& m : msgs) {
         if (m.role == "system" && m.content.empty()) continue;
-        out += "<|" + m.role + "|>\n" + m.content + "<|end|>\n";
+        w.mark("<|" + m.role + "|>\n");
+        w.content(m.content);
+        w.mark("<|end|>\n");
       }
-      out += add_generation_prompt ? "<|assistant|>\n" : eos_;
+      w.mark(add_generation_prompt ? std::string("<|assistant|>\n") : eos_);
       break;
 
     case Family::Gemma: {
       // Gemma 3's template: no system turn (the text opens the first user turn), the
       // assistant is "model", contents are trimmed.
       const std::size_t first = check_alternating(msgs, "gemma");
-      if (lead_bos) out += bos_;
+      if (lead_bos) w.mark(bos_);
       for (std::size_t i = first; i < msgs.size(); ++i) {
         const ChatMessage& m = msgs[i];
-        out += m.role == "assistant" ? "<start_of_turn>model\n" : "<start_of_turn>user\n";
-        if (i == first && first == 1) out += msgs[0].content + "\n\n";
-        out += strip(m.content);
-        out += "<end_of_turn>\n";
+        w.mark(m.role == "assistant" ? "<start_of_turn>model\n" : "<start_of_turn>user\n");
+        if (i == first && first == 1) {
+          w.content(msgs[0].content);
+          w.mark("\n\n");
+        }
+        w.content(strip(m.content));
+        w.mark("<end_of_turn>\n");
       }
-      if (add_generation_prompt) out += "<start_of_turn>model\n";
+      if (add_generation_prompt) w.mark("<start_of_turn>model\n");
       break;
     }
 
     case Family::Zephyr:
-      for (const auto& m : msgs) out += "<|" + m.role + "|>\n" + m.content + eos_ + "\n";
+      for (const auto& m : msgs) {
+        w.mark("<|" + m.role + "|>\n");
+        w.content(m.content);
+        w.mark(eos_ + "\n");
+      }
       // The template emits the cue inside its message loop: nothing for no messages.
-      if (add_generation_prompt && !msgs.empty()) out += "<|assistant|>\n";
+      if (add_generation_prompt && !msgs.empty()) w.mark("<|assistant|>\n");
       break;
 
     default:
-      out = render_more(msgs, add_generation_prompt, lead_bos);
+      ChatTemplateRender::more(t, msgs, add_generation_prompt, lead_bos, w.text, w.markup);
       break;
   }
-  return out;
+  return w;
+}
+
+}  // namespace
+
+std::string ChatTemplate::apply(std::span<const ChatMessage> msgs, bool add_generation_prompt, BosText bos) const {
+  return render(*this, msgs, add_generation_prompt, bos).text;
 }
 
 std::vector<TokenId> ChatTemplate::encode(const Tokenizer& tokenizer, std::span<const ChatMessage> msgs,
                                           bool add_generation_prompt) const {
   // add_special = false: the BOS is decided here, and an EOS (add_eos vocabularies)
   // would end the conversation before the reply.
-  std::vector<TokenId> ids =
-      tokenizer.encode(apply(msgs, add_generation_prompt, BosText::Omit), /*add_special=*/false, /*parse_special=*/true);
+  // Control tokens only where the template wrote its markers: a message that types
+  // "<|im_end|>" keeps it as text and cannot forge a turn.
+  const Rendered r = render(*this, msgs, add_generation_prompt, BosText::Omit);
+  std::vector<TokenId> ids = tokenizer.encode_with_control_spans(r.text, /*add_special=*/false, r.markup);
   const TokenId bos = tokenizer.special().bos;
   if ((tokenizer.special().add_bos || starts_with_bos()) && bos != kNoToken) ids.insert(ids.begin(), bos);
   return ids;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/bounded_read.hpp"
 #include "generate/generator_impl.hpp"
 #include "inkling/error.hpp"
 #include "inkling/gguf.hpp"
@@ -100,11 +101,11 @@ void Generator::save_state(const std::filesystem::path& path) const {
 void Generator::load_state(const std::filesystem::path& path) {
   Impl& m = *impl_;
   const std::string name = path.string();
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw Error(ErrorCode::Io, name + ": cannot open the state file");
-  const std::string in((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  std::vector<std::byte> bytes(in.size());
-  if (!in.empty()) std::memcpy(bytes.data(), in.data(), in.size());
+  // The largest state this generator can hold (a full context plus the fixed fields):
+  // anything bigger is refused before it is read.
+  const std::size_t max_bytes =
+      4096 + static_cast<std::size_t>(m.cache.n_ctx()) * sizeof(TokenId) + m.cache.rows_bytes(m.cache.n_ctx());
+  const std::vector<std::byte> bytes = detail::read_bounded_file(path, max_bytes, "state file");
   if (bytes.size() < 4 + 4 + 8 || std::memcmp(bytes.data(), kMagic, 4) != 0)
     throw Error(ErrorCode::Format, name + ": not an inkling state file");
   std::uint64_t stored_sum;
@@ -118,7 +119,7 @@ void Generator::load_state(const std::filesystem::path& path) {
       throw Error(ErrorCode::InvalidArgument,
                   name + ": the state was saved for another model (or another KV cache type)");
   const auto len = r.pod<std::uint32_t>();
-  if (static_cast<int>(len) > m.cache.n_ctx())
+  if (len > static_cast<std::uint32_t>(m.cache.n_ctx()))  // unsigned: a forged 2^31 must not pass
     throw Error(ErrorCode::ContextFull, name + ": the state holds " + std::to_string(len) +
                                            " positions, more than this generator's context of " +
                                            std::to_string(m.cache.n_ctx()));

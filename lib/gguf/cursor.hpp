@@ -35,6 +35,16 @@ class Cursor {
     return value;
   }
 
+  // `n` bytes viewed in place (numeric arrays); returns where they start.
+  const std::byte* skip(std::size_t n, std::string_view what) {
+    if (n > remaining())
+      fail("file truncated while reading " + std::string(what) + ": " + std::to_string(n) + " bytes needed, " +
+           std::to_string(remaining()) + " left");
+    const std::byte* p = bytes_.data() + pos_;
+    pos_ += n;
+    return p;
+  }
+
   // A u64 length followed by that many bytes, viewed in place.
   std::string_view read_string(std::string_view what) {
     const auto len = read<std::uint64_t>(std::string("the length of ") + std::string(what));

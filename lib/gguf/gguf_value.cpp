@@ -1,5 +1,7 @@
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <memory>
 #include <limits>
 #include <string>
 
@@ -34,6 +36,60 @@ std::string_view gguf_type_name(GgufType type) noexcept {
   }
   return "UNKNOWN";
 }
+
+GgufArrayItems::GgufArrayItems(std::vector<GgufValue> values)
+    : count_(values.size()), values_(std::make_shared<const std::vector<GgufValue>>(std::move(values))) {}
+
+GgufArrayItems GgufArrayItems::in_place(GgufType type, const std::byte* data, std::size_t count) {
+  GgufArrayItems a;
+  a.raw_type_ = type;
+  a.raw_ = data;
+  a.count_ = count;
+  return a;
+}
+
+GgufArrayItems GgufArrayItems::of_strings(std::vector<std::string_view> strings) {
+  GgufArrayItems a;
+  a.count_ = strings.size();
+  a.strings_ = std::make_shared<const std::vector<std::string_view>>(std::move(strings));
+  return a;
+}
+
+namespace {
+template <typename T>
+T load(const std::byte* p, std::size_t i) {
+  T v;
+  std::memcpy(&v, p + i * sizeof(T), sizeof(T));
+  return v;
+}
+}  // namespace
+
+GgufValue GgufArrayItems::operator[](std::size_t i) const {
+  if (i >= count_)
+    throw Error(ErrorCode::InvalidArgument, "GGUF array index " + std::to_string(i) + " is past its " +
+                                                std::to_string(count_) + " elements");
+  if (values_) return (*values_)[i];
+  if (strings_) return {GgufType::String, (*strings_)[i]};
+  const GgufType t = raw_type_;
+  switch (t) {
+    case GgufType::UInt8: return {t, std::uint64_t{load<std::uint8_t>(raw_, i)}};
+    case GgufType::Int8: return {t, std::int64_t{load<std::int8_t>(raw_, i)}};
+    case GgufType::UInt16: return {t, std::uint64_t{load<std::uint16_t>(raw_, i)}};
+    case GgufType::Int16: return {t, std::int64_t{load<std::int16_t>(raw_, i)}};
+    case GgufType::UInt32: return {t, std::uint64_t{load<std::uint32_t>(raw_, i)}};
+    case GgufType::Int32: return {t, std::int64_t{load<std::int32_t>(raw_, i)}};
+    case GgufType::UInt64: return {t, load<std::uint64_t>(raw_, i)};
+    case GgufType::Int64: return {t, load<std::int64_t>(raw_, i)};
+    case GgufType::Float32: return {t, double{load<float>(raw_, i)}};
+    case GgufType::Float64: return {t, load<double>(raw_, i)};
+    case GgufType::Bool: return {t, load<std::int8_t>(raw_, i) != 0};
+    case GgufType::String:
+    case GgufType::Array: break;
+  }
+  throw Error(ErrorCode::Internal, "GGUF array: in-place elements of a non-numeric type");
+}
+
+GgufValue GgufArrayItems::iterator::operator*() const { return (*items_)[i_]; }
 
 bool GgufValue::is_integer() const noexcept {
   return std::holds_alternative<std::uint64_t>(value_) || std::holds_alternative<std::int64_t>(value_);

@@ -110,9 +110,23 @@ class Parser {
               std::to_string(c_.remaining()) + " bytes left can hold");
     GgufArray arr;
     arr.element_type = elem;
-    arr.items.reserve(static_cast<std::size_t>(count));
-    for (std::uint64_t i = 0; i < count; ++i)
-      arr.items.push_back(read_value(elem, what + "[" + std::to_string(i) + "]", depth + 1));
+    const auto n = static_cast<std::size_t>(count);
+    // Compact storage (GgufArrayItems): numbers stay in the file's bytes, strings are
+    // views; only nested arrays become values.
+    if (elem == GgufType::String) {
+      std::vector<std::string_view> strings;
+      strings.reserve(n);
+      for (std::size_t i = 0; i < n; ++i) strings.push_back(c_.read_string(what + "[" + std::to_string(i) + "]"));
+      arr.items = GgufArrayItems::of_strings(std::move(strings));
+    } else if (elem == GgufType::Array) {
+      std::vector<GgufValue> values;
+      values.reserve(n);
+      for (std::size_t i = 0; i < n; ++i) values.push_back(read_array(what + "[" + std::to_string(i) + "]", depth + 1));
+      arr.items = GgufArrayItems(std::move(values));
+    } else {
+      // count * size fits: count was checked against the remaining bytes / min_bytes.
+      arr.items = GgufArrayItems::in_place(elem, c_.skip(n * min_bytes(elem), what), n);
+    }
     return {GgufType::Array, std::move(arr)};
   }
 

@@ -13,6 +13,7 @@
 #include "model/layers.hpp"
 #include "model/rope.hpp"
 #include "model/model_impl.hpp"
+#include "model/rope.hpp"
 
 namespace inkling::detail {
 namespace {

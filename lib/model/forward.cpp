@@ -142,6 +142,9 @@ void validate(const Model::Impl& m, const Batch& batch, const detail::KVCacheVie
     if (p < 0)
       throw Error(ErrorCode::InvalidArgument,
                   "Model::forward: negative position " + std::to_string(p));
+    if (m.weights.position_embd && p >= m.config.n_ctx_train)  // learned positions: one row each
+      throw Error(ErrorCode::ContextFull, "Model::forward: position " + std::to_string(p) +
+                                              " is past the model's " + std::to_string(m.config.n_ctx_train) + " learned positions");
     if (p >= cache.n_ctx)
       throw Error(ErrorCode::ContextFull, "Model::forward: position " + std::to_string(p) +
                                               " does not fit in a context of " +

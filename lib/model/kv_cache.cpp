@@ -2,6 +2,7 @@
 #include <cstring>
 #include <string>
 
+#include "common/lazy_buffer.hpp"
 #include "inkling/error.hpp"
 #include "kernels/quantize_row.hpp"
 #include "model/kv_cache_impl.hpp"
@@ -20,7 +21,7 @@ void KVCache::Impl::check_seq(int seq, const char* what) const {
 
 KVCache::KVCache(const Model& model, KVCacheOptions options) : impl_(std::make_unique<Impl>()) {
   const ModelConfig& c = model.config();
-  const int n_ctx = options.n_ctx == 0 ? c.n_ctx_train : options.n_ctx;
+  const int n_ctx = options.n_ctx == 0 ? std::min(c.n_ctx_train, kDefaultContextLimit) : options.n_ctx;
   if (n_ctx < 1 || n_ctx > (1 << 24))
     throw Error(ErrorCode::InvalidArgument,
                 "KVCache: n_ctx " + std::to_string(options.n_ctx) + " is out of range");
@@ -39,6 +40,12 @@ KVCache::KVCache(const Model& model, KVCacheOptions options) : impl_(std::make_u
   if (const auto* arch = detail::find_arch(c.architecture); arch && arch->encoder)
     throw Error(ErrorCode::Unsupported, "KVCache: " + c.architecture +
                                             " is an encoder model; it embeds (inkling::Embedder), it does not generate");
+  // Learned absolute positions (GPT-2) have one embedding row per training position:
+  // a longer context would read past the table.
+  const auto* learned = detail::find_arch(c.architecture);
+  if (learned && learned->position_embedding && n_ctx > c.n_ctx_train)
+    throw Error(ErrorCode::InvalidArgument, "KVCache: n_ctx " + std::to_string(n_ctx) + " exceeds this model's training context of " +
+                                                std::to_string(c.n_ctx_train) + " (it has learned positions, one per trained position)");
   Impl& m = *impl_;
   m.owner = detail::model_impl_id(model);
   m.n_ctx = n_ctx;
@@ -58,6 +65,7 @@ KVCache::KVCache(const Model& model, KVCacheOptions options) : impl_(std::make_u
                 "KVCache: " + std::to_string(n_ctx) + " positions x " + std::to_string(m.n_seq) +
                     " sequences need " + std::to_string(bytes) + " bytes, over the memory budget of " +
                     std::to_string(options.memory_budget) + " bytes (lower n_ctx or raise the budget)");
+  detail::check_fits_in_memory(bytes, "KVCache: " + std::to_string(n_ctx) + " positions x " + std::to_string(m.n_seq) + " sequences");
   m.kv.allocate(options.type, m.n_layer, m.n_seq, m.n_ctx, c.kv_dim());
   m.length.assign(static_cast<std::size_t>(m.n_seq), 0);
 }

@@ -17,12 +17,10 @@ void KvStorage::allocate(DType type, int n_layer, int n_seq, int n_ctx, int kv_d
   kv_dim_ = kv_dim;
   row_bytes_ = static_cast<std::size_t>(dtype_row_bytes(type, kv_dim));
   const std::size_t bytes = static_cast<std::size_t>(n_layer) * n_seq * n_ctx * row_bytes_;
-  try {
-    kb_.assign(bytes, std::byte{0});
-    vb_.assign(bytes, std::byte{0});
-  } catch (const std::bad_alloc&) {
-    throw Error(ErrorCode::OutOfMemory, "KVCache: cannot allocate " + std::to_string(2 * bytes) + " bytes");
-  }
+  // Zeroed pages committed as positions fill (LazyBuffer): Error(OutOfMemory) when the
+  // address space cannot be reserved.
+  kb_ = LazyBuffer(bytes);
+  vb_ = LazyBuffer(bytes);
 }
 
 void KvStorage::store(int layer, int seq, int pos, const float* k, const float* v) noexcept {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/lazy_buffer.hpp"
 #include "inkling/tensor.hpp"
 #include "kernels/kernels.hpp"
 
@@ -24,8 +25,9 @@ struct AttendScratch {
 
 class KvStorage {
  public:
-  // Sizes (and zero-fills) rows for n_layer x n_seq x n_ctx positions of kv_dim values.
-  // Throws Error(OutOfMemory) when the allocation fails.
+  // Sizes zero-filled rows for n_layer x n_seq x n_ctx positions of kv_dim values (memory
+  // is committed only as rows are written). Throws Error(OutOfMemory) when the address
+  // space cannot be reserved.
   void allocate(DType type, int n_layer, int n_seq, int n_ctx, int kv_dim);
 
   DType type() const noexcept { return type_; }
@@ -58,9 +60,9 @@ class KvStorage {
   int n_seq_ = 0, n_ctx_ = 0, kv_dim_ = 0;
   std::size_t row_bytes_ = 0;
   // Layout [layer][seq][position]: one sequence's keys are contiguous, so a fork is a
-  // memcpy and attention streams rows in order. The storage comes from operator new:
-  // aligned for floats and fp16 alike.
-  std::vector<std::byte> kb_, vb_;
+  // memcpy and attention streams rows in order. The storage is page-aligned (aligned for
+  // floats and fp16 alike), its pages committed as positions fill.
+  LazyBuffer kb_, vb_;
 };
 
 }  // namespace inkling::detail

@@ -39,6 +39,13 @@ std::size_t run(const char32_t* t, std::size_t pos, std::size_t end) {
   return i - pos;
 }
 
+// At most `max` characters of X: a bounded piece must not scan the rest of a long run,
+// or splitting a run of n digits into 1-3-digit pieces takes n^2 steps.
+template <bool (*Pred)(char32_t)>
+std::size_t run_at_most(const char32_t* t, std::size_t pos, std::size_t end, std::size_t max) {
+  return run<Pred>(t, pos, std::min(end, pos + max));
+}
+
 // " ?X+": an optional ASCII space, then one or more of X.
 template <bool (*Pred)(char32_t)>
 std::size_t space_opt_run(const char32_t* t, std::size_t pos, std::size_t end) {
@@ -102,7 +109,7 @@ std::size_t llama3(const char32_t* t, std::size_t pos, std::size_t end) {
   const char32_t c = t[pos];
   if (!NL(c) && !L(c) && !N(c) && pos + 1 < end && L(t[pos + 1])) return 1 + run<L>(t, pos + 1, end);
   if (L(c)) return run<L>(t, pos, end);
-  if (N(c)) return std::min(MaxDigits, run<N>(t, pos, end));
+  if (N(c)) return run_at_most<N>(t, pos, end, MaxDigits);
   if (std::size_t n = space_opt_run<not_ws_l_n>(t, pos, end)) return n + run<NL>(t, pos + n, end);
   if (std::size_t n = ws_to_last_newline(t, pos, end)) return n;
   if (std::size_t n = ws_not_before_word(t, pos, end)) return n;
@@ -114,7 +121,7 @@ std::size_t one_newline(const char32_t* t, std::size_t pos, std::size_t) { retur
 std::size_t one_number(const char32_t* t, std::size_t pos, std::size_t) { return N(t[pos]) ? 1 : 0; }
 std::size_t numbers(const char32_t* t, std::size_t pos, std::size_t end) { return run<N>(t, pos, end); }
 std::size_t numbers_1_3(const char32_t* t, std::size_t pos, std::size_t end) {
-  return std::min<std::size_t>(3, run<N>(t, pos, end));
+  return run_at_most<N>(t, pos, end, 3);
 }
 std::size_t three_ascii_digits(const char32_t* t, std::size_t pos, std::size_t end) {
   auto d = [](char32_t c) { return c >= '0' && c <= '9'; };

@@ -208,12 +208,36 @@ bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' |
 }  // namespace
 
 std::vector<TokenId> Tokenizer::encode(std::string_view text, bool add_special, bool parse_special) const {
+  const TextSpan all{0, text.size()};
+  return encode_impl(text, add_special, parse_special ? std::span<const TextSpan>(&all, 1) : std::span<const TextSpan>());
+}
+
+std::vector<TokenId> Tokenizer::encode_with_control_spans(std::string_view text, bool add_special,
+                                                          std::span<const TextSpan> control_spans) const {
+  for (std::size_t i = 0; i < control_spans.size(); ++i)
+    if (control_spans[i].begin > control_spans[i].end || control_spans[i].end > text.size() ||
+        (i > 0 && control_spans[i].begin < control_spans[i - 1].end))
+      throw Error(ErrorCode::InvalidArgument, "Tokenizer::encode_with_control_spans: span " + std::to_string(i) +
+                                                  " is not within the text or not in order");
+  return encode_impl(text, add_special, control_spans);
+}
+
+std::vector<TokenId> Tokenizer::encode_impl(std::string_view text, bool add_special,
+                                            std::span<const TextSpan> control_spans) const {
   const Impl& m = *impl_;
+  // Control tokens count only where they lie wholly inside a control span; user-defined
+  // tokens are ordinary words and count everywhere (as in llama.cpp).
+  auto control_allowed = [&](std::size_t at, std::size_t len) {
+    const auto it = std::upper_bound(control_spans.begin(), control_spans.end(), at,
+                                     [](std::size_t p, const TextSpan& s) { return p < s.end; });
+    return it != control_spans.end() && it->begin <= at && at + len <= it->end;
+  };
   std::vector<Fragment> frags{{kNoToken, 0, text.size()}};
   if (text.empty()) frags.clear();
   for (TokenId sid : m.special_by_length) {
     const auto& e = m.vocab.tokens[static_cast<std::size_t>(sid)];
-    if (!parse_special && !(e.attr & kAttrUserDefined)) continue;
+    const bool user_defined = (e.attr & kAttrUserDefined) != 0;
+    if (control_spans.empty() && !user_defined) continue;
     const std::string_view needle = e.text;
     std::vector<Fragment> next;
     next.reserve(frags.size());
@@ -222,11 +246,15 @@ std::vector<TokenId> Tokenizer::encode(std::string_view text, bool add_special, 
         next.push_back(fr);
         continue;
       }
-      std::size_t pos = fr.begin;
+      std::size_t pos = fr.begin, search = fr.begin;
       const std::size_t end = fr.begin + fr.len;
-      while (pos < end) {
-        const std::size_t hit = text.substr(0, end).find(needle, pos);
+      while (search < end) {
+        const std::size_t hit = text.substr(0, end).find(needle, search);
         if (hit == std::string_view::npos) break;
+        if (!user_defined && !control_allowed(hit, needle.size())) {  // typed by a user: stays text
+          search = hit + 1;
+          continue;
+        }
         std::size_t left_end = hit;
         if (e.attr & kAttrLstrip)
           while (left_end > pos && is_space(text[left_end - 1])) --left_end;
@@ -235,6 +263,7 @@ std::vector<TokenId> Tokenizer::encode(std::string_view text, bool add_special, 
         pos = hit + needle.size();
         if (e.attr & kAttrRstrip)
           while (pos < end && is_space(text[pos])) ++pos;
+        search = pos;
       }
       if (pos < end) next.push_back({kNoToken, pos, end - pos});
     }
