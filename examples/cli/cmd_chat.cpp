@@ -31,8 +31,9 @@ void usage() {
       "\n"
       "chat:\n"
       "  -m, --model PATH        GGUF model file (default: the built-in stories260K)\n"
-      "      --template NAME     chat template family: chatml, llama2, llama3, mistral, phi3, gemma,\n"
-      "                          zephyr (default: recognised from the model's tokenizer.chat_template)\n"
+      "      --template NAME     chat template family: chatml, llama2, llama3, llama3.1, mistral, phi3,\n"
+      "                          phi4, phi4-mini, gemma, zephyr, qwen3, granite (default: recognised\n"
+      "                          from the model's tokenizer.chat_template)\n"
       "      --system TEXT       system prompt\n"
       "  -n, --max-tokens N      at most N tokens per reply (default 256)\n"
       "      --metrics           after each reply: prompt tokens reused from the cache and computed,\n"
@@ -107,6 +108,7 @@ int cmd_chat(int argc, char** argv) {
   for (auto& s : tmpl.stop_strings()) config.stop.push_back(s);
   for (auto id : tmpl.stop_tokens(tok)) config.stop_tokens.push_back(id);
   inkling::Generator gen(model, config);
+  o.flags.report_seed(gen);
 
   const bool interactive = isatty(STDIN_FILENO) != 0;
   std::fprintf(stderr, "[chat: %s template, %d-token context; /reset forgets the conversation, /exit quits]\n",

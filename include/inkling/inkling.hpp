@@ -11,5 +11,8 @@
 #include "inkling/model.hpp"
 #include "inkling/quantize.hpp"
 #include "inkling/sampler.hpp"
+#include "inkling/scoring.hpp"
+#include "inkling/synth.hpp"
+#include "inkling/system.hpp"
 #include "inkling/tensor.hpp"
 #include "inkling/tokenizer.hpp"

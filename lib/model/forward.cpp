@@ -38,8 +38,10 @@ void grow_workspace(const Pass& p, int threads) {
   ForwardWorkspace::grow(b.o, n * n_embd);
   ForwardWorkspace::grow(b.gate, n * (p.arch.fused_gate_up ? 2 : 1) * n_ff);
   ForwardWorkspace::grow(b.up, n * n_ff);
-  ForwardWorkspace::grow(b.rope_cos, n * static_cast<std::size_t>(c.n_rot / 2));
-  ForwardWorkspace::grow(b.rope_sin, n * static_cast<std::size_t>(c.n_rot / 2));
+  const std::size_t rope_n = n * static_cast<std::size_t>(p.rope.n_sets) * static_cast<std::size_t>(c.n_rot / 2);
+  ForwardWorkspace::grow(b.rope_cos, rope_n);
+  ForwardWorkspace::grow(b.rope_sin, rope_n);
+  if (c.n_expert > 0) grow_moe(p);
   ForwardWorkspace::grow(b.out_rows, static_cast<std::size_t>(p.n_out) * n_embd);
   b.grow_attention(threads, p.n_ctx, c.head_dim, p.kv.type());
 }
@@ -48,8 +50,8 @@ void embed(const Pass& p) {
   const ModelConfig& c = p.c;
   const Weights& w = p.w;
   ForwardWorkspace& b = p.ws;
-  const int n_embd = c.n_embd, half_rot = c.n_rot / 2;
-  const float embd_scale = p.arch.scale_embedding ? std::sqrt(static_cast<float>(n_embd)) : 1.0f;
+  const int n_embd = c.n_embd;
+  const float embd_scale = c.embedding_scale;
 #pragma omp for schedule(static)
   for (int t = 0; t < p.n; ++t) {
     float* x = Pass::row(b.x, t, n_embd);
@@ -62,8 +64,8 @@ void embed(const Pass& p) {
       add_in_place(x, pe, n_embd);
     }
     if (p.arch.rope)
-      rope_angles(p.pos[t], c.n_rot, c.rope_freq_base, c.rope_freq_scale, f32(w.rope_freqs),
-                  Pass::row(b.rope_cos, t, half_rot), Pass::row(b.rope_sin, t, half_rot));
+      for (int s = 0; s < p.rope.n_sets; ++s)
+        rope_angles(p.pos[t], p.rope.sets[s], /*unit=*/false, p.rope_row(b.rope_cos, s, t), p.rope_row(b.rope_sin, s, t));
   }
 }
 
@@ -83,6 +85,12 @@ void output_head(const Pass& p, float* logits) {
 
   if (p.n_out > 0) kernels::matmul(p.isa, *p.w.output, b.out_rows.data(), p.n_out, logits, b.kernel_ws);
 
+  if (c.logit_scale != 1.0f) {  // Granite: logits / logit_scale, as a product like llama.cpp
+    const float inv = 1.0f / c.logit_scale;
+    const std::int64_t total = static_cast<std::int64_t>(p.n_out) * c.n_vocab;
+#pragma omp for schedule(static)
+    for (std::int64_t i = 0; i < total; ++i) logits[i] *= inv;
+  }
   if (c.final_logit_softcap > 0) {
     const float cap = c.final_logit_softcap;
     const std::int64_t total = static_cast<std::int64_t>(p.n_out) * c.n_vocab;
@@ -164,7 +172,7 @@ void run_pass(const Model::Impl& m, const Batch& batch, KVCache& kv_cache, std::
   for (int i = 0; i < batch.size(); ++i)
     if (batch.want_logits[static_cast<std::size_t>(i)]) ws.logit_rows.push_back(i);
   const detail::Pass pass{m.config, *m.arch, m.weights, m.isa, batch.size(), batch.tokens.data(),
-                          batch.positions.data(), batch.seq_ids.data(), cache.kv, cache.n_ctx, ws,
+                          batch.positions.data(), batch.seq_ids.data(), cache.kv, cache.rope, cache.n_ctx, ws,
                           static_cast<int>(ws.logit_rows.size())};
   const int threads = std::max(1, std::min(m.threads, omp_get_thread_limit()));
   detail::grow_workspace(pass, threads);

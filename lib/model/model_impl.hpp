@@ -29,8 +29,9 @@ struct Model::Impl {
 namespace detail {
 // Identity of a model's internals, so a KVCache can check it is used with its model.
 const void* model_impl_id(const Model& model) noexcept;
-// The model's RoPE frequency factors (Llama 3's rope_freqs), or nullptr.
-const float* rope_freq_factors(const Model& model) noexcept;
+// The data of a RoPE factor tensor of the model (rope_freqs, rope_factors_long/short;
+// bound and checked at load), or nullptr when the file has none.
+const float* rope_factor_tensor(const Model& model, const char* name) noexcept;
 // Number of physical cores (hyper-threads counted once), at least 1.
 int physical_cores() noexcept;
 }  // namespace detail
