@@ -12,6 +12,7 @@
 #include "model/gelu_table.hpp"
 #include "model/layers.hpp"
 #include "model/model_impl.hpp"
+#include "model/rope.hpp"
 
 namespace inkling::detail {
 namespace {
@@ -85,6 +86,8 @@ struct EncoderPass {
   float* k_base = nullptr;
   float* v_base = nullptr;
   const GeluTable& gelu = gelu_table();
+  // nomic-bert: one frequency set (base, scaling) as the decoders', no per-pair factors.
+  RopeFreqs rope = make_rope_setup(c, arch, nullptr, nullptr, nullptr, c.n_ctx_train).sets[0];
 
   EncoderPass(const Model::Impl& m, std::span<const TokenId> tokens_in, std::span<const int> starts_in,
               EncoderBuffers& buffers)
@@ -134,8 +137,7 @@ struct EncoderPass {
       }
       layer_norm(e, f32(w.embd_norm), f32(w.embd_norm_b), c.norm_eps, row(b.x, t, c.n_embd), c.n_embd);
       if (arch.rope)
-        rope_angles(pos, c.n_rot, c.rope_freq_base, c.rope_freq_scale, nullptr, row(b.rope_cos, t, half_rot),
-                    row(b.rope_sin, t, half_rot));
+        rope_angles(pos, rope, /*unit=*/false, row(b.rope_cos, t, half_rot), row(b.rope_sin, t, half_rot));
     }
   }
 
