@@ -55,12 +55,9 @@ int require_count(const GgufFile& f, const std::string& key, std::uint64_t max) 
 }
 
 float checked_float(const GgufFile& f, const std::string& key, double value, bool positive) {
-  // Finite as the float it is used as: 1e300 is finite as a double but inf as a float,
-  // and a positive 1e-50 would become 0.
-  const auto narrowed = static_cast<float>(value);
-  if (!std::isfinite(value) || !std::isfinite(narrowed) || (positive && !(narrowed > 0)))
+  if (!std::isfinite(value) || (positive && !(value > 0)))
     bad(f, "key '" + key + "' = " + std::to_string(value) + " is not a " +
-               (positive ? "positive " : "") + "finite number (as a 32-bit float)");
+               (positive ? "positive " : "") + "finite number");
   return static_cast<float>(value);
 }
 
@@ -180,8 +177,8 @@ void check_keys(const GgufFile& f, const std::string& a, const ArchTraits& arch,
   for (const auto& kv : f.metadata()) {
     if (kv.key.substr(0, a.size()) != a) continue;
     const std::string_view rest = kv.key.substr(a.size());
-    // Decoders are causal, encoders attend both ways: the key is fine when it agrees.
-    if (rest == "attention.causal" && f.get_bool(kv.key).value_or(true) == !arch.encoder) continue;
+    // Decoders are causal, encoders (bert, nomic-bert) attend both ways; the opposite is refused.
+    if (rest == "attention.causal" && f.get_bool(kv.key).value_or(true) != arch.encoder) continue;
     if (!known.count(rest))
       throw Error(ErrorCode::Unsupported, f.name() + ": metadata key '" + std::string(kv.key) +
                                               "' is not implemented for " + c.architecture +

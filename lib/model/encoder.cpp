@@ -11,7 +11,6 @@
 #include "inkling/error.hpp"
 #include "model/gelu_table.hpp"
 #include "model/layers.hpp"
-#include "model/rope.hpp"
 #include "model/model_impl.hpp"
 #include "model/rope.hpp"
 
@@ -62,148 +61,181 @@ bool is_encoder(const Model& model) noexcept {
   return arch && arch->encoder;
 }
 
+namespace {
+
+// One pass over packed sequences: the shapes, the weights and the buffers, and the steps
+// every thread of the parallel region runs in turn (each an `omp for` or a collective
+// matmul, as Model::forward's blocks).
+struct EncoderPass {
+  const ModelConfig& c;
+  const ArchTraits& arch;
+  const EncoderWeights& w;
+  kernels::Isa isa;
+  std::span<const TokenId> tokens;
+  std::span<const int> starts;
+  EncoderBuffers& b;
+  int n = static_cast<int>(tokens.size());
+  int longest = 0;
+  bool fused = arch.fused_qkv;
+  int q_dim = c.q_dim(), kv_dim = c.kv_dim(), half_rot = c.n_rot / 2;
+  int qkv_stride = fused ? q_dim + 2 * kv_dim : q_dim;  // row width of b.q
+  int kv_stride = fused ? qkv_stride : kv_dim;         // between two tokens' K (or V) rows
+  // With separate projections Q, K and V sit one after the other in b.q (all Q, all K,
+  // all V); fused, each token's row is Q | K | V.
+  float* q_base = nullptr;
+  float* k_base = nullptr;
+  float* v_base = nullptr;
+  const GeluTable& gelu = gelu_table();
+  // nomic-bert: one frequency set (base, scaling) as the decoders', no per-pair factors.
+  RopeFreqs rope = make_rope_setup(c, arch, nullptr, nullptr, nullptr, c.n_ctx_train).sets[0];
+
+  EncoderPass(const Model::Impl& m, std::span<const TokenId> tokens_in, std::span<const int> starts_in,
+              EncoderBuffers& buffers)
+      : c(m.config), arch(*m.arch), w(*m.encoder), isa(m.isa), tokens(tokens_in), starts(starts_in), b(buffers) {}
+
+  static float* row(std::vector<float>& v, int t, int width) { return v.data() + static_cast<std::size_t>(t) * width; }
+
+  void grow_buffers(int threads) {
+    const auto un = static_cast<std::size_t>(n);
+    grow(b.x, un * c.n_embd);
+    grow(b.tmp, un * c.n_embd);
+    grow(b.q, un * (q_dim + 2 * kv_dim));
+    grow(b.att, un * q_dim);
+    grow(b.o, un * c.n_embd);
+    grow(b.up, un * c.n_ff);
+    if (arch.ffn == FfnKind::Gated) grow(b.gate, un * c.n_ff);
+    if (arch.rope) {
+      grow(b.rope_cos, un * half_rot);
+      grow(b.rope_sin, un * half_rot);
+    }
+    grow(b.scores, static_cast<std::size_t>(threads) * longest);
+    q_base = b.q.data();
+    k_base = fused ? q_base + q_dim : q_base + un * q_dim;
+    v_base = fused ? q_base + q_dim + kv_dim : k_base + un * kv_dim;
+  }
+
+  // x = LayerNorm(x + o), the post-norm every block ends with.
+  void add_norm(int t, const TensorView* weight, const TensorView* bias) {
+    float* x = row(b.x, t, c.n_embd);
+    float* o = row(b.o, t, c.n_embd);
+    add_in_place(o, x, c.n_embd);
+    layer_norm(o, f32(weight), f32(bias), c.norm_eps, x, c.n_embd);
+  }
+
+  // Token + token type 0 + absolute position, LayerNorm; RoPE angles of each position.
+  void embed() {
+#pragma omp for schedule(static)
+    for (int t = 0; t < n; ++t) {
+      const int pos = b.pos_of[static_cast<std::size_t>(t)];
+      float* e = row(b.tmp, t, c.n_embd);
+      kernels::dequantize_row(w.token_embd->type, w.token_embd->row(tokens[static_cast<std::size_t>(t)]), e, c.n_embd);
+      if (w.token_types) add_in_place(e, f32(w.token_types), c.n_embd);
+      if (w.position_embd) {
+        float* p = row(b.o, t, c.n_embd);
+        kernels::dequantize_row(w.position_embd->type, w.position_embd->row(pos), p, c.n_embd);
+        add_in_place(e, p, c.n_embd);
+      }
+      layer_norm(e, f32(w.embd_norm), f32(w.embd_norm_b), c.norm_eps, row(b.x, t, c.n_embd), c.n_embd);
+      if (arch.rope)
+        rope_angles(pos, rope, /*unit=*/false, row(b.rope_cos, t, half_rot), row(b.rope_sin, t, half_rot));
+    }
+  }
+
+  // x = LayerNorm(x + attention(x)): every query sees all keys of its own sequence.
+  void attention(const EncoderLayer& l, float* scores) {
+    if (fused) {
+      kernels::matmul(isa, *l.wqkv, b.x.data(), n, q_base, b.ws);
+    } else {
+      kernels::matmul(isa, *l.wq, b.x.data(), n, q_base, b.ws);
+      kernels::matmul(isa, *l.wk, b.x.data(), n, k_base, b.ws);
+      kernels::matmul(isa, *l.wv, b.x.data(), n, v_base, b.ws);
+    }
+#pragma omp for schedule(static)
+    for (int t = 0; t < n; ++t) {
+      float* q = q_base + static_cast<std::size_t>(t) * qkv_stride;
+      float* k = k_base + static_cast<std::size_t>(t) * kv_stride;
+      if (l.bqkv) add_in_place(q, f32(l.bqkv), q_dim + 2 * kv_dim);
+      if (l.bq) add_in_place(q, f32(l.bq), q_dim);
+      if (l.bk) add_in_place(k, f32(l.bk), kv_dim);
+      if (l.bv) add_in_place(v_base + static_cast<std::size_t>(t) * kv_stride, f32(l.bv), kv_dim);
+      if (arch.rope) {
+        const float* cs = row(b.rope_cos, t, half_rot);
+        const float* sn = row(b.rope_sin, t, half_rot);
+        rope_apply(q, c.n_head, c.head_dim, c.n_rot, arch.rope_style, cs, sn);
+        rope_apply(k, c.n_head_kv, c.head_dim, c.n_rot, arch.rope_style, cs, sn);
+      }
+    }
+    const int hd = c.head_dim, group = c.n_head / c.n_head_kv;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+#pragma omp for collapse(2) schedule(static)
+    for (int t = 0; t < n; ++t) {
+      for (int h = 0; h < c.n_head; ++h) {
+        const auto s = static_cast<std::size_t>(b.seq_of[static_cast<std::size_t>(t)]);
+        const int first = starts[s];
+        const std::size_t key_off = static_cast<std::size_t>(first) * kv_stride + static_cast<std::size_t>(h / group) * hd;
+        attend(isa, q_base + static_cast<std::size_t>(t) * qkv_stride + h * hd, k_base + key_off, v_base + key_off,
+               kv_stride, starts[s + 1] - first, hd, scale, 0.0f, scores, row(b.att, t, q_dim) + h * hd);
+      }
+    }
+    kernels::matmul(isa, *l.wo, b.att.data(), n, b.o.data(), b.ws);
+#pragma omp for schedule(static)
+    for (int t = 0; t < n; ++t) {
+      if (l.bo) add_in_place(row(b.o, t, c.n_embd), f32(l.bo), c.n_embd);
+      add_norm(t, l.attn_out_norm, l.attn_out_norm_b);
+    }
+  }
+
+  // x = LayerNorm(x + down(act(up x)))  or, gated,  LayerNorm(x + down(act(gate x) * up x)).
+  void ffn(const EncoderLayer& l) {
+    const int n_ff = c.n_ff;
+    kernels::matmul(isa, *l.w_up, b.x.data(), n, b.up.data(), b.ws);
+    if (l.w_gate) kernels::matmul(isa, *l.w_gate, b.x.data(), n, b.gate.data(), b.ws);
+    const bool gated = arch.ffn == FfnKind::Gated, gelu_act = arch.act == Activation::Gelu;
+#pragma omp for schedule(static)
+    for (int t = 0; t < n; ++t) {
+      float* u = row(b.up, t, n_ff);
+      if (l.b_up) add_in_place(u, f32(l.b_up), n_ff);
+      if (gated && gelu_act) {
+        gelu_mul(row(b.gate, t, n_ff), u, u, n_ff);
+      } else if (gated) {
+        silu_mul(row(b.gate, t, n_ff), u, u, n_ff);
+      } else if (gelu_act) {
+        gelu.apply(u, n_ff);
+      } else {
+        for (int i = 0; i < n_ff; ++i) u[i] = u[i] / (1.0f + std::exp(-u[i]));
+      }
+    }
+    kernels::matmul(isa, *l.w_down, b.up.data(), n, b.o.data(), b.ws);
+#pragma omp for schedule(static)
+    for (int t = 0; t < n; ++t) {
+      if (l.b_down) add_in_place(row(b.o, t, c.n_embd), f32(l.b_down), c.n_embd);
+      add_norm(t, l.layer_out_norm, l.layer_out_norm_b);
+    }
+  }
+};
+
+}  // namespace
+
 std::span<const float> encode(const Model& model, std::span<const TokenId> tokens, std::span<const int> starts,
                               EncoderBuffers& b) {
   const Model::Impl& m = model.impl();
   if (!m.encoder)
     throw Error(ErrorCode::Unsupported, "encode: " + m.config.architecture + " is not an encoder architecture");
-  const ModelConfig& c = m.config;
-  const int longest = validate(c, tokens, starts, b);
-  const ArchTraits& arch = *m.arch;
-  const EncoderWeights& w = *m.encoder;
-  const int n = static_cast<int>(tokens.size());
-  const int n_embd = c.n_embd, q_dim = c.q_dim(), kv_dim = c.kv_dim(), n_ff = c.n_ff;
-  const int hd = c.head_dim, group = c.n_head / c.n_head_kv, half_rot = c.n_rot / 2;
+  EncoderPass pass(m, tokens, starts, b);
+  pass.longest = validate(m.config, tokens, starts, b);
   const int threads = std::max(1, std::min(m.threads, omp_get_thread_limit()));
-  const float kq_scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  const kernels::Isa isa = m.isa;
-  const bool fused = arch.fused_qkv;
-  const int qkv_stride = fused ? q_dim + 2 * kv_dim : q_dim;  // row width of b.q
-  const GeluTable& gelu = gelu_table();
-
-  const auto un = static_cast<std::size_t>(n);
-  grow(b.x, un * n_embd);
-  grow(b.tmp, un * n_embd);
-  grow(b.q, un * (q_dim + 2 * kv_dim));
-  grow(b.att, un * q_dim);
-  grow(b.o, un * n_embd);
-  grow(b.up, un * n_ff);
-  const bool gated = arch.ffn == FfnKind::Gated, gelu_act = arch.act == Activation::Gelu;
-  if (gated) grow(b.gate, un * n_ff);
-  if (arch.rope) {
-    grow(b.rope_cos, un * half_rot);
-    grow(b.rope_sin, un * half_rot);
-  }
-  grow(b.scores, static_cast<std::size_t>(threads) * longest);
-
-  auto row = [](std::vector<float>& v, int t, int width) { return v.data() + static_cast<std::size_t>(t) * width; };
-  // x = LayerNorm(x + o), the post-norm every block ends with.
-  auto add_norm = [&](int t, const TensorView* weight, const TensorView* bias) {
-    float* x = row(b.x, t, n_embd);
-    float* o = row(b.o, t, n_embd);
-    add_in_place(o, x, n_embd);
-    layer_norm(o, f32(weight), f32(bias), c.norm_eps, x, n_embd);
-  };
-  // With separate projections Q, K and V sit side by side in b.q: Q | K | V per token.
-  float* const q_base = b.q.data();
-  float* const k_base = fused ? q_base + q_dim : q_base + un * q_dim;
-  float* const v_base = fused ? q_base + q_dim + kv_dim : k_base + un * kv_dim;
-  const int kv_stride = fused ? qkv_stride : kv_dim;
+  pass.grow_buffers(threads);
 
 #pragma omp parallel num_threads(threads)
   {
-    float* scores = b.scores.data() + static_cast<std::size_t>(omp_get_thread_num()) * longest;
-
-    // Embeddings: token + token type 0 + absolute position, then LayerNorm.
-#pragma omp for schedule(static)
-    for (int t = 0; t < n; ++t) {
-      float* e = row(b.tmp, t, n_embd);
-      float* p = row(b.o, t, n_embd);
-      kernels::dequantize_row(w.token_embd->type, w.token_embd->row(tokens[static_cast<std::size_t>(t)]), e, n_embd);
-      if (w.token_types) add_in_place(e, f32(w.token_types), n_embd);
-      if (w.position_embd) {
-        kernels::dequantize_row(w.position_embd->type, w.position_embd->row(b.pos_of[static_cast<std::size_t>(t)]),
-                                p, n_embd);
-        add_in_place(e, p, n_embd);
-      }
-      layer_norm(e, f32(w.embd_norm), f32(w.embd_norm_b), c.norm_eps, row(b.x, t, n_embd), n_embd);
-      if (arch.rope)
-        rope_angles(b.pos_of[static_cast<std::size_t>(t)],
-                    RopeFreqs{.n_rot = c.n_rot, .base = c.rope_freq_base, .freq_scale = c.rope_freq_scale},
-                    /*unit=*/false, row(b.rope_cos, t, half_rot), row(b.rope_sin, t, half_rot));
-    }
-
-    for (const EncoderLayer& l : w.layers) {
-      if (fused) {
-        kernels::matmul(isa, *l.wqkv, b.x.data(), n, q_base, b.ws);
-      } else {
-        kernels::matmul(isa, *l.wq, b.x.data(), n, q_base, b.ws);
-        kernels::matmul(isa, *l.wk, b.x.data(), n, k_base, b.ws);
-        kernels::matmul(isa, *l.wv, b.x.data(), n, v_base, b.ws);
-      }
-
-#pragma omp for schedule(static)
-      for (int t = 0; t < n; ++t) {
-        float* q = q_base + static_cast<std::size_t>(t) * qkv_stride;
-        float* k = k_base + static_cast<std::size_t>(t) * kv_stride;
-        float* v = v_base + static_cast<std::size_t>(t) * kv_stride;
-        if (l.bqkv) add_in_place(q, f32(l.bqkv), q_dim + 2 * kv_dim);
-        if (l.bq) add_in_place(q, f32(l.bq), q_dim);
-        if (l.bk) add_in_place(k, f32(l.bk), kv_dim);
-        if (l.bv) add_in_place(v, f32(l.bv), kv_dim);
-        if (arch.rope) {
-          rope_apply(q, c.n_head, hd, c.n_rot, arch.rope_style, row(b.rope_cos, t, half_rot), row(b.rope_sin, t, half_rot));
-          rope_apply(k, c.n_head_kv, hd, c.n_rot, arch.rope_style, row(b.rope_cos, t, half_rot),
-                     row(b.rope_sin, t, half_rot));
-        }
-      }
-
-      // Non-causal: each query sees all keys of its own sequence, none of the others.
-#pragma omp for collapse(2) schedule(static)
-      for (int t = 0; t < n; ++t) {
-        for (int h = 0; h < c.n_head; ++h) {
-          const int s = b.seq_of[static_cast<std::size_t>(t)];
-          const int first = starts[static_cast<std::size_t>(s)];
-          const int n_keys = starts[static_cast<std::size_t>(s) + 1] - first;
-          const std::size_t key_off = static_cast<std::size_t>(first) * kv_stride + static_cast<std::size_t>(h / group) * hd;
-          attend(isa, q_base + static_cast<std::size_t>(t) * qkv_stride + h * hd, k_base + key_off, v_base + key_off,
-                 kv_stride, n_keys, hd, kq_scale, 0.0f, scores, row(b.att, t, q_dim) + h * hd);
-        }
-      }
-
-      kernels::matmul(isa, *l.wo, b.att.data(), n, b.o.data(), b.ws);
-#pragma omp for schedule(static)
-      for (int t = 0; t < n; ++t) {
-        if (l.bo) add_in_place(row(b.o, t, n_embd), f32(l.bo), n_embd);
-        add_norm(t, l.attn_out_norm, l.attn_out_norm_b);
-      }
-
-      kernels::matmul(isa, *l.w_up, b.x.data(), n, b.up.data(), b.ws);
-      if (l.w_gate) kernels::matmul(isa, *l.w_gate, b.x.data(), n, b.gate.data(), b.ws);
-#pragma omp for schedule(static)
-      for (int t = 0; t < n; ++t) {
-        float* u = row(b.up, t, n_ff);
-        if (l.b_up) add_in_place(u, f32(l.b_up), n_ff);
-        if (gated && gelu_act) {
-          gelu_mul(row(b.gate, t, n_ff), u, u, n_ff);
-        } else if (gated) {
-          silu_mul(row(b.gate, t, n_ff), u, u, n_ff);
-        } else if (gelu_act) {
-          gelu.apply(u, n_ff);
-        } else {
-          for (int i = 0; i < n_ff; ++i) u[i] = u[i] / (1.0f + std::exp(-u[i]));
-        }
-      }
-
-      kernels::matmul(isa, *l.w_down, b.up.data(), n, b.o.data(), b.ws);
-#pragma omp for schedule(static)
-      for (int t = 0; t < n; ++t) {
-        if (l.b_down) add_in_place(row(b.o, t, n_embd), f32(l.b_down), n_embd);
-        add_norm(t, l.layer_out_norm, l.layer_out_norm_b);
-      }
+    float* scores = b.scores.data() + static_cast<std::size_t>(omp_get_thread_num()) * pass.longest;
+    pass.embed();
+    for (const EncoderLayer& l : pass.w.layers) {
+      pass.attention(l, scores);
+      pass.ffn(l);
     }
   }
-  return {b.x.data(), un * n_embd};
+  return {b.x.data(), tokens.size() * static_cast<std::size_t>(m.config.n_embd)};
 }
 
 }  // namespace inkling::detail
