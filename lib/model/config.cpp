@@ -55,9 +55,12 @@ int require_count(const GgufFile& f, const std::string& key, std::uint64_t max) 
 }
 
 float checked_float(const GgufFile& f, const std::string& key, double value, bool positive) {
-  if (!std::isfinite(value) || (positive && !(value > 0)))
+  // Finite as the float it is used as: 1e300 is finite as a double but inf as a float,
+  // and a positive 1e-50 would become 0.
+  const auto narrowed = static_cast<float>(value);
+  if (!std::isfinite(value) || !std::isfinite(narrowed) || (positive && !(narrowed > 0)))
     bad(f, "key '" + key + "' = " + std::to_string(value) + " is not a " +
-               (positive ? "positive " : "") + "finite number");
+               (positive ? "positive " : "") + "finite number (as a 32-bit float)");
   return static_cast<float>(value);
 }
 
