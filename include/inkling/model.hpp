@@ -107,8 +107,15 @@ class Model {
   // (Error(InvalidArgument)) and cache room (Error(ContextFull)) before computing.
   // Thread safety: a Model may be used by many threads at once, each with its own cache.
   void forward(const Batch& batch, KVCache& cache, std::span<float> logits_out) const;
+  // The same pass, but for each entry marked want_logits it writes the final normed
+  // hidden state (n_embd floats: what the output matrix would multiply) instead of
+  // logits; hidden_out holds batch.n_logits() * n_embd floats. Decoder embedding models
+  // (Qwen3-Embedding) pool these.
+  void forward_hidden(const Batch& batch, KVCache& cache, std::span<float> hidden_out) const;
 
   struct Impl;
+  // The internals, for the library's own passes outside this class (the encoder).
+  const Impl& impl() const noexcept { return *impl_; }
 
  private:
   explicit Model(std::unique_ptr<Impl> impl);

@@ -32,6 +32,11 @@ constexpr ArchTraits kArchs[] = {
      .ffn = FfnKind::Mlp, .act = Activation::Gelu},
     {.name = "gpt2", .rope = false, .norm = NormKind::Layer, .ffn = FfnKind::Mlp, .act = Activation::Gelu,
      .fused_qkv = true, .position_embedding = true},
+    // Encoders (embeddings, reranking): BGE / MiniLM / E5, and nomic-embed (rotary, SwiGLU).
+    {.name = "bert", .rope = false, .norm = NormKind::Layer, .ffn = FfnKind::Mlp, .act = Activation::Gelu,
+     .position_embedding = true, .encoder = true},
+    {.name = "nomic-bert", .rope_style = RopeStyle::Neox, .norm = NormKind::Layer, .fused_qkv = true,
+     .encoder = true},
 };
 
 }  // namespace

@@ -51,6 +51,9 @@ struct ArchTraits {
   enum class Moe { None, Optional, Always } moe = Moe::None;
   bool moe_expert_ff_key = false;   // the expert width is expert_feed_forward_length
   bool moe_norm_weights = true;     // the chosen experts' weights are renormalised to sum 1
+  // A non-causal encoder (BERT family): post-norm layers, no KV cache, no output head;
+  // run by detail::encode (model/encoder.hpp) for embeddings, never by Model::forward.
+  bool encoder = false;
 };
 
 // nullptr for an architecture this version does not run.

@@ -69,13 +69,19 @@ void embed(const Pass& p) {
   }
 }
 
-void output_head(const Pass& p, float* logits) {
+void final_norm(const Pass& p, float* hidden) {
   const ModelConfig& c = p.c;
   ForwardWorkspace& b = p.ws;
 #pragma omp for schedule(static)
   for (int r = 0; r < p.n_out; ++r)
     p.norm(Pass::row(b.x, b.logit_rows[static_cast<std::size_t>(r)], c.n_embd), p.w.output_norm,
-           p.w.output_norm_b, Pass::row(b.out_rows, r, c.n_embd));
+           p.w.output_norm_b, hidden + static_cast<std::size_t>(r) * c.n_embd);
+}
+
+void output_head(const Pass& p, float* logits) {
+  const ModelConfig& c = p.c;
+  ForwardWorkspace& b = p.ws;
+  final_norm(p, b.out_rows.data());
 
   if (p.n_out > 0) kernels::matmul(p.isa, *p.w.output, b.out_rows.data(), p.n_out, logits, b.kernel_ws);
 
@@ -100,7 +106,7 @@ namespace {
 // Checks everything that could fail before any thread starts: exceptions must never
 // cross an OpenMP region.
 void validate(const Model::Impl& m, const Batch& batch, const detail::KVCacheView& cache,
-              std::size_t logits_size) {
+              std::size_t logits_size, int row_width) {
   const int n = batch.size();
   if (n == 0) throw Error(ErrorCode::InvalidArgument, "Model::forward: empty batch");
   if (batch.positions.size() != batch.tokens.size() ||
@@ -110,7 +116,7 @@ void validate(const Model::Impl& m, const Batch& batch, const detail::KVCacheVie
   if (cache.owner != &m.config)
     throw Error(ErrorCode::InvalidArgument,
                 "Model::forward: the KV cache was created for a different model");
-  const std::size_t need = static_cast<std::size_t>(batch.n_logits()) * m.config.n_vocab;
+  const std::size_t need = static_cast<std::size_t>(batch.n_logits()) * row_width;
   if (logits_size < need)
     throw Error(ErrorCode::BufferTooSmall, "Model::forward: logits buffer holds " +
                                                std::to_string(logits_size) + " floats, " +
@@ -156,12 +162,10 @@ void validate(const Model::Impl& m, const Batch& batch, const detail::KVCacheVie
   }
 }
 
-}  // namespace
-
-void Model::forward(const Batch& batch, KVCache& kv_cache, std::span<float> logits_out) const {
-  const Impl& m = *impl_;
+// One pass; the wanted rows end as logits, or (hidden) as final normed hidden states.
+void run_pass(const Model::Impl& m, const Batch& batch, KVCache& kv_cache, std::span<float> out, bool hidden) {
   const detail::KVCacheView cache = detail::KVCacheAccess::view(kv_cache);
-  validate(m, batch, cache, logits_out.size());
+  validate(m, batch, cache, out.size(), hidden ? m.config.n_embd : m.config.n_vocab);
 
   detail::ForwardWorkspace& ws = cache.ws;
   ws.logit_rows.clear();
@@ -180,12 +184,25 @@ void Model::forward(const Batch& batch, KVCache& kv_cache, std::span<float> logi
       detail::attention_block(pass, il);
       detail::ffn_block(pass, il);
     }
-    detail::output_head(pass, logits_out.data());
+    if (hidden)
+      detail::final_norm(pass, out.data());
+    else
+      detail::output_head(pass, out.data());
   }
 
   for (int t = 0; t < batch.size(); ++t)
     cache.length[static_cast<std::size_t>(batch.seq_ids[static_cast<std::size_t>(t)])] =
         batch.positions[static_cast<std::size_t>(t)] + 1;
+}
+
+}  // namespace
+
+void Model::forward(const Batch& batch, KVCache& kv_cache, std::span<float> logits_out) const {
+  run_pass(*impl_, batch, kv_cache, logits_out, false);
+}
+
+void Model::forward_hidden(const Batch& batch, KVCache& kv_cache, std::span<float> hidden_out) const {
+  run_pass(*impl_, batch, kv_cache, hidden_out, true);
 }
 
 }  // namespace inkling

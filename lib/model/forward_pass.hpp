@@ -61,6 +61,8 @@ void ffn_block(const Pass& p, int il);
 void moe_ffn(const Pass& p, int il, const float* in);
 // Final norm and output projection of the wanted rows into `logits`.
 void output_head(const Pass& p, float* logits);
+// Only the final norm of the wanted rows, into `hidden` (n_out rows of n_embd).
+void final_norm(const Pass& p, float* hidden);
 
 // out = act(gate) * up over n_ff values (SiLU or GELU as the architecture says).
 void activate_gated(const ArchTraits& arch, const float* gate, const float* up, float* out, int n_ff);

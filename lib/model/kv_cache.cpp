@@ -35,6 +35,10 @@ KVCache::KVCache(const Model& model, KVCacheOptions options) : impl_(std::make_u
   if (options.type == DType::Q8_0 && c.head_dim % 32 != 0)
     throw Error(ErrorCode::InvalidArgument, "KVCache: a Q8_0 cache needs a head size that is a multiple of 32; this "
                                             "model's is " + std::to_string(c.head_dim) + " (use F16)");
+  // Encoders attend over the whole input at once and keep no cache (inkling::Embedder).
+  if (const auto* arch = detail::find_arch(c.architecture); arch && arch->encoder)
+    throw Error(ErrorCode::Unsupported, "KVCache: " + c.architecture +
+                                            " is an encoder model; it embeds (inkling::Embedder), it does not generate");
   Impl& m = *impl_;
   m.owner = detail::model_impl_id(model);
   m.n_ctx = n_ctx;

@@ -56,7 +56,10 @@ std::shared_ptr<const Model> Model::from_file(std::shared_ptr<const GgufFile> fi
   impl->file = std::move(file);
   impl->config = detail::read_config(*impl->file);
   impl->arch = detail::find_arch(impl->config.architecture);  // read_config checked it exists
-  impl->weights = detail::bind_weights(*impl->file, *impl->arch, impl->config);
+  if (impl->arch->encoder)
+    impl->encoder = detail::bind_encoder_weights(*impl->file, *impl->arch, impl->config);
+  else
+    impl->weights = detail::bind_weights(*impl->file, *impl->arch, impl->config);
   impl->tokenizer.emplace(*impl->file);
   if (impl->tokenizer->n_vocab() != impl->config.n_vocab)
     throw Error(ErrorCode::Format,

@@ -9,6 +9,7 @@
 #include "inkling/tokenizer.hpp"
 #include "kernels/kernels.hpp"
 #include "model/arch.hpp"
+#include "model/encoder_weights.hpp"
 #include "model/weights.hpp"
 
 namespace inkling {
@@ -17,7 +18,8 @@ struct Model::Impl {
   std::shared_ptr<const GgufFile> file;
   ModelConfig config;
   const detail::ArchTraits* arch = nullptr;
-  detail::Weights weights;
+  detail::Weights weights;                        // decoders (arch->encoder == false)
+  std::optional<detail::EncoderWeights> encoder;  // encoders: bert, nomic-bert
   std::optional<Tokenizer> tokenizer;
   kernels::Isa isa = kernels::Isa::Scalar;
   int threads = 1;

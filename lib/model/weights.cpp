@@ -211,4 +211,14 @@ Weights bind_weights(const GgufFile& file, const ArchTraits& arch, ModelConfig& 
   return w;
 }
 
+const TensorView* bind_matrix(const GgufFile& file, const std::string& name, std::int64_t k,
+                              std::int64_t m, bool optional) {
+  return Binder(file).matrix(name, k, m, optional);
+}
+
+const TensorView* bind_vector(const GgufFile& file, const std::string& name, std::int64_t n,
+                              bool optional) {
+  return Binder(file).vector(name, n, optional);
+}
+
 }  // namespace inkling::detail

@@ -63,4 +63,11 @@ struct Weights {
 struct ArchTraits;
 Weights bind_weights(const GgufFile& file, const ArchTraits& arch, ModelConfig& config);
 
+// The same checks for binders of other layouts (model/encoder_weights.cpp): a matrix of
+// m rows of k elements in a type we can multiply; a finite F32 vector of n elements.
+const TensorView* bind_matrix(const GgufFile& file, const std::string& name, std::int64_t k,
+                              std::int64_t m, bool optional = false);
+const TensorView* bind_vector(const GgufFile& file, const std::string& name, std::int64_t n,
+                              bool optional = false);
+
 }  // namespace inkling::detail
