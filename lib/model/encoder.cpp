@@ -12,6 +12,7 @@
 #include "model/gelu_table.hpp"
 #include "model/layers.hpp"
 #include "model/model_impl.hpp"
+#include "model/rope.hpp"
 
 namespace inkling::detail {
 namespace {
@@ -108,6 +109,8 @@ std::span<const float> encode(const Model& model, std::span<const TokenId> token
   float* const v_base = fused ? q_base + q_dim + kv_dim : k_base + un * kv_dim;
   const int kv_stride = fused ? qkv_stride : kv_dim;
 
+  const RopeFreqs rope{.n_rot = c.n_rot, .base = c.rope_freq_base, .freq_scale = c.rope_freq_scale,
+                       .attn_factor = c.rope_attn_factor};
 #pragma omp parallel num_threads(threads)
   {
     float* scores = b.scores.data() + static_cast<std::size_t>(omp_get_thread_num()) * longest;
@@ -126,8 +129,8 @@ std::span<const float> encode(const Model& model, std::span<const TokenId> token
       }
       layer_norm(e, f32(w.embd_norm), f32(w.embd_norm_b), c.norm_eps, row(b.x, t, n_embd), n_embd);
       if (arch.rope)
-        rope_angles(b.pos_of[static_cast<std::size_t>(t)], c.n_rot, c.rope_freq_base, c.rope_freq_scale, nullptr,
-                    row(b.rope_cos, t, half_rot), row(b.rope_sin, t, half_rot));
+        rope_angles(b.pos_of[static_cast<std::size_t>(t)], rope, /*unit=*/false, row(b.rope_cos, t, half_rot),
+                    row(b.rope_sin, t, half_rot));
     }
 
     for (const EncoderLayer& l : w.layers) {
