@@ -22,7 +22,8 @@ int cmd_synth(int argc, char** argv) {
           "\n"
           "Writes a Llama-architecture GGUF with random weights and a real vocabulary (all tokenizer.*\n"
           "keys copied from VOCAB.gguf, default ../shared/vocab/ggml-vocab-llama-spm.gguf).\n"
-          "  --shape NAME   stories15m, tinyllama-1.1b (default), smollm-135m, llama2-7b, llama3-8b, mistral-7b\n"
+          "  --shape NAME   stories15m, tinyllama-1.1b (default), smollm-135m, llama2-7b, llama3-8b, mistral-7b,\n"
+          "                 olmoe-1b-7b-4l (64 experts, 8 used, Mixtral layout; ff is each expert's width)\n"
           "  --type TYPE    f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1 q2_k q3_k q4_k q5_k q6_k, or the mixes\n"
           "                 q4_k_m and q5_k_m (default q4_0); norm weights stay f32");
       return 0;
@@ -46,9 +47,11 @@ int cmd_synth(int argc, char** argv) {
     o.vocab = std::string(env ? env : "../shared") + "/vocab/ggml-vocab-llama-spm.gguf";
   }
   const inkling::SynthReport r = inkling::write_synth_model(o, out);
-  std::printf("wrote %s: %s shape (dim %d, %d layers, %d heads, %d kv heads, ff %d, ctx %d), %s, vocab %lld, %.1f MiB\n",
-              out.c_str(), std::string(o.shape.name).c_str(), o.shape.dim, o.shape.layers, o.shape.heads,
-              o.shape.kv_heads, o.shape.ff, o.shape.ctx, o.type.c_str(), static_cast<long long>(r.n_vocab),
+  std::printf("wrote %s: %s shape (dim %d, %d layers, %d heads, %d kv heads, ff %d, ctx %d", out.c_str(),
+              std::string(o.shape.name).c_str(), o.shape.dim, o.shape.layers, o.shape.heads, o.shape.kv_heads,
+              o.shape.ff, o.shape.ctx);
+  if (o.shape.experts > 0) std::printf(", %d experts, %d used", o.shape.experts, o.shape.experts_used);
+  std::printf("), %s, vocab %lld, %.1f MiB\n", o.type.c_str(), static_cast<long long>(r.n_vocab),
               static_cast<double>(r.file_bytes) / 1048576.0);
   return 0;
 }

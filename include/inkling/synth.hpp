@@ -16,10 +16,14 @@ namespace inkling {
 struct SynthShape {
   std::string_view name;  // for the file's general.name ("custom" when hand-made)
   int dim = 288, layers = 6, heads = 6, kv_heads = 6, ff = 768, ctx = 256;
+  // > 0: a mixture of experts in Mixtral's layout (arch llama, expert_count, 3-D
+  // ffn_*_exps tensors, an F32 router); ff is then each expert's width.
+  int experts = 0, experts_used = 0;
 };
 
 // Named shapes of well-known models: stories15m, tinyllama-1.1b, smollm-135m, llama2-7b,
-// llama3-8b, mistral-7b.
+// llama3-8b, mistral-7b, and olmoe-1b-7b-4l (OLMoE-1B-7B's width and 64 experts, 8 used,
+// at 4 of its 16 layers: 1.6B expert parameters of which 0.2B are active per token).
 std::span<const SynthShape> synth_shapes() noexcept;
 // The named shape, or Error(InvalidArgument) listing the names.
 SynthShape synth_shape(std::string_view name);
@@ -45,7 +49,7 @@ struct SynthReport {
 // quantized types the packed quants are uniform random bits and each block's scales set
 // so that values come out with roughly the wanted spread.
 // Error(InvalidArgument) for a shape that does not split into heads (dim % heads, odd head
-// size, heads % kv_heads), dim or ff not a multiple of the type's block size, or an
+// size, heads % kv_heads), experts_used outside [1, experts] when experts > 0, dim or ff not a multiple of the type's block size, or an
 // unknown type; Error(Io)/Error(Format) for a vocabulary file it cannot read or an output
 // it cannot write.
 SynthReport write_synth_model(const SynthOptions& options, const std::filesystem::path& out);

@@ -23,6 +23,7 @@ constexpr SynthShape kShapes[] = {
     {"stories15m", 288, 6, 6, 6, 768, 256},         {"tinyllama-1.1b", 2048, 22, 32, 4, 5632, 2048},
     {"smollm-135m", 576, 30, 9, 3, 1536, 2048},     {"llama2-7b", 4096, 32, 32, 32, 11008, 4096},
     {"llama3-8b", 4096, 32, 32, 8, 14336, 8192},    {"mistral-7b", 4096, 32, 32, 8, 14336, 32768},
+    {"olmoe-1b-7b-4l", 2048, 4, 16, 16, 1024, 4096, 64, 8},
 };
 
 [[noreturn]] void bad(const std::string& what) { throw Error(ErrorCode::InvalidArgument, "synth: " + what); }
@@ -133,6 +134,8 @@ TypePlan plan_types(const std::string& name) {
 void check_shape(const SynthShape& s, DType base) {
   if (s.dim < 1 || s.layers < 1 || s.heads < 1 || s.kv_heads < 1 || s.ff < 1 || s.ctx < 1)
     bad("every shape field must be >= 1");
+  if (s.experts < 0 || (s.experts > 0 && (s.experts_used < 1 || s.experts_used > s.experts)))
+    bad("experts_used must be in [1, experts] for a mixture of experts");
   if (s.dim % s.heads || s.heads % s.kv_heads || (s.dim / s.heads) % 2)
     bad("dim must split into an even head size and heads into kv-heads groups");
   const auto block = dtype_traits(base).block_elems;
@@ -154,6 +157,10 @@ void write_header(GgufWriter& w, const SynthShape& s, const std::string& type, c
   w.set_f32("llama.rope.freq_base", 10000.0f);
   w.set_f32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
   w.set_u32("general.quantization_version", 2);
+  if (s.experts > 0) {
+    w.set_u32("llama.expert_count", static_cast<std::uint32_t>(s.experts));
+    w.set_u32("llama.expert_used_count", static_cast<std::uint32_t>(s.experts_used));
+  }
   for (const auto& kv : voc.metadata())
     if (std::string_view(kv.key).rfind("tokenizer.", 0) == 0) w.set_value(kv.key, kv.value);
 }
@@ -196,6 +203,19 @@ SynthReport write_synth_model(const SynthOptions& o, const std::filesystem::path
   auto matrix = [&](const std::string& name, DType t, std::int64_t k, std::int64_t m, float sd) {
     w.add_tensor(name, t, {k, m}, matrix_fill(t, k, m, sd, ++tensor_seed));
   };
+  // Mixtral's layout: an F32 router {dim, experts} and 3-D expert tensors, expert e being
+  // the e-th slice of the last dimension (rows of all experts back to back).
+  auto experts = [&](const std::string& p, DType down) {
+    const std::int64_t e = shape.experts;
+    w.add_tensor(p + "ffn_gate_inp.weight", DType::F32, {dim, e},
+                 matrix_fill(DType::F32, dim, e, 1.0f / std::sqrt(static_cast<float>(dim)), ++tensor_seed));
+    w.add_tensor(p + "ffn_gate_exps.weight", plan.base, {dim, ff, e},
+                 matrix_fill(plan.base, dim, ff * e, 1.0f / std::sqrt(static_cast<float>(dim)), ++tensor_seed));
+    w.add_tensor(p + "ffn_up_exps.weight", plan.base, {dim, ff, e},
+                 matrix_fill(plan.base, dim, ff * e, 1.0f / std::sqrt(static_cast<float>(dim)), ++tensor_seed));
+    w.add_tensor(p + "ffn_down_exps.weight", down, {ff, dim, e},
+                 matrix_fill(down, ff, dim * e, 1.0f / std::sqrt(static_cast<float>(ff)), ++tensor_seed));
+  };
   const DType hi = plan.mix ? DType::Q6_K : plan.base;
   const float sd_dim = 1.0f / std::sqrt(static_cast<float>(dim)), sd_ff = 1.0f / std::sqrt(static_cast<float>(ff));
   matrix("token_embd.weight", plan.base, dim, n_vocab, 1.0f);
@@ -210,6 +230,10 @@ SynthReport write_synth_model(const SynthOptions& o, const std::filesystem::path
     matrix(p + "attn_v.weight", more, dim, kv, sd_dim);
     matrix(p + "attn_output.weight", plan.base, dim, dim, sd_dim);
     norm(p + "ffn_norm.weight", dim);
+    if (shape.experts > 0) {
+      experts(p, more);
+      continue;
+    }
     matrix(p + "ffn_gate.weight", plan.base, dim, ff, sd_dim);
     matrix(p + "ffn_up.weight", plan.base, dim, ff, sd_dim);
     matrix(p + "ffn_down.weight", more, ff, dim, sd_ff);

@@ -45,6 +45,7 @@ struct ArchTraits {
   int query_scale_n_layer = 0;
   SlidingWindow window = SlidingWindow::None;
   int window_global_every = 0;      // SlidingWindow::Pattern: every n-th layer is global
+  bool window_required = false;     // the file must declare the window (llama.cpp requires it)
   // Experts: None (dense only), Optional (expert_count > 0 turns the FFN into experts,
   // Mixtral as "llama"), Always (qwen3moe).
   enum class Moe { None, Optional, Always } moe = Moe::None;

@@ -130,9 +130,12 @@ void read_rope(const GgufFile& f, const std::string& a, const ArchTraits& arch, 
 }
 
 void read_variants(const GgufFile& f, const std::string& a, const ArchTraits& arch, ModelConfig& c) {
-  if (arch.window != SlidingWindow::None)
-    if (auto w = f.get_uint(a + "attention.sliding_window"); w && *w != 0)  // 0: no window (Phi-4)
+  if (arch.window != SlidingWindow::None) {
+    const auto w = f.get_uint(a + "attention.sliding_window");
+    if (!w && arch.window_required) bad(f, "missing required key '" + a + "attention.sliding_window'");
+    if (w && *w != 0)  // 0: no window (Phi-4)
       c.sliding_window = checked_count(f, a + "attention.sliding_window", *w, kMaxCtx);
+  }
   c.attn_logit_softcap = optional_float(f, a + "attn_logit_softcapping", 0.0f, true);
   c.final_logit_softcap = optional_float(f, a + "final_logit_softcapping", 0.0f, true);
   if (arch.scale_embedding) c.embedding_scale = std::sqrt(static_cast<float>(c.n_embd));

@@ -53,6 +53,7 @@ struct Spec {
   bool write_expert_keys = true;
   bool decode_experts = false;     // store the experts as F32 after rounding them to expert_type
   std::uint64_t seed = 10;         // of the expert values
+  bool post_norms = false;         // Gemma 2's post_attention_norm / post_ffw_norm
 };
 
 // One layer, 2 heads; experts (when n_expert > 0) or a dense SwiGLU FFN.
@@ -92,6 +93,10 @@ GgufWriter model(const Spec& s) {
   ones("output_norm.weight");
   ones("blk.0.attn_norm.weight");
   ones("blk.0.ffn_norm.weight");
+  if (s.post_norms) {
+    ones("blk.0.post_attention_norm.weight");
+    ones("blk.0.post_ffw_norm.weight");
+  }
   f32("blk.0.attn_q.weight", {d, d}, 2);
   f32("blk.0.attn_k.weight", {d, d}, 3);
   f32("blk.0.attn_v.weight", {d, d}, 4);
@@ -183,6 +188,13 @@ TEST_CASE("a tensor the architecture does not use, or an unimplemented key, is r
   auto qwen = model({.arch = "qwen2", .n_expert = 0, .write_expert_keys = false});
   qwen.set_u32("qwen2.attention.sliding_window", 8);  // qwen2 has no window: refused
   expect(qwen, ErrorCode::Unsupported, "metadata key 'qwen2.attention.sliding_window'");
+  // Gemma 2 and 3 must declare their window (llama.cpp requires the key too): without it
+  // every layer would attend globally, silently.
+  const Spec gemma2{.arch = "gemma2", .n_expert = 0, .write_expert_keys = false, .post_norms = true};
+  expect(model(gemma2), ErrorCode::Format, "missing required key 'gemma2.attention.sliding_window'");
+  auto windowed = model(gemma2);
+  windowed.set_u32("gemma2.attention.sliding_window", 4);
+  CHECK(load(windowed)->config().sliding_window == 4);
   auto nope = model(dense);
   nope.set_bool("llama.attention.causal", false);
   expect(nope, ErrorCode::Unsupported, "llama.attention.causal");

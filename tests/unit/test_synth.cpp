@@ -132,3 +132,34 @@ TEST_CASE("system: the CPU description and the bandwidth probe") {
   CHECK_THROWS_AS(memory_bandwidth_gbs(1, 100), Error);
   CHECK_THROWS_AS(memory_bandwidth_gbs(1, 1u << 20, 0), Error);
 }
+
+TEST_CASE("synth: a mixture-of-experts shape writes Mixtral's layout, which loads and runs") {
+  const auto vocab = test::require_shared("vocab/ggml-vocab-llama-spm.gguf");
+  if (!vocab) return;
+  const SynthShape olmoe = synth_shape("olmoe-1b-7b-4l");
+  CHECK(olmoe.experts == 64);
+  CHECK(olmoe.experts_used == 8);
+  SynthOptions o = small("q4_0", *vocab);
+  o.shape.experts = 8;
+  o.shape.experts_used = 2;
+  const auto path = temp_path("moe");
+  write_synth_model(o, path);
+  const auto m = Model::load(path, {.threads = 2});
+  CHECK(m->config().n_expert == 8);
+  CHECK(m->config().n_expert_used == 2);
+  CHECK(m->config().n_ff_expert == 512);
+  const TensorView* gate = m->file().find_tensor("blk.0.ffn_gate_exps.weight");
+  REQUIRE(gate != nullptr);
+  CHECK(gate->shape[2] == 8);
+  CHECK(gate->type == DType::Q4_0);
+  KVCache cache(*m, {.n_ctx = 16});
+  Batch b;
+  for (int i = 0; i < 4; ++i) b.add(100 + i, i, 0, i == 3);
+  std::vector<float> logits(static_cast<std::size_t>(m->config().n_vocab));
+  m->forward(b, cache, logits);
+  for (float x : logits) REQUIRE(std::isfinite(x));
+  std::filesystem::remove(path);
+
+  o.shape.experts_used = 9;  // more than there are
+  CHECK_THROWS_AS(write_synth_model(o, temp_path("moe_bad")), Error);
+}
