@@ -183,6 +183,10 @@ void read_sampling(const json& body, CompletionRequest& r, const ServingContext&
     }
   }
   if (auto v = boolean(body, "ignore_eos")) c.stop_at_eog = !*v;
+  // Context shift (llama.cpp's server has it as an option; here per request): when the
+  // context is full keep n_keep tokens, drop the oldest half of the rest and go on.
+  if (auto v = boolean(body, "context_shift"); v && *v) c.on_context_full = ContextFullPolicy::Shift;
+  if (auto v = integer(body, "n_keep", -1, 1 << 24)) c.n_keep = static_cast<int>(*v);
   if (auto n = integer(body, "n", 1, 8)) r.n = static_cast<int>(*n);
   if (auto v = boolean(body, "stream")) r.stream = *v;
   if (auto it = body.find("stream_options"); it != body.end() && !it->is_null() && !it->is_object())

@@ -477,3 +477,20 @@ TEST_CASE("llama.cpp's sampler fields change the text; the seed used is reported
     CHECK(json::parse(res->body)["error"]["param"] == param);
   }
 }
+
+TEST_CASE("context_shift lets a request go on past a full context") {
+  auto model = load("models/stories260K-f32.gguf");
+  if (!model) return;
+  server::ServerOptions o = options();
+  o.batch.n_ctx = 32;
+  RunningServer srv(model, o);
+  json body = {{"prompt", "Once upon a time"}, {"max_tokens", 60}, {"temperature", 0}, {"ignore_eos", true}};
+  const json stopped = post(srv, "/v1/completions", body);
+  CHECK(stopped["usage"]["completion_tokens"].get<int>() < 32);
+  body["context_shift"] = true;
+  const json shifted = post(srv, "/v1/completions", body);
+  CHECK(shifted["usage"]["completion_tokens"] == 60);
+  CHECK(shifted["choices"][0]["finish_reason"] == "length");
+  body["n_keep"] = -2;
+  post(srv, "/v1/completions", body, 400);
+}
