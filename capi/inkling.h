@@ -365,7 +365,8 @@ typedef struct ink_chat_message {
 } ink_chat_message;
 
 /* Renders a conversation with a chat template: template_name is one of "chatml",
- * "llama2", "llama3", "mistral", "phi3", "gemma", "zephyr", or NULL for the model's own
+ * "llama2", "llama3", "llama3.1", "mistral", "phi3", "phi4", "phi4-mini", "gemma", "zephyr",
+ * "qwen3", "granite", or NULL for the model's own
  * (tokenizer.chat_template; INK_ERR_UNSUPPORTED if it has none or an unknown one).
  * add_generation_prompt: end with the header of the assistant's turn. The text omits the
  * leading BOS (ink_generator_prompt adds it) and is written with the size-query rules.
@@ -387,6 +388,58 @@ INK_API ink_status ink_chat_stop_strings(const ink_model *model, const char *tem
  * tokens as text, so pass these as stop tokens). Size-query rules as ink_tokenize. */
 INK_API ink_status ink_chat_stop_tokens(const ink_model *model, const char *template_name, int32_t *ids, size_t cap,
                                         size_t *n_out);
+
+/* ---- embeddings and reranking ----------------------------------------------------- */
+
+/* How one vector is made from an input's token states (llama.cpp's pooling types). */
+typedef enum ink_pooling {
+  INK_POOLING_DEFAULT = 0, /* the model's own (<arch>.pooling_type); refused if it declares none */
+  INK_POOLING_NONE = 1,    /* one vector per token */
+  INK_POOLING_MEAN = 2,
+  INK_POOLING_CLS = 3,
+  INK_POOLING_LAST = 4,
+  INK_POOLING_RANK = 5     /* a reranker's classification head: its outputs, not a vector */
+} ink_pooling;
+
+typedef struct ink_embed_params {
+  uint32_t struct_size;  /* sizeof(ink_embed_params) */
+  int32_t pooling;       /* ink_pooling; default INK_POOLING_DEFAULT */
+  int32_t normalize;     /* nonzero (default): L2-normalise each vector (never rank outputs) */
+  int32_t truncate;      /* nonzero: cut inputs longer than the context; 0 (default): refuse them */
+} ink_embed_params;
+
+INK_API ink_embed_params ink_embed_params_default(void);
+INK_API ink_status ink_embed_params_init(ink_embed_params *p);
+
+/* Embeds n_texts UTF-8 texts (texts[i] of lens[i] bytes; lens may be NULL for
+ * NUL-terminated texts) with the model (an encoder such as BERT, or a decoder) and
+ * writes the vectors into out, input after input: n_texts * dim floats, or with
+ * INK_POOLING_NONE every input's tokens * dim floats. params may be NULL (defaults).
+ * Size query: out = NULL, cap = 0 (the model does not run). *n_out always receives the
+ * floats needed and *dim_out (may be NULL) the floats per vector;
+ * INK_ERR_BUFFER_TOO_SMALL when cap < *n_out. An empty text embeds the model's special
+ * tokens ([CLS] [SEP]); INK_ERR_INVALID_ARGUMENT for n_texts = 0, invalid UTF-8 or a
+ * too-long input (the message names its index). */
+INK_API ink_status ink_embed(const ink_model *model, const ink_embed_params *params, const char *const *texts,
+                             const size_t *lens, size_t n_texts, float *out, size_t cap, size_t *n_out,
+                             int32_t *dim_out);
+
+typedef struct ink_rerank_params {
+  uint32_t struct_size;     /* sizeof(ink_rerank_params) */
+  int32_t truncate;         /* nonzero: cut long documents; 0 (default): refuse them */
+  const char *instruction;  /* decoder rerankers' task line (NUL-terminated); NULL = default */
+} ink_rerank_params;
+
+INK_API ink_rerank_params ink_rerank_params_default(void);
+INK_API ink_status ink_rerank_params_init(ink_rerank_params *p);
+
+/* Relevance of each of n_docs documents to the query (higher = more relevant): a BERT
+ * reranker's classification head, or a decoder's logit("yes") - logit("no"). Writes
+ * n_docs scores into scores (cap >= n_docs, else INK_ERR_BUFFER_TOO_SMALL). lens and
+ * doc_lens may be NULL for NUL-terminated strings. */
+INK_API ink_status ink_rerank(const ink_model *model, const ink_rerank_params *params, const char *query,
+                              size_t query_len, const char *const *docs, const size_t *doc_lens, size_t n_docs,
+                              float *scores, size_t cap);
 
 #ifdef __cplusplus
 }

@@ -23,6 +23,8 @@ void usage() {
       "  synth     write a GGUF file with random weights of a given Llama shape\n"
       "  quantize  convert a model's weight matrices to f16, bf16, q8_0 or q4_0\n"
       "  serve     an OpenAI-compatible HTTP server with a token-probability visualizer\n"
+      "  embed     sentence embeddings of texts (BERT-family or decoder embedding models)\n"
+      "  rerank    relevance scores of documents for a query (reranker models)\n"
       "\n"
       "Every command takes -m MODEL.gguf (run, chat and serve default to the built-in stories260K); `inkling COMMAND --help` lists its options.");
 }
@@ -44,6 +46,8 @@ int main(int argc, char** argv) {
     if (cmd == "synth") return cmd_synth(argc - 1, argv + 1);
     if (cmd == "perplexity") return cmd_perplexity(argc - 1, argv + 1);
     if (cmd == "quantize") return cmd_quantize(argc - 1, argv + 1);
+    if (cmd == "embed") return cmd_embed(argc - 1, argv + 1);
+    if (cmd == "rerank") return cmd_rerank(argc - 1, argv + 1);
 #ifdef INKLING_HAS_SERVER
     if (cmd == "serve") return cmd_serve(argc - 1, argv + 1);
 #else

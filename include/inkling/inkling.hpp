@@ -3,6 +3,7 @@
 
 #include "inkling/batch_generator.hpp"
 #include "inkling/chat_template.hpp"
+#include "inkling/embedder.hpp"
 #include "inkling/error.hpp"
 #include "inkling/generator.hpp"
 #include "inkling/gguf.hpp"
