@@ -177,6 +177,9 @@ typedef struct ink_generator_params {
   float top_n_sigma;           /* <= 0 = off (default -1) */
   const char *samplers;        /* NULL: the default order; else llama.cpp's --samplers spelling,
                                   e.g. "penalties;dry;top_k;typ_p;top_p;min_p;xtc;temperature" */
+  int32_t context_shift;       /* nonzero: when the context is full keep n_keep tokens, drop the
+                                  oldest half of the rest and go on (overrides context_full_is_error) */
+  int32_t n_keep;              /* context shift: tokens never dropped besides a BOS; -1 = the prompt */
 } ink_generator_params;
 
 INK_API ink_generator_params ink_generator_params_default(void);

@@ -73,7 +73,9 @@ struct DraftModel {
   X(dry_penalty_last_n, g.sampling.dry_penalty_last_n, Same)            \
   X(xtc_probability, g.sampling.xtc_probability, Same)                  \
   X(xtc_threshold, g.sampling.xtc_threshold, Same)                      \
-  X(top_n_sigma, g.sampling.top_n_sigma, Same)
+  X(top_n_sigma, g.sampling.top_n_sigma, Same)                         \
+  X(context_shift, g.on_context_full, FlagFor<ContextFullPolicy::Shift>) \
+  X(n_keep, g.n_keep, Same)
 
 // C++ -> C for every listed field.
 inline void params_from_config(const GenerationConfig& g, ink_generator_params& p) {

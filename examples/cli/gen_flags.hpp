@@ -53,7 +53,10 @@ inline constexpr const char* kGenerationFlagsHelp =
     "stopping:\n"
     "      --stop TEXT         stop before TEXT appears (matched across tokens); repeatable\n"
     "      --stop-token ID     stop at token ID; repeatable\n"
-    "      --ignore-eos        do not stop at the model's end-of-text tokens\n";
+    "      --ignore-eos        do not stop at the model's end-of-text tokens\n"
+    "      --context-full P    when the context is full: stop (default), error, or shift (keep --keep\n"
+    "                          tokens, drop the oldest half of the rest and go on)\n"
+    "      --keep N            with shift: tokens at the start never dropped (besides BOS); -1 = the prompt\n";
 
 struct GenerationFlags {
   inkling::ModelOptions model_options;
@@ -118,6 +121,13 @@ struct GenerationFlags {
     } else if (a.is("--stop")) gen.stop.push_back(a.value());
     else if (a.is("--stop-token")) gen.stop_tokens.push_back(static_cast<inkling::TokenId>(a.integer(0, INT32_MAX)));
     else if (a.is("--ignore-eos")) gen.stop_at_eog = false;
+    else if (a.is("--context-full")) {
+      const std::string v = a.value();
+      if (v == "stop") gen.on_context_full = inkling::ContextFullPolicy::Stop;
+      else if (v == "error") gen.on_context_full = inkling::ContextFullPolicy::Error;
+      else if (v == "shift") gen.on_context_full = inkling::ContextFullPolicy::Shift;
+      else Args::fail("--context-full: expected stop, error or shift, got '" + v + "'");
+    } else if (a.is("--keep")) gen.n_keep = static_cast<int>(a.integer(-1, 1 << 24));
     else return false;
     return true;
   }

@@ -7,6 +7,8 @@
 
 #include "inkling/error.hpp"
 #include "inkling/model.hpp"
+#include "inkling/scoring.hpp"
+#include "inkling/tokenizer.hpp"
 
 namespace inkling::server {
 
@@ -213,6 +215,10 @@ void read_sampling(const json& body, CompletionRequest& r, const ServingContext&
     }
   }
   if (auto v = boolean(body, "ignore_eos")) c.stop_at_eog = !*v;
+  // Context shift (llama.cpp's server has it as an option; here per request): when the
+  // context is full keep n_keep tokens, drop the oldest half of the rest and go on.
+  if (auto v = boolean(body, "context_shift"); v && *v) c.on_context_full = ContextFullPolicy::Shift;
+  if (auto v = integer(body, "n_keep", -1, 1 << 24)) c.n_keep = static_cast<int>(*v);
   if (auto n = integer(body, "n", 1, 8)) r.n = static_cast<int>(*n);
   if (auto v = boolean(body, "stream")) r.stream = *v;
   if (auto it = body.find("stream_options"); it != body.end() && !it->is_null() && !it->is_object())
@@ -320,7 +326,8 @@ CompletionRequest parse_request(const std::string& text, bool chat, const Servin
     if (p->is_array() && p->size() == 1 && (*p)[0].is_string()) p = &(*p)[0];
     if (p->is_string()) {
       check_prompt_bytes(p->get_ref<const std::string&>().size());
-      r.prompt = tok.encode(p->get<std::string>(), true, true);
+      r.prompt_text = p->get<std::string>();
+      r.prompt = tok.encode(r.prompt_text, true, true);
     } else if (p->is_array() && !p->empty() && std::all_of(p->begin(), p->end(), [](const json& v) { return v.is_number_integer(); })) {
       for (const auto& v : *p) {
         const long long id = v.get<long long>();
@@ -333,7 +340,8 @@ CompletionRequest parse_request(const std::string& text, bool chat, const Servin
     r.config.max_new_tokens = 16;  // OpenAI's default for completions
     if (auto v = integer(body, "max_tokens", 0, 1 << 30)) r.config.max_new_tokens = static_cast<int>(*v);
     if (auto v = integer(body, "logprobs", 0, 20)) r.logprobs = static_cast<int>(*v);
-    if (boolean(body, "echo").value_or(false)) bad("echo", "'echo' is not supported");
+    r.echo = boolean(body, "echo").value_or(false);
+    if (r.echo && boolean(body, "stream").value_or(false)) bad("echo", "'echo' cannot combine with 'stream'");
     if (auto s = body.find("suffix"); s != body.end() && !s->is_null()) bad("suffix", "'suffix' is not supported");
   }
   if (auto v = integer(body, "min_tokens", 0, 1 << 30)) r.config.min_new_tokens = static_cast<int>(std::min<long long>(*v, r.config.max_new_tokens));
@@ -485,6 +493,39 @@ void ResponseWriter::record(int index, const StepInfo& step) {
   c.steps.push_back(step);
 }
 
+std::string ResponseWriter::echo_text() const {
+  return request_.prompt_text.empty() ? ctx_.model->tokenizer().decode(request_.prompt, true) : request_.prompt_text;
+}
+
+// OpenAI: the first prompt token has no logprob (null), each later one its log-probability
+// given the ones before it, with the top alternatives.
+json ResponseWriter::echo_logprobs() const {
+  const Tokenizer& tok = ctx_.model->tokenizer();
+  json lp = {{"tokens", json::array()}, {"token_logprobs", json::array()}, {"top_logprobs", json::array()}, {"text_offset", json::array()}};
+  const auto& prompt = request_.prompt;
+  const std::vector<TokenScore> scores =
+      prompt.size() >= 2 ? score_tokens(*ctx_.model, prompt, request_.logprobs) : std::vector<TokenScore>{};
+  // Offsets into echo_text(): decoded prefixes, less the leading space a decode may add.
+  const std::size_t decoded = tok.decode(prompt, true).size(), echoed = echo_text().size();
+  const std::size_t skew = decoded > echoed ? decoded - echoed : 0;
+  for (std::size_t i = 0; i < prompt.size(); ++i) {
+    lp["tokens"].push_back(tok.token_to_piece(prompt[i], false));
+    const std::size_t prefix = tok.decode(std::span<const TokenId>(prompt).first(i), true).size();
+    lp["text_offset"].push_back(prefix > skew ? prefix - skew : 0);
+    if (i == 0) {
+      lp["token_logprobs"].push_back(nullptr);
+      lp["top_logprobs"].push_back(nullptr);
+      continue;
+    }
+    const TokenScore& sc = scores[i - 1];
+    lp["token_logprobs"].push_back(sc.logprob);
+    json top = json::object();
+    for (const TokenProb& t : sc.top) top[tok.token_to_piece(t.id, true)] = t.logprob;
+    lp["top_logprobs"].push_back(top);
+  }
+  return lp;
+}
+
 json ResponseWriter::full_response(const std::vector<GenerationResult>& results) const {
   json out = envelope(request_.chat ? "chat.completion" : "text_completion");
   out["choices"] = json::array();
@@ -496,8 +537,10 @@ json ResponseWriter::full_response(const std::vector<GenerationResult>& results)
         logprobs = {{"content", json::array()}};
         for (const auto& s : ch.steps) logprobs["content"].push_back(logprobs_entry_chat(s));
       } else {
-        logprobs = {{"tokens", json::array()}, {"token_logprobs", json::array()}, {"top_logprobs", json::array()}, {"text_offset", json::array()}};
-        std::size_t offset = 0;
+        logprobs = request_.echo ? echo_logprobs()
+                                 : json{{"tokens", json::array()}, {"token_logprobs", json::array()},
+                                        {"top_logprobs", json::array()}, {"text_offset", json::array()}};
+        std::size_t offset = request_.echo ? echo_text().size() : 0;
         for (const auto& s : ch.steps) {
           json e = logprobs_entry_completion(s, offset);
           for (const char* k : {"tokens", "token_logprobs", "top_logprobs", "text_offset"}) logprobs[k].push_back(e[k][0]);
@@ -509,7 +552,7 @@ json ResponseWriter::full_response(const std::vector<GenerationResult>& results)
     if (request_.chat)
       choice["message"] = {{"role", "assistant"}, {"content", ch.text}};
     else
-      choice["text"] = ch.text;
+      choice["text"] = request_.echo ? echo_text() + ch.text : ch.text;
     out["choices"].push_back(choice);
   }
   out["usage"] = usage(results);

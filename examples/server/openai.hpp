@@ -36,6 +36,10 @@ struct CompletionRequest {
   // likely; chat: logprobs = true with top_logprobs = N. -1: none.
   int logprobs = -1;
   int n = 1;  // choices: n independent generations of the prompt (seeds seed, seed + 1, ...)
+  // Completions: the prompt is prepended to each choice's text and, with logprobs, its
+  // tokens to the logprobs (the first with null, then each given the ones before it).
+  bool echo = false;
+  std::string prompt_text;  // the prompt as given, when it was a string (echoed as is)
 };
 
 // What the server knows when it reads a request.
@@ -86,6 +90,9 @@ class ResponseWriter {
   nlohmann::json logprobs_entry_chat(const StepInfo& step) const;
   nlohmann::json step_extension(const StepInfo& step) const;
   nlohmann::json envelope(const char* object) const;
+  // echo: the prompt's text and its entries of a completion's logprobs.
+  std::string echo_text() const;
+  nlohmann::json echo_logprobs() const;
   std::string role_chunk(int index);
   nlohmann::json usage(const std::vector<GenerationResult>& results) const;
 

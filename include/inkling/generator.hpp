@@ -24,8 +24,10 @@ namespace inkling {
 enum class StopReason { None, MaxTokens, EndOfSequence, StopString, StopToken, ContextFull, Cancelled };
 std::string_view stop_reason_name(StopReason reason) noexcept;
 
-// What to do when the context has no room for the next token.
-enum class ContextFullPolicy { Stop, Error };
+// What to do when the context has no room for the next token: end with
+// StopReason::ContextFull, throw Error(ContextFull), or shift: keep the first n_keep
+// tokens, drop the oldest half of the rest and go on (llama.cpp's context shift).
+enum class ContextFullPolicy { Stop, Error, Shift };
 
 struct GenerationConfig {
   int max_new_tokens = 256;
@@ -34,6 +36,9 @@ struct GenerationConfig {
   std::vector<TokenId> stop_tokens;   // extra ids that end generation
   bool stop_at_eog = true;            // end at the model's end-of-generation tokens (EOS, EOT, ...)
   ContextFullPolicy on_context_full = ContextFullPolicy::Stop;
+  // Shift: tokens at the start never dropped (a leading BOS is kept besides them, as in
+  // llama.cpp); -1 = the whole prompt.
+  int n_keep = 0;
   int n_ctx = 0;                      // KV cache positions; 0 = the training context, at most 4096
   DType kv_type = DType::F32;         // F32, F16 or Q8_0 (see KVCacheOptions::type)
   std::size_t memory_budget = 0;      // > 0: the KV cache may not exceed this many bytes

@@ -173,7 +173,8 @@ SynthShape synth_shape(std::string_view name) {
   std::string names;
   for (const SynthShape& s : kShapes) {
     if (s.name == name) return s;
-    names += (names.empty() ? "" : ", ") + std::string(s.name);
+    if (!names.empty()) names += ", ";
+    names += s.name;
   }
   bad("unknown shape '" + std::string(name) + "' (known: " + names + ")");
 }

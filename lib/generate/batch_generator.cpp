@@ -1,10 +1,12 @@
 #include "inkling/batch_generator.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <deque>
 #include <map>
 #include <mutex>
 
+#include "generate/context_shift.hpp"
 #include "generate/decoding.hpp"
 #include "generate/prefix.hpp"
 #include "inkling/error.hpp"
@@ -39,6 +41,9 @@ struct Request {
 // a later request with the same beginning reuses them).
 struct Slot {
   std::vector<TokenId> tokens;
+  // How many of them a later request may reuse: after a context shift the entries beyond
+  // the kept ones were computed with the dropped tokens in view.
+  std::size_t exact = SIZE_MAX;
   Request* request = nullptr;
   std::uint64_t last_used = 0;
 };
@@ -118,7 +123,7 @@ struct BatchGenerator::Impl {
     std::size_t free_len = 0, any_len = 0;
     for (int s = 0; s < static_cast<int>(slots.size()); ++s) {
       const Slot& slot = slots[static_cast<std::size_t>(s)];
-      const std::size_t len = detail::reusable_prefix(slot.tokens, r.prompt);
+      const std::size_t len = std::min(detail::reusable_prefix(slot.tokens, r.prompt), slot.exact);
       if (!slot.request &&
           (best_free < 0 || len > free_len ||
            (len == free_len && slot.last_used < slots[static_cast<std::size_t>(best_free)].last_used))) {
@@ -139,6 +144,7 @@ struct BatchGenerator::Impl {
     }
     cache.truncate(best_free, static_cast<int>(reuse));
     dst.tokens.resize(reuse);
+    dst.exact = SIZE_MAX;
     dst.request = &r;
     dst.last_used = steps;
     r.slot = best_free;
@@ -255,6 +261,14 @@ std::vector<BatchEvent> BatchGenerator::Impl::step() {
     std::optional<StepInfo> s;
     std::string error;
     try {
+      if (r.decoding->config.on_context_full == ContextFullPolicy::Shift && r.position >= cache.n_ctx()) {
+        Slot& slot = slots[static_cast<std::size_t>(r.slot)];
+        const auto shift = detail::plan_shift(r.decoding->config, model->tokenizer(), slot.tokens,
+                                              r.decoding->metrics.prompt_tokens);
+        detail::apply_shift(cache, r.slot, slot.tokens, shift);
+        r.position -= shift.discard;
+        slot.exact = std::min(slot.exact, static_cast<std::size_t>(shift.keep));
+      }
       s = r.decoding->choose(row, r.position, cache.n_ctx());
     } catch (const std::exception& e) {
       error = e.what();

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <string>
 
+#include "generate/context_shift.hpp"
 #include "generate/generator_impl.hpp"
 #include "generate/prefix.hpp"
 #include "inkling/error.hpp"
@@ -29,7 +30,10 @@ void GenerationConfig::validate() const {
   if (min_new_tokens < 0 || min_new_tokens > max_new_tokens)
     bad("min_new_tokens must be in [0, max_new_tokens], got " + std::to_string(min_new_tokens));
   if (n_ctx < 0) bad("n_ctx must be >= 0 (0 = the model's context), got " + std::to_string(n_ctx));
+  if (n_keep < -1) bad("n_keep must be >= -1 (-1 = the whole prompt), got " + std::to_string(n_keep));
   if (num_beams < 1 || num_beams > 64) bad("num_beams must be in [1, 64], got " + std::to_string(num_beams));
+  if (num_beams > 1 && on_context_full == ContextFullPolicy::Shift)
+    bad("num_beams > 1 cannot combine with on_context_full = shift (beams end when the context is full)");
   if (num_beams > 1 && (lookup_draft > 0 || draft_model))
     bad(std::string("num_beams > 1 cannot combine with ") + (draft_model ? "draft_model" : "lookup_draft") +
         " (speculation checks one sequence's tokens; beam search keeps several)");
@@ -116,7 +120,8 @@ void Generator::Impl::begin(std::span<const TokenId> prompt) {
   drop_speculation();
   const int n = static_cast<int>(prompt.size());
   logits.resize(static_cast<std::size_t>(model->config().n_vocab));
-  const int reuse = static_cast<int>(detail::reusable_prefix(cached, prompt));
+  const int reuse = static_cast<int>(std::min(detail::reusable_prefix(cached, prompt), exact_prefix));
+  exact_prefix = SIZE_MAX;
   cache.truncate(0, reuse);
   cached.assign(prompt.begin(), prompt.begin() + reuse);
   Batch batch;
@@ -129,6 +134,13 @@ void Generator::Impl::begin(std::span<const TokenId> prompt) {
 
 std::optional<StepInfo> Generator::Impl::next() {
   std::optional<StepInfo> s;
+  if (active && config.on_context_full == ContextFullPolicy::Shift && position >= cache.n_ctx()) {
+    drop_speculation();  // the shift needs the cache to end at `position`
+    const auto shift = detail::plan_shift(config, model->tokenizer(), cached, metrics.prompt_tokens);
+    detail::apply_shift(cache, 0, cached, shift);
+    position -= shift.discard;
+    exact_prefix = std::min(exact_prefix, static_cast<std::size_t>(shift.keep));  // later K/V saw dropped tokens
+  }
   try {
     s = choose(logits, position, cache.n_ctx());
   } catch (...) {
@@ -282,6 +294,7 @@ void Generator::reset() {
   m.draft_cached.clear();
   m.cache.clear();
   m.cached.clear();
+  m.exact_prefix = SIZE_MAX;
   m.generated.clear();
   m.history.clear();
   m.text.clear();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 
 #include "generate/decoding.hpp"
@@ -15,6 +16,9 @@ struct Generator::Impl : detail::Decoding {
   KVCache cache;
   std::vector<float> logits;
   std::vector<TokenId> cached;  // the tokens whose K/V sequence 0 of the cache holds
+  // Of those, how many a new prompt may reuse: after a context shift the entries beyond
+  // the kept ones were computed with the dropped tokens in view.
+  std::size_t exact_prefix = SIZE_MAX;
   // Prompt-lookup speculation: draft tokens already in the cache (beyond `position`)
   // and the logits rows that follow each, consumed by the next steps.
   std::vector<TokenId> spec_tokens, spec_draft;

@@ -112,10 +112,19 @@ std::vector<SamplerStep> parse_sampler_order(std::string_view names) {
       const sampling::StepDef* d = sampling::find_step(name);
       if (!d) {
         std::string known;
-        for (const auto& row : sampling::step_table()) known += (known.empty() ? "" : ", ") + std::string(row.name);
-        bad("unknown sampler '" + std::string(name) + "' (known: " + known + ")");
+        for (const auto& row : sampling::step_table()) {
+          if (!known.empty()) known += ", ";
+          known += row.name;
+        }
+        std::string msg = "unknown sampler '";
+        msg.append(name).append("' (known: ").append(known).append(")");
+        bad(msg);
       }
-      if (std::find(order.begin(), order.end(), d->step) != order.end()) bad("'" + std::string(name) + "' is listed twice");
+      if (std::find(order.begin(), order.end(), d->step) != order.end()) {
+        std::string msg = "'";
+        msg.append(name).append("' is listed twice");
+        bad(msg);
+      }
       order.push_back(d->step);
     }
     if (sep == std::string_view::npos) break;

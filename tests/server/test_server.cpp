@@ -14,6 +14,7 @@
 
 #include "http_server.hpp"
 #include "inkling/inkling.hpp"
+#include "inkling/scoring.hpp"
 #include "shared_data.hpp"
 
 using namespace inkling;
@@ -270,7 +271,7 @@ TEST_CASE("bad requests get a 4xx with an OpenAI error object") {
   expect_error("/v1/completions", R"({"prompt": "hi", "n": 0})", 400, "n");
   expect_error("/v1/completions", R"({"prompt": "hi", "logprobs": 50})", 400, "logprobs");
   expect_error("/v1/completions", R"({"prompt": "hi", "logit_bias": {"abc": 1}})", 400, "logit_bias");
-  expect_error("/v1/completions", R"({"prompt": "hi", "echo": true})", 400, "echo");
+  expect_error("/v1/completions", R"({"prompt": "hi", "echo": true, "stream": true})", 400, "echo");
   expect_error("/v1/completions", R"({"prompt": [1, 99999]})", 400, "prompt");
   expect_error("/v1/completions", R"({"prompt": "hi", "model": "gpt-4"})", 404, "model");
   std::string long_prompt;
@@ -476,4 +477,50 @@ TEST_CASE("llama.cpp's sampler fields change the text; the seed used is reported
     CHECK(res->status == 400);
     CHECK(json::parse(res->body)["error"]["param"] == param);
   }
+}
+
+TEST_CASE("context_shift lets a request go on past a full context") {
+  auto model = load("models/stories260K-f32.gguf");
+  if (!model) return;
+  server::ServerOptions o = options();
+  o.batch.n_ctx = 32;
+  RunningServer srv(model, o);
+  json body = {{"prompt", "Once upon a time"}, {"max_tokens", 60}, {"temperature", 0}, {"ignore_eos", true}};
+  const json stopped = post(srv, "/v1/completions", body);
+  CHECK(stopped["usage"]["completion_tokens"].get<int>() < 32);
+  body["context_shift"] = true;
+  const json shifted = post(srv, "/v1/completions", body);
+  CHECK(shifted["usage"]["completion_tokens"] == 60);
+  CHECK(shifted["choices"][0]["finish_reason"] == "length");
+  body["n_keep"] = -2;
+  post(srv, "/v1/completions", body, 400);
+}
+
+TEST_CASE("echo with logprobs: the prompt's text and each prompt token's logprob (the first null)") {
+  auto model = load("models/stories260K-f32.gguf");
+  if (!model) return;
+  RunningServer srv(model, options());
+  const std::string prompt = "Once upon a time";
+  const json r = post(srv, "/v1/completions",
+                      {{"prompt", prompt}, {"max_tokens", 4}, {"temperature", 0}, {"echo", true}, {"logprobs", 2}});
+  const json& ch = r["choices"][0];
+  const std::string text = ch["text"].get<std::string>();
+  CHECK(text.rfind(prompt, 0) == 0);
+  CHECK(text.size() > prompt.size());
+  const auto ids = model->tokenizer().encode(prompt, true, true);
+  const json& lp = ch["logprobs"];
+  REQUIRE(lp["tokens"].size() == ids.size() + 4);
+  CHECK(lp["token_logprobs"][0].is_null());
+  CHECK(lp["top_logprobs"][0].is_null());
+  const auto scores = score_tokens(*model, ids, 2);
+  for (std::size_t i = 1; i < ids.size(); ++i) {
+    CHECK(lp["token_logprobs"][i].get<double>() == doctest::Approx(scores[i - 1].logprob).epsilon(1e-4));
+    CHECK(lp["top_logprobs"][i].size() == 2);
+  }
+  // Offsets index the echoed text; the generated tokens follow the prompt's.
+  CHECK(lp["text_offset"][ids.size()].get<std::size_t>() == prompt.size());
+  // Without echo: only the generated tokens.
+  const json plain = post(srv, "/v1/completions", {{"prompt", prompt}, {"max_tokens", 4}, {"temperature", 0}, {"logprobs", 2}});
+  CHECK(plain["choices"][0]["logprobs"]["tokens"].size() == 4);
+  CHECK(plain["choices"][0]["text"].get<std::string>() == text.substr(prompt.size()));
 }

@@ -255,3 +255,25 @@ TEST_CASE("a request that reaches the end of the context ends with ContextFull")
   CHECK(r.tokens == expect.tokens);
   CHECK(b.take_result(other).tokens.size() == 5);
 }
+
+TEST_CASE("context shift in a batch gives what a generator gives alone") {
+  if (!stories()) return;
+  BatchGenerator b(stories(), {.max_sequences = 2, .n_ctx = 32});
+  GenerationConfig c;
+  c.max_new_tokens = 60;
+  c.sampling.temperature = 0;
+  c.stop_at_eog = false;
+  c.n_ctx = 32;
+  c.on_context_full = ContextFullPolicy::Shift;
+  GenerationConfig plain = c;
+  plain.on_context_full = ContextFullPolicy::Stop;
+  const RequestId shifted = b.add("Once upon a time", c);
+  const RequestId stopped = b.add("The little dog", plain);
+  drain(b);
+  const auto got = b.take_result(shifted);
+  const auto expect = alone("Once upon a time", c);
+  CHECK(got.tokens.size() == 60);
+  CHECK(got.stop_reason == StopReason::MaxTokens);
+  CHECK(got.tokens == expect.tokens);
+  CHECK(b.take_result(stopped).stop_reason == StopReason::ContextFull);
+}

@@ -525,3 +525,30 @@ TEST_CASE("scoring through the C ABI: per-token logprobs and perplexity") {
   CHECK(std::string(ink_last_error()).find("stride") != std::string::npos);
   ink_model_free(m);
 }
+
+TEST_CASE("context shift through the C ABI") {
+  const std::string path = model_path();
+  if (path.empty()) return;
+  ink_model* m = nullptr;
+  REQUIRE(ink_model_load(path.c_str(), nullptr, &m) == INK_OK);
+  ink_generator_params p = ink_generator_params_default();
+  p.max_new_tokens = 60;
+  p.temperature = 0;
+  p.n_ctx = 32;
+  p.stop_at_eog = 0;
+  auto stop_of = [&](const ink_generator_params& params) {
+    ink_generator* g = nullptr;
+    REQUIRE(ink_generator_create(m, &params, &g) == INK_OK);
+    const ink_status s = ink_generate(g, "Once upon a time", 16, nullptr, nullptr);
+    const ink_stop_reason r = ink_generator_stop_reason(g);
+    ink_generator_free(g);
+    return std::make_pair(s, r);
+  };
+  CHECK(stop_of(p).second == INK_STOP_CONTEXT_FULL);
+  p.context_shift = 1;
+  CHECK(stop_of(p) == std::make_pair(INK_OK, INK_STOP_MAX_TOKENS));
+  p.n_keep = 40;  // nothing left to drop
+  CHECK(stop_of(p).first == INK_ERR_CONTEXT_FULL);
+  CHECK(std::string(ink_last_error()).find("n_keep") != std::string::npos);
+  ink_model_free(m);
+}

@@ -491,3 +491,37 @@ TEST_CASE("speculative sampling keeps the target's distribution (seeded, statist
   MESSAGE("second token given the first: " << n << " draws, chi2 " << chi2 << " on " << dof << " dof (bound " << bound << ")");
   CHECK(chi2 < bound);
 }
+
+TEST_CASE("context shift: generation goes on past a full context, keeping n_keep tokens") {
+  if (!stories()) return;
+  auto c = greedy(60);
+  c.n_ctx = 32;
+  c.stop_at_eog = false;
+  const auto stopped = run(c, "Once upon a time");
+  CHECK(stopped.stop_reason == StopReason::ContextFull);
+  CHECK(stopped.tokens.size() < 32);
+  c.on_context_full = ContextFullPolicy::Shift;
+  Generator g(stories(), c);
+  const auto shifted = g.run("Once upon a time");
+  CHECK(shifted.stop_reason == StopReason::MaxTokens);
+  CHECK(shifted.tokens.size() == 60);
+  CHECK(g.cache().length(0) <= 32);
+  // Up to the first shift the text is the same as without it.
+  CHECK(std::equal(stopped.tokens.begin(), stopped.tokens.end() - 1, shifted.tokens.begin()));
+  // n_keep is honoured: keeping the whole prompt changes what follows the shift, and a
+  // keep that leaves nothing to drop is an error.
+  c.n_keep = -1;
+  const auto keep_prompt = run(c, "Once upon a time");
+  CHECK(keep_prompt.tokens.size() == 60);
+  CHECK(keep_prompt.tokens != shifted.tokens);
+  c.n_keep = 40;
+  CHECK_THROWS_WITH_AS(run(c, "Once upon a time"), doctest::Contains("n_keep"), Error);
+  c.n_keep = -2;
+  CHECK_THROWS_WITH_AS(Generator(stories(), c), doctest::Contains("n_keep"), Error);
+  // The next prompt reuses only what the shift left exact.
+  auto again = g.run("Once upon a time, there was");
+  CHECK(again.metrics.cached_prompt_tokens <= 5);
+  c.num_beams = 2;
+  c.n_keep = 0;
+  CHECK_THROWS_WITH_AS(Generator(stories(), c), doctest::Contains("shift"), Error);
+}

@@ -70,6 +70,8 @@ pub struct ink_generator_params {
     pub xtc_threshold: f32,
     pub top_n_sigma: f32,
     pub samplers: *const c_char,
+    pub context_shift: i32,
+    pub n_keep: i32,
 }
 
 #[repr(C)]
