@@ -5,6 +5,7 @@
 
 #include "inkling/model.hpp"
 #include "inkling/tensor.hpp"
+#include "kernels/kernels.hpp"
 
 namespace inkling {
 class GgufFile;
@@ -51,5 +52,8 @@ struct Weights {
 // config.tied_output.
 struct ArchTraits;
 Weights bind_weights(const GgufFile& file, const ArchTraits& arch, ModelConfig& config);
+// Repacks the matrices whose type `isa`'s kernels read faster in another layout, in
+// place (repack.cpp; the memory trade-off with mmap is described there).
+void repack_weights(const Weights& w, kernels::Isa isa);
 
 }  // namespace inkling::detail
