@@ -460,3 +460,24 @@ TEST_CASE("a model repacks its Q4_0 matrices at load, mapped or read, and only w
   ::unsetenv("INKLING_ISA");
   CHECK(layout_of(*scalar, "blk.0.attn_q.weight") == 0u);
 }
+
+TEST_CASE("the rows8 activations of every level equal the scalar reference bit for bit") {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  constexpr std::int64_t k = 32 * 7;
+  std::vector<float> x(k);
+  for (auto& v : x) v = normal(rng);
+  x[3] = 0;
+  std::fill(x.begin() + 64, x.begin() + 96, 0.0f);  // an all-zero block
+  std::vector<BlockQ8_0x> want(k / 32), got(k / 32);
+  ref::quantize_q8_0x(x.data(), want.data(), k);
+  for (Isa isa : {Isa::Avx2, Isa::Avx512}) {
+    if (!isa_supported(isa)) continue;
+    const WeightKernels* wk = table_for(isa).for_tensor(DType::Q4_0, kLayoutRows8);
+    REQUIRE(wk != nullptr);
+    std::memset(got.data(), 0x5A, sizeof(BlockQ8_0x) * got.size());
+    wk->quantize(x.data(), got.data(), k);
+    INFO(isa_name(isa));
+    CHECK(std::memcmp(want.data(), got.data(), sizeof(BlockQ8_0x) * want.size()) == 0);
+  }
+}

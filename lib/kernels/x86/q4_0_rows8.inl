@@ -119,9 +119,30 @@ void gemm_q4_0_rows8(std::int64_t k, const std::byte* w, std::size_t w_row, int 
                          ldy, scratch);
 }
 
+// The layout's activations (formats/q4_0_rows8.hpp), as ref::quantize_q8_0x: the codes
+// of quantize_q8_0, then the offset term of each row's two lanes from sums of 4 bytes.
+void quantize_q8_0x(const float* x, void* out, std::int64_t k) {
+  auto* b = static_cast<BlockQ8_0x*>(out);
+  const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+  for (std::int64_t i = 0; i < k / kQK; ++i) {
+    BlockQ8_0 q;
+    quantize_q8_0(x + i * kQK, &q, kQK);
+    const __m256i codes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q.qs));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(b[i].qs), codes);
+    alignas(32) std::int32_t sums[8];  // sums[g] = sum of codes 4g..4g+3
+    _mm256_store_si256(reinterpret_cast<__m256i*>(sums),
+                       _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, codes), ones16));
+    b[i].start[0] = -8 * (sums[0] + sums[2] + sums[4] + sums[6]);
+    b[i].start[1] = -8 * (sums[1] + sums[3] + sums[5] + sums[7]);
+    b[i].d = h2f(q.d);
+    b[i].pad = 0;
+  }
+}
+
 void install_q4_0_rows8(KernelTable& t) {
   WeightKernels& plain = t.at(DType::Q4_0);
   plain.repack = ref::repack_q4_0_rows8;
   plain.repack_layout = kLayoutRows8;
+  t.packed_at(DType::Q4_0).quantize = quantize_q8_0x;
   t.packed_at(DType::Q4_0).gemm = gemm_q4_0_rows8;
 }
