@@ -20,7 +20,11 @@ class KVCache;
 
 struct ModelOptions {
   int threads = 0;       // 0 = number of physical cores
-  bool use_mmap = true;  // false: read the file into memory
+  // false: read the file into memory. Either way, weights whose layout the CPU's kernels
+  // change at load (Q4_0 on x86: rows interleaved in groups of 8) are rewritten in place;
+  // with use_mmap their pages then become private memory instead of file-backed pages
+  // (still one copy, but not shared with other processes nor reloadable from the file).
+  bool use_mmap = true;
 };
 
 struct ModelConfig {

@@ -74,6 +74,9 @@ struct TensorView {
   std::array<std::int64_t, kMaxDims> shape{1, 1, 1, 1};
   const std::byte* data = nullptr;
   std::size_t bytes = 0;
+  // 0: the bytes are laid out as in the file. Otherwise the model repacked them at load
+  // into a layout of its kernels (row() then does not address single rows).
+  std::uint32_t layout = 0;
 
   std::int64_t elements() const noexcept { return shape[0] * shape[1] * shape[2] * shape[3]; }
   std::int64_t row_elems() const noexcept { return shape[0]; }

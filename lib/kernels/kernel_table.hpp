@@ -36,6 +36,10 @@ using GemmFn = void (*)(std::int64_t k, const std::byte* w, std::size_t w_row, i
 using ScratchFn = std::size_t (*)(std::int64_t k);
 // Dequantizes n elements (a multiple of the block size) of a row.
 using DequantizeFn = void (*)(const void* src, float* y, std::int64_t n);
+// Bytes of one converted activation row of k elements.
+using ActivationRowFn = std::size_t (*)(std::int64_t k);
+// Rewrites `rows` rows of k elements in place into the entry's repacked layout.
+using RepackFn = void (*)(std::byte* data, std::int64_t k, std::int64_t rows);
 
 struct WeightKernels {
   DType activation_type = DType::F32;
@@ -45,6 +49,14 @@ struct WeightKernels {
   ScratchFn gemm_scratch = nullptr;  // nullptr: the gemm needs no scratch
   DequantizeFn dequantize = nullptr;
   QuantizeFn encode = nullptr;    // optional: f32 -> this type (quantize_row)
+  // nullptr: activation rows are dtype_row_bytes(activation_type, k) bytes.
+  ActivationRowFn activation_row = nullptr;
+  // Optional, on a plain entry: the layout the weights can be repacked into at load
+  // (TensorView::layout), whose kernels are KernelTable::packed[type] (whose own
+  // repack_layout names the layout they read). A layout is the same for every backend
+  // (the scalar table computes it too); its kernels differ.
+  RepackFn repack = nullptr;
+  std::uint32_t repack_layout = 0;
 };
 
 // Every DType value is below this (tensor.hpp's enumerators end at 35).
@@ -52,6 +64,9 @@ inline constexpr std::size_t kDTypeSlots = 40;
 
 struct KernelTable {
   std::array<WeightKernels, kDTypeSlots> weights{};
+  // Kernels of repacked tensors (TensorView::layout != 0), by type: gemm only, used for
+  // every token count since repacked rows have no per-row vec_dot.
+  std::array<WeightKernels, kDTypeSlots> packed{};
   float (*dot_f32)(const float*, const float*, std::int64_t) = nullptr;
   void (*axpy_f32)(float, const float*, float*, std::int64_t) = nullptr;
   void (*axpy_f16)(float, const std::uint16_t*, float*, std::int64_t) = nullptr;
@@ -66,8 +81,15 @@ struct KernelTable {
     const auto i = static_cast<std::size_t>(t);
     return i < weights.size() && weights[i].vec_dot ? &weights[i] : nullptr;
   }
+  // The kernels for a tensor of type t in `layout`; nullptr if there are none.
+  const WeightKernels* for_tensor(DType t, std::uint32_t layout) const noexcept {
+    if (layout == 0) return for_type(t);
+    const auto i = static_cast<std::size_t>(t);
+    return i < packed.size() && packed[i].gemm && packed[i].repack_layout == layout ? &packed[i] : nullptr;
+  }
   // The entry a backend fills or replaces (t must be below kDTypeSlots).
   WeightKernels& at(DType t) noexcept { return weights[static_cast<std::size_t>(t)]; }
+  WeightKernels& packed_at(DType t) noexcept { return packed[static_cast<std::size_t>(t)]; }
 };
 
 // The plain-loop reference, always available (scalar_table.cpp).

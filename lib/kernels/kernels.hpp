@@ -32,6 +32,13 @@ std::string cpu_description();
 // Weight types the matmul and dequantize paths handle.
 bool is_supported(DType type) noexcept;
 
+// The layout (TensorView::layout) `isa`'s kernels would repack weights of `type` into,
+// or 0 if they use the file's layout as it is.
+std::uint32_t repack_layout(Isa isa, DType type) noexcept;
+// Repacks w's rows in place into repack_layout(isa, w.type) (which must be nonzero);
+// `data` is w.data made writable. The caller then sets w.layout.
+void repack(Isa isa, const TensorView& w, std::byte* data);
+
 // Dequantizes n elements (a multiple of the type's block size) of a row.
 void dequantize_row(DType type, const std::byte* src, float* dst, std::int64_t n);
 

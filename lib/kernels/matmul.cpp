@@ -23,7 +23,7 @@ constexpr std::int64_t kGemmRowBlock = 64;
 
 void matmul(Isa isa, const TensorView& w, const float* x, int n_tokens, float* y, Workspace& ws) {
   const KernelTable& table = table_for(isa);
-  const WeightKernels* wk = table.for_type(w.type);
+  const WeightKernels* wk = table.for_tensor(w.type, w.layout);
   // Type support is checked when a model binds its weights; this guards direct callers.
   // It cannot throw inside a parallel region, so report it before any thread work.
   if (!wk) {
@@ -36,8 +36,10 @@ void matmul(Isa isa, const TensorView& w, const float* x, int n_tokens, float* y
 
   const std::byte* act = reinterpret_cast<const std::byte*>(x);
   std::size_t act_row = static_cast<std::size_t>(k) * sizeof(float);
-  if (wk->quantize) act_row = static_cast<std::size_t>(dtype_row_bytes(wk->activation_type, k));
-  const GemmFn gemm = n_tokens > 1 ? wk->gemm : nullptr;
+  if (wk->quantize)
+    act_row = wk->activation_row ? wk->activation_row(k) : static_cast<std::size_t>(dtype_row_bytes(wk->activation_type, k));
+  // Repacked rows have only a gemm; plain ones use it from two tokens on.
+  const GemmFn gemm = n_tokens > 1 || w.layout != 0 ? wk->gemm : nullptr;
   // Each thread's gemm scratch: a slice of the workspace, rounded to whole cache lines.
   const std::size_t slot = gemm && wk->gemm_scratch ? (wk->gemm_scratch(k) + 63) / 64 * 64 : 0;
   const std::size_t act_need = wk->quantize ? act_row * static_cast<std::size_t>(n_tokens) : 0;
@@ -102,6 +104,16 @@ void axpy_f16(Isa isa, float a, const std::uint16_t* x, float* y, std::int64_t n
 
 float dot_q8_0(Isa isa, const std::byte* a, const std::byte* b, std::int64_t n) {
   return table_for(isa).for_type(DType::Q8_0)->vec_dot(n, a, b);
+}
+
+std::uint32_t repack_layout(Isa isa, DType type) noexcept {
+  const WeightKernels* wk = table_for(isa).for_type(type);
+  return wk && wk->repack ? wk->repack_layout : 0;
+}
+
+void repack(Isa isa, const TensorView& w, std::byte* data) {
+  const WeightKernels* wk = table_for(isa).for_type(w.type);
+  if (wk && wk->repack) wk->repack(data, w.shape[0], w.rows());
 }
 
 void to_f16(const float* x, std::uint16_t* y, std::int64_t n) { ref::quantize_f16(x, y, n); }

@@ -12,6 +12,7 @@ KernelTable make_scalar_table() {
   t.at(DType::F16) = f16_reference();
   t.at(DType::BF16) = bf16_reference();
   t.at(DType::Q4_0) = q4_0_reference();
+  register_rows8(t);
   t.at(DType::Q4_1) = q4_1_reference();
   t.at(DType::Q5_0) = q5_0_reference();
   t.at(DType::Q5_1) = q5_1_reference();

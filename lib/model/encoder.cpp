@@ -11,6 +11,7 @@
 #include "inkling/error.hpp"
 #include "model/gelu_table.hpp"
 #include "model/layers.hpp"
+#include "model/rope.hpp"
 #include "model/model_impl.hpp"
 #include "model/rope.hpp"
 

@@ -68,6 +68,7 @@ std::shared_ptr<const Model> Model::from_file(std::shared_ptr<const GgufFile> fi
                     " tokens but token_embd.weight has " + std::to_string(impl->config.n_vocab) +
                     " rows");
   impl->isa = kernels::detect_isa();
+  detail::repack_weights(impl->weights, impl->isa);
   impl->threads = options.threads > 0 ? options.threads : detail::physical_cores();
   for (const auto& t : impl->file->tensors()) impl->weight_bytes += t.bytes;
   return std::shared_ptr<const Model>(new Model(std::move(impl)));

@@ -6,6 +6,7 @@
 
 #include "inkling/model.hpp"
 #include "inkling/tensor.hpp"
+#include "kernels/kernels.hpp"
 
 namespace inkling {
 class GgufFile;
@@ -62,6 +63,9 @@ struct Weights {
 // Error(Unsupported) naming it: ignoring it could mean computing a different model.
 struct ArchTraits;
 Weights bind_weights(const GgufFile& file, const ArchTraits& arch, ModelConfig& config);
+// Repacks the matrices whose type `isa`'s kernels read faster in another layout, in
+// place (repack.cpp; the memory trade-off with mmap is described there).
+void repack_weights(const Weights& w, kernels::Isa isa);
 
 // The same checks for binders of other layouts (model/encoder_weights.cpp): a matrix of
 // m rows of k elements in a type we can multiply; a finite F32 vector of n elements.

@@ -5,16 +5,20 @@
 
 #include <bit>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <vector>
 
 #include "inkling/error.hpp"
+#include "inkling/gguf.hpp"
+#include "inkling/model.hpp"
 #include "inkling/tensor.hpp"
 #include "kernels/formats/all.hpp"
 #include "kernels/fp16.hpp"
 #include "kernels/kernel_table.hpp"
 #include "kernels/kernels.hpp"
+#include "shared_data.hpp"
 
 using namespace inkling;
 using namespace inkling::kernels;
@@ -384,5 +388,102 @@ TEST_CASE("vectorised Q8_K activation quantization is byte-identical to the refe
       INFO("block " << blk);
       CHECK(std::memcmp(want.data() + sizeof(BlockQ8_K) * blk, got.data() + sizeof(BlockQ8_K) * blk, sizeof(BlockQ8_K)) == 0);
     }
+  }
+}
+
+TEST_CASE("Q4_0/Q4_1/Q5_0/Q5_1 repacked in rows of 8 match the plain reference on every row and token tail") {
+  // Repacks with each table that offers it (the scalar one does not: there the plain
+  // layout is kept), then runs matmul on the repacked view for 1..11 tokens and 1..19
+  // rows (full groups of 8 plus every partial tail, which stays plain), with 1 and 2
+  // threads, against the scalar table on the plain bytes and on the repacked bytes.
+  std::mt19937 rng(1234);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  int compared = 0;
+  for (DType type : {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1}) {
+    CHECK(repack_layout(Isa::Scalar, type) == 0u);
+    // Q8_1 keeps d * sum(a) in fp16, the repacked activations in f32: a little slack.
+    const double slack = type == DType::Q4_1 || type == DType::Q5_1 ? 10.0 : 1.0;
+    for (Isa isa : {Isa::Avx2, Isa::Avx512}) {
+      if (!isa_supported(isa)) continue;
+      REQUIRE(repack_layout(isa, type) == kLayoutRows8);
+      for (std::int64_t k : {32, 160, 2048})
+        for (std::int64_t m = 1; m <= 19; ++m) {
+          const auto plain = random_weights(type, k, m, rng);
+          auto packed = plain;
+          TensorView pv = view(type, k, m, packed);
+          repack(isa, pv, packed.data());
+          pv.layout = kLayoutRows8;
+          if (m >= 8) CHECK(packed != plain);  // the bytes really moved
+          for (int n : {1, 2, 3, 4, 5, 11}) {
+            std::vector<float> x(static_cast<std::size_t>(k * n));
+            for (auto& v : x) v = normal(rng);
+            const auto want = run_matmul(Isa::Scalar, view(type, k, m, plain), x, n, 1);
+            // The scalar table computes repacked tensors too (a model repacked under one
+            // level and run under another).
+            const auto ref_packed = run_matmul(Isa::Scalar, pv, x, n, 1);
+            for (int threads : {1, 2}) {
+              const auto got = run_matmul(isa, pv, x, n, threads);
+              double worst = 0, worst_ref = 0, worst_same = 0;
+              for (std::size_t i = 0; i < want.size(); ++i) {
+                const double tol = 1e-4 * (std::abs(want[i]) + 1.0) * std::sqrt(static_cast<double>(k) / 32.0);
+                worst = std::max(worst, std::abs(got[i] - want[i]) / (slack * tol));
+                worst_ref = std::max(worst_ref, std::abs(ref_packed[i] - want[i]) / (slack * tol));
+                worst_same = std::max(worst_same, std::abs(got[i] - ref_packed[i]) / tol);
+              }
+              INFO(dtype_name(type) << " " << isa_name(isa) << " k=" << k << " m=" << m << " n=" << n << " t=" << threads);
+              CHECK(worst <= 1.0);
+              CHECK(worst_ref <= 1.0);
+              CHECK(worst_same <= 1.0);
+              ++compared;
+            }
+          }
+        }
+    }
+  }
+  MESSAGE(compared << " repacked shapes compared with the plain reference");
+}
+
+TEST_CASE("a model repacks its Q4_0 matrices at load, mapped or read, and only where the kernels gain") {
+  const auto path = inkling::test::require_shared("models/synth15M-q4_0.gguf");
+  if (!path) return;
+  const auto layout_of = [](const Model& m, std::string_view name) {
+    for (const TensorView& t : m.file().tensors())
+      if (t.name == name) return t.layout;
+    FAIL("no tensor " << name);
+    return 99u;
+  };
+  const std::uint32_t want = repack_layout(detect_isa(), DType::Q4_0);
+  for (bool mmap : {true, false}) {
+    INFO("use_mmap=" << mmap);
+    const auto model = Model::load(*path, {.threads = 1, .use_mmap = mmap});
+    CHECK(layout_of(*model, "blk.0.attn_q.weight") == want);
+    CHECK(layout_of(*model, "blk.0.ffn_down.weight") == want);
+    CHECK(layout_of(*model, "token_embd.weight") == 0u);  // rows read one by one
+  }
+  // Under the scalar level nothing is rewritten: the file's layout is the fastest there.
+  ::setenv("INKLING_ISA", "scalar", 1);
+  const auto scalar = Model::load(*path, {.threads = 1});
+  ::unsetenv("INKLING_ISA");
+  CHECK(layout_of(*scalar, "blk.0.attn_q.weight") == 0u);
+}
+
+TEST_CASE("the rows8 activations of every level equal the scalar reference bit for bit") {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  constexpr std::int64_t k = 32 * 7;
+  std::vector<float> x(k);
+  for (auto& v : x) v = normal(rng);
+  x[3] = 0;
+  std::fill(x.begin() + 64, x.begin() + 96, 0.0f);  // an all-zero block
+  std::vector<BlockQ8_0x> want(k / 32), got(k / 32);
+  ref::quantize_q8_0x(x.data(), want.data(), k);
+  for (Isa isa : {Isa::Avx2, Isa::Avx512}) {
+    if (!isa_supported(isa)) continue;
+    const WeightKernels* wk = table_for(isa).for_tensor(DType::Q4_0, kLayoutRows8);
+    REQUIRE(wk != nullptr);
+    std::memset(got.data(), 0x5A, sizeof(BlockQ8_0x) * got.size());
+    wk->quantize(x.data(), got.data(), k);
+    INFO(isa_name(isa));
+    CHECK(std::memcmp(want.data(), got.data(), sizeof(BlockQ8_0x) * want.size()) == 0);
   }
 }

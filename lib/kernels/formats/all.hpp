@@ -7,6 +7,7 @@
 #include "kernels/formats/q2_k.hpp"
 #include "kernels/formats/q3_k.hpp"
 #include "kernels/formats/q4_0.hpp"
+#include "kernels/formats/rows8.hpp"
 #include "kernels/formats/q4_1.hpp"
 #include "kernels/formats/q4_k.hpp"
 #include "kernels/formats/q5_0.hpp"

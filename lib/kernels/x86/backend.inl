@@ -18,6 +18,7 @@
 #endif
 #include "kernels/x86/low_bit.inl"
 #include "kernels/x86/q4_0.inl"
+#include "kernels/x86/rows8.inl"
 #include "kernels/x86/q4_1.inl"
 #include "kernels/x86/q4_k.inl"
 #include "kernels/x86/q5_0.inl"
@@ -32,6 +33,7 @@ KernelTable make_table() {
   install_q2_k(t);
   install_q3_k(t);
   install_q4_0(t);
+  install_rows8(t);
   install_q4_1(t);
   install_q4_k(t);
   install_q5_0(t);

@@ -1,0 +1,48 @@
+// Repacking weights at load into the layouts the kernels read fastest (e.g. Q4_0 in
+// groups of 8 interleaved rows, kernels/formats/q4_0_rows8.hpp).
+//
+// In place, never a second copy: the tensor's pages are made writable and rewritten.
+// With use_mmap (a MAP_PRIVATE mapping) each rewritten page becomes a private copy: the
+// process's resident memory stays one copy of the weights, but those pages are no longer
+// file-backed (the kernel cannot drop and re-read them under memory pressure, other
+// processes mapping the same file do not share them, and loading reads them all up
+// front). Tensors the kernels use as stored stay mapped and lazily loaded. The file's
+// own TensorView records the layout, so Model::file() shows what its bytes now are.
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdint>
+
+#include "kernels/kernels.hpp"
+#include "model/weights.hpp"
+
+namespace inkling::detail {
+namespace {
+
+bool make_writable(const std::byte* data, std::size_t bytes) {
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<std::uintptr_t>(data) / page * page;
+  const auto end = (reinterpret_cast<std::uintptr_t>(data) + bytes + page - 1) / page * page;
+  return ::mprotect(reinterpret_cast<void*>(begin), end - begin, PROT_READ | PROT_WRITE) == 0;
+}
+
+void repack_one(const TensorView* t, kernels::Isa isa) {
+  if (!t || t->layout != 0) return;  // absent, or already repacked by another Model
+  const std::uint32_t layout = kernels::repack_layout(isa, t->type);
+  if (layout == 0 || !make_writable(t->data, t->bytes)) return;  // keep the stored layout
+  // The view is the GgufFile's own entry (not a const object): it names the new layout.
+  auto* view = const_cast<TensorView*>(t);
+  kernels::repack(isa, *view, const_cast<std::byte*>(t->data));
+  view->layout = layout;
+}
+
+}  // namespace
+
+void repack_weights(const Weights& w, kernels::Isa isa) {
+  for (const LayerWeights& l : w.layers)
+    for (const TensorView* t : {l.wqkv, l.wq, l.wk, l.wv, l.wo, l.w_gate, l.w_up, l.w_down}) repack_one(t, isa);
+  // A tied output head is the embedding table, whose rows are read one by one.
+  if (w.output != w.token_embd) repack_one(w.output, isa);
+}
+
+}  // namespace inkling::detail
