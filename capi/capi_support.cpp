@@ -94,6 +94,7 @@ ink_stop_reason to_c(inkling::StopReason r) {
     case inkling::StopReason::StopToken: return INK_STOP_STOP_TOKEN;
     case inkling::StopReason::ContextFull: return INK_STOP_CONTEXT_FULL;
     case inkling::StopReason::Cancelled: return INK_STOP_CANCELLED;
+    case inkling::StopReason::GrammarIncomplete: return INK_STOP_GRAMMAR_INCOMPLETE;
   }
   return INK_STOP_NONE;
 }

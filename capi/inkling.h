@@ -119,7 +119,9 @@ typedef enum ink_stop_reason {
   INK_STOP_STOP_STRING = 3,
   INK_STOP_STOP_TOKEN = 4,
   INK_STOP_CONTEXT_FULL = 5,
-  INK_STOP_CANCELLED = 6
+  INK_STOP_CANCELLED = 6,
+  /* A grammar was set and generation had to end before the text completed it. */
+  INK_STOP_GRAMMAR_INCOMPLETE = 7
 } ink_stop_reason;
 
 typedef struct ink_generator_params {

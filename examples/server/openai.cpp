@@ -28,6 +28,7 @@ const char* finish_reason(StopReason r) {
     case StopReason::StopString:
     case StopReason::StopToken: return "stop";
     case StopReason::Cancelled: return "cancelled";
+    case StopReason::GrammarIncomplete: return "length";
     case StopReason::None: break;
   }
   return "error";

@@ -87,6 +87,8 @@ class GrammarMatcher {
   bool accept(std::string_view bytes);
   // Whether the text so far is a complete sentence of the grammar.
   bool can_end() const noexcept;
+  // Whether the text is complete and nothing more can follow it.
+  bool finished() const noexcept;
   // Whether `bytes` could follow (accept() without the change).
   bool can_accept(std::string_view bytes) const;
   void reset();  // back to the start of the grammar
@@ -155,6 +157,7 @@ class TokenConstraint {
   // the state as it is.
   void accept(TokenId id);
   bool can_end() const noexcept { return matcher_.can_end(); }
+  bool finished() const noexcept { return matcher_.finished(); }
   bool is_end_token(TokenId id) const noexcept;
   void reset() { matcher_.reset(); }
   const GrammarMatcher& matcher() const noexcept { return matcher_; }

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "generate/generator_impl.hpp"
+#include "generate/grammar_step.hpp"
 #include "inkling/error.hpp"
 
 namespace inkling {
@@ -20,6 +21,7 @@ struct Beam {
   Detokenizer detok;
   std::string text;           // decoded so far (complete UTF-8 characters)
   std::size_t stop_from = 0;  // stop strings are searched from here (set at min_new_tokens)
+  std::optional<TokenConstraint> grammar;  // the beam's own grammar state
 };
 
 struct Candidate {
@@ -40,11 +42,12 @@ GenerationResult Generator::Impl::beam_search(std::span<const TokenId> prompt) {
   const Tokenizer& tok = model->tokenizer();
   const int n_beams = config.num_beams;
   const auto n_vocab = static_cast<std::size_t>(model->config().n_vocab);
-  std::vector<Beam> live{Beam{{}, 0.0, 0, Detokenizer(tok, config.special_text, false), {}, 0}};
+  std::vector<Beam> live{Beam{{}, 0.0, 0, Detokenizer(tok, config.special_text, false), {}, 0, grammar}};
   std::vector<float> beam_logits = logits;  // one row per live beam
   std::vector<Sequence> finished;
   std::vector<Candidate> cands;
   std::vector<TokenId> order(n_vocab);
+  std::vector<std::size_t> stuck;  // beams no token can continue (complete, or the grammar is stuck)
   int base = 0;  // live beams use slots [base, base + n_beams), children the other half
   StopReason end_reason = StopReason::MaxTokens;
 
@@ -72,6 +75,7 @@ GenerationResult Generator::Impl::beam_search(std::span<const TokenId> prompt) {
     }
     const bool may_end = step >= config.min_new_tokens;
     cands.clear();
+    stuck.clear();
     if (step == config.min_new_tokens)
       for (Beam& b : live) b.stop_from = b.text.size();
     for (std::size_t b = 0; b < live.size(); ++b) {
@@ -80,7 +84,11 @@ GenerationResult Generator::Impl::beam_search(std::span<const TokenId> prompt) {
       const float mx = *std::max_element(row.begin(), row.end());
       double sum = 0;
       for (float l : row) sum += std::exp(static_cast<double>(l - mx));
-      const double lse = mx + std::log(sum);
+      const double lse = mx + std::log(sum);  // before the grammar's mask: the model's own log-probabilities
+      if (live[b].grammar && !detail::mask_logits(*live[b].grammar, row)) {
+        stuck.push_back(b);
+        continue;
+      }
       std::iota(order.begin(), order.end(), 0);
       const auto k = std::min<std::size_t>(n_vocab, static_cast<std::size_t>(2 * n_beams));
       std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
@@ -90,6 +98,12 @@ GenerationResult Generator::Impl::beam_search(std::span<const TokenId> prompt) {
           cands.push_back({static_cast<int>(b), order[i], live[b].logprob + (row[order[i]] - lse)});
     }
     std::stable_sort(cands.begin(), cands.end(), [](const Candidate& a, const Candidate& b) { return a.logprob > b.logprob; });
+    for (std::size_t b : stuck) {
+      const Beam& sb = live[b];
+      Detokenizer d = sb.detok;
+      finish(sb, sb.logprob, static_cast<int>(sb.tokens.size()),
+             sb.grammar->can_end() ? StopReason::EndOfSequence : StopReason::GrammarIncomplete, sb.text + d.flush());
+    }
 
     std::vector<Beam> next;
     std::vector<int> parent_slots;
@@ -103,9 +117,16 @@ GenerationResult Generator::Impl::beam_search(std::span<const TokenId> prompt) {
                is_eog ? StopReason::EndOfSequence : StopReason::StopToken, parent.text + d.flush());
         continue;
       }
-      Beam nb{parent.tokens, c.logprob, 0, parent.detok, parent.text, parent.stop_from};
+      Beam nb{parent.tokens, c.logprob, 0, parent.detok, parent.text, parent.stop_from, parent.grammar};
       nb.tokens.push_back(c.token);
       nb.text += nb.detok.push(c.token);
+      if (nb.grammar) {
+        nb.grammar->accept(c.token);
+        if (may_end && nb.grammar->finished()) {  // nothing can follow: complete
+          finish(nb, c.logprob, static_cast<int>(nb.tokens.size()), StopReason::EndOfSequence, nb.text + nb.detok.flush());
+          continue;
+        }
+      }
       if (may_end) {
         std::size_t at = std::string::npos;
         for (const auto& stop : config.stop) at = std::min(at, nb.text.find(stop, nb.stop_from));
@@ -153,7 +174,11 @@ GenerationResult Generator::Impl::beam_search(std::span<const TokenId> prompt) {
     base = child_base;
     ++position;
   }
-  for (Beam& b : live) finish(b, b.logprob, static_cast<int>(b.tokens.size()), end_reason, b.text + b.detok.flush());
+  for (Beam& b : live) {
+    const bool incomplete = b.grammar && !b.grammar->can_end() && end_reason != StopReason::Cancelled;
+    finish(b, b.logprob, static_cast<int>(b.tokens.size()), incomplete ? StopReason::GrammarIncomplete : end_reason,
+           b.text + b.detok.flush());
+  }
   std::stable_sort(finished.begin(), finished.end(), [](const Sequence& a, const Sequence& b) { return a.score > b.score; });
   finished.resize(std::min<std::size_t>(finished.size(), static_cast<std::size_t>(config.num_return_sequences)));
 

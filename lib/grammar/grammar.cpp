@@ -70,6 +70,11 @@ bool GrammarMatcher::can_end() const noexcept {
   return s.bottom && s.partial == 0;
 }
 
+bool GrammarMatcher::finished() const noexcept {
+  const auto& s = walker_->set(state_);
+  return s.partial == 0 && s.members.size() == 1 && s.bottom;
+}
+
 void GrammarMatcher::reset() {
   if (walker_.use_count() > 1) walker_ = std::make_shared<detail::StackWalker>(grammar_.shared_data());
   state_ = walker_->initial();
