@@ -1,5 +1,8 @@
 #include "capi_support.hpp"
 
+#include "inkling/grammar.hpp"
+#include "inkling/json_schema.hpp"
+
 namespace inkling::capi {
 
 namespace {
@@ -205,6 +208,20 @@ ink_status to_generation_config(const char* fn, const ink_generator_params* para
   if (p.n_logit_bias && (!p.logit_bias_tokens || !p.logit_bias_values))
     return null_arg(fn, "logit_bias_tokens or logit_bias_values");
   for (size_t i = 0; i < p.n_logit_bias; ++i) c.sampling.logit_bias.emplace_back(p.logit_bias_tokens[i], p.logit_bias_values[i]);
+  const bool has_grammar = p.grammar && *p.grammar, has_schema = p.json_schema && *p.json_schema;
+  if (has_grammar && has_schema) return fail(INK_ERR_INVALID_ARGUMENT, std::string(fn) + ": set grammar or json_schema, not both");
+  if (p.json_whitespace_flexible && !has_schema)
+    return fail(INK_ERR_INVALID_ARGUMENT, std::string(fn) + ": json_whitespace_flexible needs json_schema");
+  if (has_grammar) {
+    if (ink_status s = check_text(fn, p.grammar, std::strlen(p.grammar)); s != INK_OK) return s;
+    c.grammar = inkling::Grammar::parse(p.grammar);
+  }
+  if (has_schema) {
+    if (ink_status s = check_text(fn, p.json_schema, std::strlen(p.json_schema)); s != INK_OK) return s;
+    inkling::JsonSchemaOptions o;
+    if (p.json_whitespace_flexible) o.whitespace = inkling::JsonWhitespace::Flexible;
+    c.grammar = inkling::Grammar::parse(inkling::json_schema_to_gbnf(p.json_schema, o));
+  }
   return INK_OK;
 }
 

@@ -8,8 +8,12 @@
 #include <random>
 #include <string>
 
+#include <fstream>
+#include <sstream>
+
 #include "args.hpp"
 #include "inkling/generator.hpp"
+#include "inkling/json_schema.hpp"
 #include "inkling/model.hpp"
 
 inline constexpr const char* kGenerationFlagsHelp =
@@ -35,12 +39,23 @@ inline constexpr const char* kGenerationFlagsHelp =
     "stopping:\n"
     "      --stop TEXT         stop before TEXT appears (matched across tokens); repeatable\n"
     "      --stop-token ID     stop at token ID; repeatable\n"
-    "      --ignore-eos        do not stop at the model's end-of-text tokens\n";
+    "      --ignore-eos        do not stop at the model's end-of-text tokens\n"
+    "constrained output (one of these; the text always follows it, the stop reason says\n"
+    "grammar_incomplete when it had to end before the grammar was complete):\n"
+    "      --grammar STR       a GBNF grammar (llama.cpp's syntax; the rule `root` starts)\n"
+    "      --grammar-file F    a GBNF grammar read from file F\n"
+    "      --json-schema F     JSON that validates against the JSON Schema in file F\n"
+    "      --json-value        any JSON value\n"
+    "      --json-whitespace W with --json-schema / --json-value: compact (default, no spaces)\n"
+    "                          or flexible (spaces and newlines allowed between tokens)\n";
 
 struct GenerationFlags {
   inkling::ModelOptions model_options;
   inkling::GenerationConfig gen;
   bool seed_given = false;
+  // The constraint as given: which flag and its value (compiled by finish()).
+  std::string grammar_flag, grammar_value;
+  std::string json_whitespace;
 
   // Consumes the current flag if it is one of kGenerationFlagsHelp's (or -n); false if not.
   bool parse(Args& a) {
@@ -76,12 +91,47 @@ struct GenerationFlags {
     } else if (a.is("--stop")) gen.stop.push_back(a.value());
     else if (a.is("--stop-token")) gen.stop_tokens.push_back(static_cast<inkling::TokenId>(a.integer(0, INT32_MAX)));
     else if (a.is("--ignore-eos")) gen.stop_at_eog = false;
+    else if (a.is("--grammar", "--grammar-file") || a.is("--json-schema", "--json-value")) {
+      const std::string f(a.flag());
+      if (!grammar_flag.empty()) Args::fail(f + " cannot be combined with " + grammar_flag + " (one constraint at a time)");
+      grammar_flag = f;
+      if (f != "--json-value") grammar_value = a.value();
+    } else if (a.is("--json-whitespace")) {
+      json_whitespace = a.value();
+      if (json_whitespace != "compact" && json_whitespace != "flexible")
+        Args::fail("--json-whitespace: expected compact or flexible, got '" + json_whitespace + "'");
+    }
     else return false;
     return true;
   }
 
-  // After the last flag: a random seed unless one was given.
+  // After the last flag: a random seed unless one was given; the grammar compiled.
   void finish() {
     if (!seed_given) gen.sampling.seed = (static_cast<std::uint64_t>(std::random_device{}()) << 32) | std::random_device{}();
+    if (!json_whitespace.empty() && grammar_flag != "--json-schema" && grammar_flag != "--json-value")
+      Args::fail("--json-whitespace needs --json-schema or --json-value");
+    inkling::JsonSchemaOptions json;
+    if (json_whitespace == "flexible") json.whitespace = inkling::JsonWhitespace::Flexible;
+    if (grammar_flag == "--grammar") {
+      gen.grammar = inkling::Grammar::parse(grammar_value);
+    } else if (grammar_flag == "--grammar-file") {
+      try {
+        gen.grammar = inkling::Grammar::parse(read_text(grammar_value, grammar_flag));
+      } catch (const inkling::GrammarError& e) {
+        throw inkling::Error(e.code(), grammar_value + ": " + e.what());
+      }
+    } else if (grammar_flag == "--json-schema") {
+      gen.grammar = inkling::Grammar::parse(inkling::json_schema_to_gbnf(read_text(grammar_value, grammar_flag), json));
+    } else if (grammar_flag == "--json-value") {
+      gen.grammar = inkling::Grammar::parse(inkling::json_any_gbnf(false, json));
+    }
+  }
+
+  static std::string read_text(const std::string& path, const std::string& flag) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw inkling::Error(inkling::ErrorCode::Io, flag + ": cannot open '" + path + "'");
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
   }
 };
