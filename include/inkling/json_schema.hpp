@@ -35,6 +35,13 @@ struct JsonSchemaOptions {
 // Error(Unsupported) for a keyword outside the list above.
 std::string json_schema_to_gbnf(std::string_view schema_json, const JsonSchemaOptions& options = {});
 
+// For grammars that embed several schemas (tool calls): the schema's rules alone, its
+// value being the rule `name` and every helper rule named `name`-..., to be combined
+// with the rules of json_library_gbnf() (rules: value, object, array, string, char,
+// number, integer, boolean, null, date, time, date-time, uuid, and ws when flexible).
+std::string json_schema_rules(std::string_view schema_json, std::string_view name, const JsonSchemaOptions& options = {});
+std::string json_library_gbnf(const JsonSchemaOptions& options = {});
+
 // Any JSON value (object_only: any JSON object, OpenAI's "json_object" mode).
 std::string json_any_gbnf(bool object_only = false, const JsonSchemaOptions& options = {});
 

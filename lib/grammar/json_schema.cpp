@@ -12,6 +12,7 @@
 #include <set>
 #include <vector>
 
+#include "grammar/gbnf_text.hpp"
 #include "grammar/int_range.hpp"
 #include "inkling/error.hpp"
 
@@ -54,25 +55,7 @@ std::string where(const std::string& path) { return "#" + path; }
   throw Error(ErrorCode::Unsupported, "json schema: " + msg + " at " + where(path) + " is not supported");
 }
 
-// A GBNF literal for arbitrary UTF-8 text.
-std::string literal(std::string_view text) {
-  std::string out = "\"";
-  static const char* hex = "0123456789ABCDEF";
-  for (char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (c < 0x20 || c == 0x7F) {
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    } else {
-      out += ch;
-    }
-  }
-  return out + "\"";
-}
+std::string literal(std::string_view text) { return detail::gbnf_literal(text); }
 
 std::string escape_pointer(const std::string& key) {
   std::string out;
@@ -82,14 +65,18 @@ std::string escape_pointer(const std::string& key) {
 
 class Converter {
  public:
-  Converter(const Json& root, JsonWhitespace ws) : root_(root), w_(ws == JsonWhitespace::Flexible ? " ws" : "") {}
+  Converter(const Json& root, JsonWhitespace ws, std::string prefix = "")
+      : root_(root), w_(ws == JsonWhitespace::Flexible ? " ws" : ""), prefix_(std::move(prefix)) {}
 
-  std::string run() {
+  // The rules without the library: `name` ::= the schema's value.
+  std::string rules(const std::string& name) {
+    names_.insert(name);
     const std::string expr = visit(root_, "");
-    std::string out = "root ::= " + expr + "\n";
-    for (const auto& [name, body] : rules_) out += name + " ::= " + body + "\n";
-    return out + library(w_);
+    std::string out = name + " ::= " + expr + "\n";
+    for (const auto& [n, body] : rules_) out += n + " ::= " + body + "\n";
+    return out;
   }
+  std::string run() { return rules("root") + library(w_); }
 
   static std::string library(const std::string& w) {
     std::string lib;
@@ -108,6 +95,7 @@ class Converter {
  private:
   const Json& root_;
   std::string w_;  // " ws" or ""
+  std::string prefix_;  // of every rule this converter adds
   std::vector<std::pair<std::string, std::string>> rules_;
   std::set<std::string> names_{"root", "value", "object", "array", "string", "char", "number", "integer",
                                "boolean", "null", "date", "time", "date-time", "uuid", "ws"};
@@ -116,7 +104,7 @@ class Converter {
   std::string new_rule(const std::string& base, std::string body) {
     std::string name;
     for (int n = 1;; ++n) {
-      name = base + "-" + std::to_string(n);
+      name = prefix_ + base + "-" + std::to_string(n);
       if (!names_.count(name)) break;
     }
     names_.insert(name);
@@ -386,6 +374,19 @@ std::string json_schema_to_gbnf(std::string_view schema_json, const JsonSchemaOp
   } catch (const nlohmann::json::exception& e) {  // a keyword of the wrong JSON type
     throw Error(ErrorCode::InvalidArgument, std::string("json schema: ") + e.what());
   }
+}
+
+std::string json_schema_rules(std::string_view schema_json, std::string_view name, const JsonSchemaOptions& options) {
+  const Json schema = parse_json(schema_json);
+  try {
+    return Converter(schema, options.whitespace, std::string(name) + "-").rules(std::string(name));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(ErrorCode::InvalidArgument, std::string("json schema: ") + e.what());
+  }
+}
+
+std::string json_library_gbnf(const JsonSchemaOptions& options) {
+  return Converter::library(options.whitespace == JsonWhitespace::Flexible ? " ws" : "");
 }
 
 std::string json_any_gbnf(bool object_only, const JsonSchemaOptions& options) {
