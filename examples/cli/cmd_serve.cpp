@@ -8,6 +8,7 @@
 #include <pthread.h>
 
 #include "args.hpp"
+#include "default_model.hpp"
 #include "commands.hpp"
 #include "http_server.hpp"
 #include "inkling/inkling.hpp"
@@ -16,14 +17,14 @@ namespace {
 
 void usage() {
   std::puts(
-      "usage: inkling serve -m MODEL [options]\n"
+      "usage: inkling serve [-m MODEL] [options]\n"
       "\n"
       "Serves the model over HTTP: the OpenAI endpoints /v1/completions, /v1/chat/completions\n"
       "(streamed with server-sent events when \"stream\": true), /v1/models, /health, and at /\n"
       "a page that shows each token's probability and alternatives as the text streams in.\n"
       "Requests from all clients are decoded together in one batch.\n"
       "\n"
-      "  -m, --model PATH        GGUF model file\n"
+      "  -m, --model PATH        GGUF model file (default: the built-in stories260K)\n"
       "      --host ADDR         address to listen on (default 127.0.0.1: this machine only)\n"
       "      --port N            port (default 8080; 0 = any free port, printed at start)\n"
       "      --name NAME         model name clients pass as \"model\" (default: the file's general.name,\n"
@@ -68,7 +69,6 @@ int cmd_serve(int argc, char** argv) {
     else if (a.is("-t", "--threads")) model_options.threads = static_cast<int>(a.integer(1, 1024));
     else a.unknown();
   }
-  if (path.empty()) Args::fail("serve needs a model: -m MODEL.gguf (see inkling serve --help)");
 
   // Ctrl-C / SIGTERM are taken by a thread of ours (sigwait), which stops the server
   // cleanly; blocked before any other thread starts so that every thread inherits it.
@@ -78,7 +78,8 @@ int cmd_serve(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto model = inkling::Model::load(path, model_options);
+  auto model = inkling::cli::load_model_or_default(path, model_options, "serve");
+  if (o.model_id.empty() && path.empty()) o.model_id = "stories260K";
   if (o.model_id.empty())
     o.model_id = model->config().name.empty() ? std::filesystem::path(path).stem().string() : model->config().name;
   // A model's training context may be huge (128k); each of the parallel sequences gets a

@@ -13,6 +13,7 @@
 
 #include "inkling/chat_template.hpp"
 #include "inkling/generator.hpp"
+#include "inkling/tool_calls.hpp"
 
 namespace inkling::server {
 
@@ -36,6 +37,9 @@ struct CompletionRequest {
   // likely; chat: logprobs = true with top_logprobs = N. -1: none.
   int logprobs = -1;
   int n = 1;  // choices: n independent generations of the prompt (seeds seed, seed + 1, ...)
+  // Chat with tools that may be called: replies are read as calls (finish_reason
+  // "tool_calls") when they are; a streamed reply is held back while it may become one.
+  std::shared_ptr<const ToolFormat> tools;
 };
 
 // What the server knows when it reads a request.
@@ -72,6 +76,8 @@ class ResponseWriter {
     std::size_t text_offset = 0;
     std::vector<StepInfo> steps;  // non-streamed: kept for logprobs
     std::string text;
+    std::string held;       // tools: text not streamed yet because it may be a call
+    bool deciding = true;   // tools: whether the reply may still become a call
   };
   nlohmann::json logprobs_entry_completion(const StepInfo& step, std::size_t offset) const;
   nlohmann::json logprobs_entry_chat(const StepInfo& step) const;
@@ -79,6 +85,7 @@ class ResponseWriter {
   nlohmann::json envelope(const char* object) const;
   std::string role_chunk(int index);
   nlohmann::json usage(const std::vector<GenerationResult>& results) const;
+  std::string content_chunk(int index, const std::string& text, const nlohmann::json& extension);
 
   const CompletionRequest& request_;
   const ServingContext& ctx_;

@@ -101,7 +101,7 @@ ModelConfig read_config(const GgufFile& f) {
 
   c.n_rot = checked_count(f, a + "rope.dimension_count",
                           f.get_uint(a + "rope.dimension_count").value_or(c.head_dim), kMaxDim);
-  if (c.n_rot != c.head_dim && (c.architecture == "llama" || c.n_rot > c.head_dim || c.n_rot % 2))
+  if (c.n_rot != c.head_dim && (!arch->partial_rotary || c.n_rot > c.head_dim || c.n_rot % 2))
     throw Error(ErrorCode::Unsupported,
                 f.name() + ": rope.dimension_count (" + std::to_string(c.n_rot) +
                     ") differs from the head size (" + std::to_string(c.head_dim) +
@@ -113,7 +113,7 @@ ModelConfig read_config(const GgufFile& f) {
   if (!eps) bad(f, "missing required key '" + eps_key + "'");
   c.norm_eps = checked_float(f, eps_key, *eps, true);
   if (arch->window != SlidingWindow::None)
-    if (auto w = f.get_uint(a + "attention.sliding_window"))
+    if (auto w = f.get_uint(a + "attention.sliding_window"); w && *w != 0)  // 0: no window (Phi-4)
       c.sliding_window = checked_count(f, a + "attention.sliding_window", *w, kMaxCtx);
   if (auto cap = f.get_float(a + "attn_logit_softcapping"))
     c.attn_logit_softcap = checked_float(f, a + "attn_logit_softcapping", *cap, true);

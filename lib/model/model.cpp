@@ -79,4 +79,10 @@ std::string Model::isa() const { return std::string(kernels::isa_name(impl_->isa
 
 const void* detail::model_impl_id(const Model& model) noexcept { return &model.config(); }
 
+const float* detail::rope_freq_factors(const Model& model) noexcept {
+  // Bound (and checked) by bind_weights; the mapping lives as long as the model.
+  const TensorView* t = model.file().find_tensor("rope_freqs.weight");
+  return t ? reinterpret_cast<const float*>(t->data) : nullptr;
+}
+
 }  // namespace inkling

@@ -27,6 +27,8 @@ struct Model::Impl {
 namespace detail {
 // Identity of a model's internals, so a KVCache can check it is used with its model.
 const void* model_impl_id(const Model& model) noexcept;
+// The model's RoPE frequency factors (Llama 3's rope_freqs), or nullptr.
+const float* rope_freq_factors(const Model& model) noexcept;
 // Number of physical cores (hyper-threads counted once), at least 1.
 int physical_cores() noexcept;
 }  // namespace detail

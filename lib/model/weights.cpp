@@ -85,6 +85,20 @@ Weights bind_weights(const GgufFile& file, const ArchTraits& arch, ModelConfig& 
   c.n_vocab = static_cast<int>(embd->shape[1]);
   w.token_embd = b.matrix("token_embd.weight", c.n_embd, c.n_vocab);
   if (arch.position_embedding) w.position_embd = b.matrix("position_embd.weight", c.n_embd, c.n_ctx_train);
+  // Phi-3 LongRoPE factors change every rotation; refuse rather than compute wrongly.
+  for (const char* name : {"rope_factors_long.weight", "rope_factors_short.weight"})
+    if (file.find_tensor(name))
+      throw Error(ErrorCode::Unsupported, file.name() + ": tensor '" + name + "' (LongRoPE scaling) is not supported");
+  if (arch.rope) {
+    w.rope_freqs = b.vector("rope_freqs.weight", c.n_rot / 2, /*optional=*/true);
+    if (w.rope_freqs) {
+      const auto* f = reinterpret_cast<const float*>(w.rope_freqs->data);
+      for (int i = 0; i < c.n_rot / 2; ++i)
+        if (!(f[i] > 0.0f))
+          throw Error(ErrorCode::Format, file.name() + ": rope_freqs.weight[" + std::to_string(i) +
+                                             "] is not a positive frequency factor");
+    }
+  }
   w.output_norm = b.vector("output_norm.weight", c.n_embd);
   if (layer_norm) w.output_norm_b = b.vector("output_norm.bias", c.n_embd);
   w.output = b.matrix("output.weight", c.n_embd, c.n_vocab, /*optional=*/true);
@@ -120,7 +134,7 @@ Weights bind_weights(const GgufFile& file, const ArchTraits& arch, ModelConfig& 
     if (arch.fused_gate_up) {
       l.w_up = b.matrix(p + "ffn_up.weight", c.n_embd, 2 * static_cast<std::int64_t>(c.n_ff));
     } else {
-      if (arch.ffn != FfnKind::GeluMlp) l.w_gate = b.matrix(p + "ffn_gate.weight", c.n_embd, c.n_ff);
+      if (arch.ffn == FfnKind::Gated) l.w_gate = b.matrix(p + "ffn_gate.weight", c.n_embd, c.n_ff);
       l.w_up = b.matrix(p + "ffn_up.weight", c.n_embd, c.n_ff);
       l.b_up = b.vector(p + "ffn_up.bias", c.n_ff, true);
     }

@@ -40,6 +40,7 @@ struct LayerWeights {
 struct Weights {
   const TensorView* token_embd = nullptr;
   const TensorView* position_embd = nullptr;  // GPT-2
+  const TensorView* rope_freqs = nullptr;     // Llama 3: per-pair RoPE frequency divisors
   const TensorView* output_norm = nullptr;
   const TensorView* output_norm_b = nullptr;
   const TensorView* output = nullptr;  // token_embd when the output head is tied
