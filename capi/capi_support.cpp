@@ -1,5 +1,8 @@
 #include "capi_support.hpp"
 
+#include "inkling/grammar.hpp"
+#include "inkling/json_schema.hpp"
+
 namespace inkling::capi {
 
 namespace {
@@ -101,6 +104,7 @@ ink_stop_reason to_c(inkling::StopReason r) {
     case inkling::StopReason::StopToken: return INK_STOP_STOP_TOKEN;
     case inkling::StopReason::ContextFull: return INK_STOP_CONTEXT_FULL;
     case inkling::StopReason::Cancelled: return INK_STOP_CANCELLED;
+    case inkling::StopReason::GrammarIncomplete: return INK_STOP_GRAMMAR_INCOMPLETE;
   }
   return INK_STOP_NONE;
 }
@@ -201,6 +205,20 @@ ink_status to_generation_config(const char* fn, const ink_generator_params* para
     }
   }
   if (p.samplers) c.sampling.order = inkling::parse_sampler_order(p.samplers);
+  const bool has_grammar = p.grammar && *p.grammar, has_schema = p.json_schema && *p.json_schema;
+  if (has_grammar && has_schema) return fail(INK_ERR_INVALID_ARGUMENT, std::string(fn) + ": set grammar or json_schema, not both");
+  if (p.json_whitespace_flexible && !has_schema)
+    return fail(INK_ERR_INVALID_ARGUMENT, std::string(fn) + ": json_whitespace_flexible needs json_schema");
+  if (has_grammar) {
+    if (ink_status s = check_text(fn, p.grammar, std::strlen(p.grammar)); s != INK_OK) return s;
+    c.grammar = inkling::Grammar::parse(p.grammar);
+  }
+  if (has_schema) {
+    if (ink_status s = check_text(fn, p.json_schema, std::strlen(p.json_schema)); s != INK_OK) return s;
+    inkling::JsonSchemaOptions o;
+    if (p.json_whitespace_flexible) o.whitespace = inkling::JsonWhitespace::Flexible;
+    c.grammar = inkling::Grammar::parse(inkling::json_schema_to_gbnf(p.json_schema, o));
+  }
   return INK_OK;
 }
 

@@ -119,7 +119,9 @@ typedef enum ink_stop_reason {
   INK_STOP_STOP_STRING = 3,
   INK_STOP_STOP_TOKEN = 4,
   INK_STOP_CONTEXT_FULL = 5,
-  INK_STOP_CANCELLED = 6
+  INK_STOP_CANCELLED = 6,
+  /* A grammar was set and generation had to end before the text completed it. */
+  INK_STOP_GRAMMAR_INCOMPLETE = 7
 } ink_stop_reason;
 
 typedef struct ink_generator_params {
@@ -180,6 +182,17 @@ typedef struct ink_generator_params {
   int32_t context_shift;       /* nonzero: when the context is full keep n_keep tokens, drop the
                                   oldest half of the rest and go on (overrides context_full_is_error) */
   int32_t n_keep;              /* context shift: tokens never dropped besides a BOS; -1 = the prompt */
+  /* Constrained output (at most one of the two; NULL or "" = none; copied at create). The
+   * generated text follows the grammar; generation ends at an end token only where the
+   * grammar can end, and with INK_STOP_GRAMMAR_INCOMPLETE when it had to stop before. A
+   * grammar that does not parse fails ink_generator_create with INK_ERR_INVALID_ARGUMENT
+   * and a message "grammar: line L, column C: ..." (see ink_grammar_check). */
+  const char *grammar;         /* GBNF (llama.cpp's syntax), the rule "root" starts */
+  const char *json_schema;     /* JSON Schema text: the output is JSON that validates against it
+                                  ("{}" = any JSON value, {"type":"object"} = any object);
+                                  unsupported keywords give INK_ERR_UNSUPPORTED naming them */
+  int32_t json_whitespace_flexible; /* with json_schema: nonzero allows spaces and newlines
+                                       between JSON tokens; 0 (default): compact */
 } ink_generator_params;
 
 INK_API ink_generator_params ink_generator_params_default(void);
@@ -244,6 +257,14 @@ INK_API ink_status ink_generator_reset(ink_generator *gen);
  * generator is unchanged on failure. */
 INK_API ink_status ink_generator_save_state(const ink_generator *gen, const char *path);
 INK_API ink_status ink_generator_load_state(ink_generator *gen, const char *path);
+/* Checks a GBNF grammar (len bytes, NUL not needed). INK_OK if it compiles; otherwise
+ * INK_ERR_INVALID_ARGUMENT with *line and *column (1-based; either may be NULL) set to
+ * where the first problem is, and ink_last_error() saying what it is. */
+INK_API ink_status ink_grammar_check(const char *gbnf, size_t len, int32_t *line, int32_t *column);
+/* The GBNF grammar for a JSON Schema (flexible: whitespace allowed between tokens), with
+ * the usual size query (buf = NULL, cap = 0). */
+INK_API ink_status ink_json_schema_to_grammar(const char *schema, size_t len, int32_t flexible, char *buf, size_t cap,
+                                              size_t *len_out);
 /* Asks a running generation to stop (from any thread); it ends with INK_STOP_CANCELLED. */
 INK_API void ink_generator_cancel(ink_generator *gen);
 INK_API ink_status ink_generator_text(const ink_generator *gen, char *buf, size_t cap, size_t *len_out);

@@ -5,7 +5,8 @@ SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 PACKAGES=(build-essential cmake pkg-config libeigen3-dev libxsimd-dev doctest-dev
           libbenchmark-dev libutf8proc-dev
-          libcpp-httplib-dev nlohmann-json3-dev   # inkling serve
+          libcpp-httplib-dev nlohmann-json3-dev   # inkling serve, JSON Schema -> grammar
+          python3 python3-jsonschema              # validates structured output in the tests
           chromium curl)                          # the visualizer's browser test
 # The Rust and Go examples need a toolchain; Debian's are used when none is installed.
 command -v cargo >/dev/null 2>&1 || PACKAGES+=(cargo)

@@ -10,8 +10,12 @@
 #include <string>
 #include <vector>
 
+#include <fstream>
+#include <sstream>
+
 #include "args.hpp"
 #include "inkling/generator.hpp"
+#include "inkling/json_schema.hpp"
 #include "inkling/model.hpp"
 
 inline constexpr const char* kGenerationFlagsHelp =
@@ -56,7 +60,15 @@ inline constexpr const char* kGenerationFlagsHelp =
     "      --ignore-eos        do not stop at the model's end-of-text tokens\n"
     "      --context-full P    when the context is full: stop (default), error, or shift (keep --keep\n"
     "                          tokens, drop the oldest half of the rest and go on)\n"
-    "      --keep N            with shift: tokens at the start never dropped (besides BOS); -1 = the prompt\n";
+    "      --keep N            with shift: tokens at the start never dropped (besides BOS); -1 = the prompt\n"
+    "constrained output (one of these; the text always follows it, the stop reason says\n"
+    "grammar_incomplete when it had to end before the grammar was complete):\n"
+    "      --grammar STR       a GBNF grammar (llama.cpp's syntax; the rule `root` starts)\n"
+    "      --grammar-file F    a GBNF grammar read from file F\n"
+    "      --json-schema F     JSON that validates against the JSON Schema in file F\n"
+    "      --json-value        any JSON value\n"
+    "      --json-whitespace W with --json-schema / --json-value: compact (default, no spaces)\n"
+    "                          or flexible (spaces and newlines allowed between tokens)\n";
 
 struct GenerationFlags {
   inkling::ModelOptions model_options;
@@ -65,6 +77,9 @@ struct GenerationFlags {
   bool breakers_given = false;
   // The flags given that shape the sampled distribution (beam search refuses them).
   std::vector<std::string> sampling_flags;
+  // The constraint as given: which flag and its value (compiled by finish()).
+  std::string grammar_flag, grammar_value;
+  std::string json_whitespace;
 
   // Consumes the current flag if it is one of kGenerationFlagsHelp's (or -n); false if not.
   bool parse(Args& a) {
@@ -128,14 +143,51 @@ struct GenerationFlags {
       else if (v == "shift") gen.on_context_full = inkling::ContextFullPolicy::Shift;
       else Args::fail("--context-full: expected stop, error or shift, got '" + v + "'");
     } else if (a.is("--keep")) gen.n_keep = static_cast<int>(a.integer(-1, 1 << 24));
+    else if (a.is("--grammar", "--grammar-file") || a.is("--json-schema", "--json-value")) {
+      const std::string f(a.flag());
+      if (!grammar_flag.empty()) Args::fail(f + " cannot be combined with " + grammar_flag + " (one constraint at a time)");
+      grammar_flag = f;
+      if (f != "--json-value") grammar_value = a.value();
+    } else if (a.is("--json-whitespace")) {
+      json_whitespace = a.value();
+      if (json_whitespace != "compact" && json_whitespace != "flexible")
+        Args::fail("--json-whitespace: expected compact or flexible, got '" + json_whitespace + "'");
+    }
     else return false;
     return true;
   }
 
-  // After the last flag: a random seed (drawn by the sampler) unless one was given.
+  // After the last flag: a random seed (drawn by the sampler) unless one was given; the
+  // grammar compiled.
   void finish() {
     if (!seed_given) gen.sampling.seed = inkling::SamplerConfig::kRandomSeed;
+    if (!json_whitespace.empty() && grammar_flag != "--json-schema" && grammar_flag != "--json-value")
+      Args::fail("--json-whitespace needs --json-schema or --json-value");
+    inkling::JsonSchemaOptions json;
+    if (json_whitespace == "flexible") json.whitespace = inkling::JsonWhitespace::Flexible;
+    if (grammar_flag == "--grammar") {
+      gen.grammar = inkling::Grammar::parse(grammar_value);
+    } else if (grammar_flag == "--grammar-file") {
+      try {
+        gen.grammar = inkling::Grammar::parse(read_text(grammar_value, grammar_flag));
+      } catch (const inkling::GrammarError& e) {
+        throw inkling::Error(e.code(), grammar_value + ": " + e.what());
+      }
+    } else if (grammar_flag == "--json-schema") {
+      gen.grammar = inkling::Grammar::parse(inkling::json_schema_to_gbnf(read_text(grammar_value, grammar_flag), json));
+    } else if (grammar_flag == "--json-value") {
+      gen.grammar = inkling::Grammar::parse(inkling::json_any_gbnf(false, json));
+    }
   }
+
+  static std::string read_text(const std::string& path, const std::string& flag) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw inkling::Error(inkling::ErrorCode::Io, flag + ": cannot open '" + path + "'");
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+
   // The seed a run drew, on stderr, so that a good sample can be reproduced with --seed.
   void report_seed(const inkling::Generator& g) const {
     if (!seed_given) std::fprintf(stderr, "[seed %llu]\n", static_cast<unsigned long long>(g.seed()));

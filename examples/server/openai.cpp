@@ -1,9 +1,12 @@
 #include "openai.hpp"
 
 #include <algorithm>
+#include "structured.hpp"
+
 #include <chrono>
 #include <cmath>
 #include <random>
+#include <utility>
 
 #include "inkling/error.hpp"
 #include "inkling/model.hpp"
@@ -31,6 +34,7 @@ const char* finish_reason(StopReason r) {
     case StopReason::StopString:
     case StopReason::StopToken: return "stop";
     case StopReason::Cancelled: return "cancelled";
+    case StopReason::GrammarIncomplete: return "length";
     case StopReason::None: break;
   }
   return "error";
@@ -247,7 +251,10 @@ std::vector<ChatMessage> read_messages(const json& body) {
     msg.role = m["role"].get<std::string>();
     if (msg.role == "developer") msg.role = "system";  // OpenAI's newer name for it
     const json& content = m.contains("content") ? m["content"] : json();
-    if (content.is_string()) {
+    read_tool_fields(m, msg);
+    if (content.is_null() && (msg.role == "assistant" || msg.role == "tool")) {
+      // an assistant message that only called tools has no content
+    } else if (content.is_string()) {
       msg.content = content.get<std::string>();
     } else if (content.is_array()) {
       // Content parts: only text parts can be served by a text model.
@@ -294,6 +301,8 @@ CompletionRequest parse_request(const std::string& text, bool chat, const Servin
                               " tokens of context can hold (at most " + std::to_string(ctx.max_prompt_bytes) + " bytes)",
                      "invalid_request_error", chat ? "messages" : "prompt", "context_length_exceeded");
   };
+  const StructuredOutput structured = read_structured_output(body, chat, ctx, r);
+  r.tools = structured.tools;
   const Tokenizer& tok = ctx.model->tokenizer();
   if (chat) {
     if (!ctx.chat)
@@ -304,7 +313,8 @@ CompletionRequest parse_request(const std::string& text, bool chat, const Servin
     for (const ChatMessage& m : messages) bytes += m.content.size();
     check_prompt_bytes(bytes);
     try {
-      r.prompt = ctx.chat->encode(tok, messages, true);
+      r.prompt = structured.tool_specs.empty() ? ctx.chat->encode(tok, messages, true)
+                                               : structured.format->encode(tok, messages, structured.tool_specs, true);
     } catch (const Error& e) {
       bad("messages", e.what());
     }
@@ -351,6 +361,7 @@ CompletionRequest parse_request(const std::string& text, bool chat, const Servin
                             std::to_string(ctx.n_ctx) + " (at least one more is needed to generate)",
                    "invalid_request_error", chat ? "messages" : "prompt", "context_length_exceeded");
   r.config.top_n_alternatives = std::max(r.logprobs, 0);
+  finish_structured_output(r, ctx);
   try {
     r.config.validate();
   } catch (const Error& e) {
@@ -443,6 +454,15 @@ json ResponseWriter::usage(const std::vector<GenerationResult>& results) const {
 
 std::string ResponseWriter::chunk(int index, const StepInfo& s) {
   Choice& ch = choices_[static_cast<std::size_t>(index)];
+  if (request_.chat && request_.tools && ch.deciding) {
+    // Held back while the reply may still become a tool call; released as content the
+    // moment it cannot.
+    ch.text += s.text;
+    ch.held += s.text;
+    if (request_.tools->may_start_call(ch.held)) return role_chunk(index);
+    ch.deciding = false;
+    return content_chunk(index, std::exchange(ch.held, {}), step_extension(s));
+  }
   std::string out;
   json c = envelope(request_.chat ? "chat.completion.chunk" : "text_completion");
   json choice;
@@ -461,9 +481,31 @@ std::string ResponseWriter::chunk(int index, const StepInfo& s) {
   return out;
 }
 
+std::string ResponseWriter::content_chunk(int index, const std::string& text, const json& extension) {
+  json c = envelope("chat.completion.chunk");
+  c["choices"] = json::array({{{"index", index}, {"delta", {{"content", text}}}, {"logprobs", nullptr}, {"finish_reason", nullptr}}});
+  if (!extension.is_null()) c["inkling"] = extension;
+  return role_chunk(index) + "data: " + dump(c) + "\n\n";
+}
+
 std::string ResponseWriter::finish_chunk(int index, const GenerationResult& r) {
   std::string out;
   json c = envelope(request_.chat ? "chat.completion.chunk" : "text_completion");
+  Choice& ch = choices_[static_cast<std::size_t>(index)];
+  if (request_.chat && request_.tools && ch.deciding) {  // the whole reply was held: calls or text
+    const ParsedReply parsed = request_.tools->parse(ch.held);
+    if (!parsed.calls.empty() && r.stop_reason == StopReason::EndOfSequence) {
+      json d = envelope("chat.completion.chunk");
+      d["choices"] = json::array({{{"index", index}, {"delta", {{"tool_calls", tool_calls_json(parsed.calls, id_, index)}}},
+                                   {"logprobs", nullptr}, {"finish_reason", nullptr}}});
+      out += role_chunk(index) + "data: " + dump(d) + "\n\n";
+      c["choices"] = json::array({{{"index", index}, {"delta", json::object()}, {"logprobs", nullptr}, {"finish_reason", "tool_calls"}}});
+      if (choices_.size() == 1) c["usage"] = usage({r});
+      c["inkling_metrics"] = metrics_json(r.metrics);
+      return out + "data: " + dump(c) + "\n\n";
+    }
+    if (!ch.held.empty()) out += content_chunk(index, std::exchange(ch.held, {}), nullptr);
+  }
   if (request_.chat) {
     out += role_chunk(index);
     c["choices"] = json::array({{{"index", index}, {"delta", json::object()}, {"logprobs", nullptr}, {"finish_reason", finish_reason(r.stop_reason)}}});
@@ -549,7 +591,14 @@ json ResponseWriter::full_response(const std::vector<GenerationResult>& results)
       }
     }
     json choice = {{"index", static_cast<int>(i)}, {"logprobs", logprobs}, {"finish_reason", finish_reason(results[i].stop_reason)}};
-    if (request_.chat)
+    const ParsedReply parsed = request_.chat && request_.tools && results[i].stop_reason == StopReason::EndOfSequence
+                                   ? request_.tools->parse(ch.text) : ParsedReply{ch.text, {}};
+    if (request_.chat && !parsed.calls.empty()) {
+      choice["message"] = {{"role", "assistant"},
+                           {"content", parsed.content.empty() ? json(nullptr) : json(parsed.content)},
+                           {"tool_calls", tool_calls_json(parsed.calls, id_, static_cast<int>(i))}};
+      choice["finish_reason"] = "tool_calls";
+    } else if (request_.chat)
       choice["message"] = {{"role", "assistant"}, {"content", ch.text}};
     else
       choice["text"] = request_.echo ? echo_text() + ch.text : ch.text;

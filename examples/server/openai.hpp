@@ -13,6 +13,7 @@
 
 #include "inkling/chat_template.hpp"
 #include "inkling/generator.hpp"
+#include "inkling/tool_calls.hpp"
 
 namespace inkling::server {
 
@@ -40,6 +41,9 @@ struct CompletionRequest {
   // tokens to the logprobs (the first with null, then each given the ones before it).
   bool echo = false;
   std::string prompt_text;  // the prompt as given, when it was a string (echoed as is)
+  // Chat with tools that may be called: replies are read as calls (finish_reason
+  // "tool_calls") when they are; a streamed reply is held back while it may become one.
+  std::shared_ptr<const ToolFormat> tools;
 };
 
 // What the server knows when it reads a request.
@@ -85,6 +89,8 @@ class ResponseWriter {
     std::size_t text_offset = 0;
     std::vector<StepInfo> steps;  // non-streamed: kept for logprobs
     std::string text;
+    std::string held;       // tools: text not streamed yet because it may be a call
+    bool deciding = true;   // tools: whether the reply may still become a call
   };
   nlohmann::json logprobs_entry_completion(const StepInfo& step, std::size_t offset) const;
   nlohmann::json logprobs_entry_chat(const StepInfo& step) const;
@@ -95,6 +101,7 @@ class ResponseWriter {
   nlohmann::json echo_logprobs() const;
   std::string role_chunk(int index);
   nlohmann::json usage(const std::vector<GenerationResult>& results) const;
+  std::string content_chunk(int index, const std::string& text, const nlohmann::json& extension);
 
   const CompletionRequest& request_;
   const ServingContext& ctx_;

@@ -15,9 +15,18 @@ namespace inkling {
 
 class Model;
 
+// A function call the assistant made (OpenAI's tool_calls entry).
+struct ToolCall {
+  std::string id;
+  std::string name;
+  std::string arguments;  // a JSON object, as text
+};
+
 struct ChatMessage {
-  std::string role;     // "system", "user" or "assistant"
+  std::string role;     // "system", "user" or "assistant" ("tool" only with ToolFormat)
   std::string content;
+  std::vector<ToolCall> tool_calls{};  // assistant messages that called tools (ToolFormat only)
+  std::string tool_call_id{};        // "tool" messages: the call this is the result of
 };
 
 // Whether ChatTemplate::apply writes the BOS text the reference template starts with.

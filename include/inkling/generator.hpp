@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "inkling/grammar.hpp"
 #include "inkling/kv_cache.hpp"
 #include "inkling/model.hpp"
 #include "inkling/sampler.hpp"
@@ -21,7 +22,10 @@
 
 namespace inkling {
 
-enum class StopReason { None, MaxTokens, EndOfSequence, StopString, StopToken, ContextFull, Cancelled };
+// GrammarIncomplete: a grammar was set and generation had to end (token limit, full
+// context, or no token can continue the grammar) before the text was a complete sentence
+// of it; the text is a valid prefix, never presented as complete.
+enum class StopReason { None, MaxTokens, EndOfSequence, StopString, StopToken, ContextFull, Cancelled, GrammarIncomplete };
 std::string_view stop_reason_name(StopReason reason) noexcept;
 
 // What to do when the context has no room for the next token: end with
@@ -65,9 +69,25 @@ struct GenerationConfig {
   float draft_p_min = 0.75f;
   bool special_text = false;          // render control tokens in the output text
   SamplerConfig sampling;
+  // Constrained decoding: every generated token must continue a sentence of this grammar
+  // (matched on the tokens' bytes), and the end-of-generation / stop tokens are allowed
+  // exactly where the grammar can end. Works with sampling, beam search and speculation
+  // (drafts the grammar forbids are not proposed). See inkling/grammar.hpp and
+  // inkling/json_schema.hpp.
+  std::optional<Grammar> grammar;
+  // Optional, with `grammar`: its mask cache for this model's vocabulary (see
+  // grammar_mask_cache()), shared between generations so each grammar state is
+  // classified once. Null: each generator builds its own.
+  std::shared_ptr<TokenMaskCache> grammar_cache;
 
   void validate() const;  // Error(InvalidArgument) naming the parameter
 };
+
+// A mask cache for `grammar` over the model's vocabulary, whose end tokens are the
+// model's end-of-generation tokens plus `stop_tokens` (pass the generation's stop tokens;
+// with stop_at_eog = false, pass eog = false).
+std::shared_ptr<TokenMaskCache> grammar_mask_cache(const Model& model, Grammar grammar,
+                                                   std::span<const TokenId> stop_tokens = {}, bool eog = true);
 
 struct Alternative {
   TokenId id = kNoToken;

@@ -3,13 +3,16 @@
 // and its own tokens) are copied to its children's cache slots, never recomputed.
 // Each beam scores tokens on logits adjusted by the same processors sampling applies
 // (logit bias, penalties over its own history, the ban on ending tokens before
-// min_new_tokens), decodes its own text and ends by the same stop rules.
+// min_new_tokens), decodes its own text and ends by the same stop rules. With a grammar,
+// each beam has its own grammar state and scores only the tokens it allows (log-
+// probabilities renormalized over them); a beam the grammar completes ends there.
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <string>
 
 #include "generate/generator_impl.hpp"
+#include "generate/grammar_step.hpp"
 #include "inkling/error.hpp"
 
 namespace inkling {
@@ -23,6 +26,7 @@ struct Beam {
   Detokenizer detok;
   detail::StopText stop;  // the stop strings over this beam's own text
   std::string text;       // released so far (complete UTF-8, no part of a stop string)
+  std::optional<TokenConstraint> grammar;  // the beam's own grammar state
 
   // The text when the beam ends other than by a stop string.
   std::string final_text() const {
@@ -71,6 +75,7 @@ struct BeamRun {
   std::vector<Sequence> finished;
   std::vector<Candidate> cands;
   std::vector<TokenId> order, history;
+  std::vector<std::size_t> stuck;  // beams the grammar lets no token continue
   int base = 0;  // live beams use slots [base, base + n_beams), children the other half
 
   void finish(const Beam& b, double lp, int length, StopReason r, std::string text) {
@@ -93,9 +98,19 @@ struct BeamRun {
       history.assign(g.history.begin(), g.history.end());  // the prompt
       history.insert(history.end(), live[b].tokens.begin(), live[b].tokens.end());
       live[b].processors.adjust_logits(row, history);
+      if (live[b].grammar && !detail::mask_logits(*live[b].grammar, row)) {
+        stuck.push_back(b);
+        continue;
+      }
       expand(row, static_cast<int>(b), live[b].logprob, n_beams, order, cands);
     }
     std::stable_sort(cands.begin(), cands.end(), [](const Candidate& a, const Candidate& b) { return a.logprob > b.logprob; });
+    for (std::size_t b : stuck) {
+      const Beam& sb = live[b];
+      finish(sb, sb.logprob, static_cast<int>(sb.tokens.size()),
+             sb.grammar->can_end() ? StopReason::EndOfSequence : StopReason::GrammarIncomplete, sb.final_text());
+    }
+    stuck.clear();
   }
 
   // The next live beams from the candidates; the ones that end go to `finished`.
@@ -116,6 +131,13 @@ struct BeamRun {
       if (released.stopped) {
         finish(nb, c.logprob, static_cast<int>(nb.tokens.size()), StopReason::StopString, nb.text);
         continue;
+      }
+      if (nb.grammar) {
+        nb.grammar->accept(c.token);
+        if (may_end && nb.grammar->finished()) {  // nothing can follow: complete
+          finish(nb, c.logprob, static_cast<int>(nb.tokens.size()), StopReason::EndOfSequence, nb.final_text());
+          continue;
+        }
       }
       next.push_back(std::move(nb));
       slots.push_back(parent.slot);
@@ -164,9 +186,9 @@ GenerationResult Generator::Impl::beam_search(std::span<const TokenId> prompt) {
   begin(prompt);
   cached.clear();  // beams reuse every cache slot: nothing of sequence 0 survives
   const auto n_vocab = static_cast<std::size_t>(model->config().n_vocab);
-  BeamRun run{*this, model->tokenizer(), config.num_beams, n_vocab, {}, {}, logits, {}, {}, std::vector<TokenId>(n_vocab), {}};
+  BeamRun run{*this, model->tokenizer(), config.num_beams, n_vocab, {}, {}, logits, {}, {}, std::vector<TokenId>(n_vocab), {}, {}};
   run.live.push_back(Beam{{}, 0.0, 0, sampler, Detokenizer(model->tokenizer(), config.special_text, false),
-                          detail::StopText(config.stop), {}});
+                          detail::StopText(config.stop), {}, grammar});
   StopReason end_reason = StopReason::MaxTokens;
   for (int step = 0; step < config.max_new_tokens; ++step) {
     if (cancel_requested) {
@@ -197,7 +219,11 @@ GenerationResult Generator::Impl::beam_search(std::span<const TokenId> prompt) {
     }
     run.advance();
   }
-  for (Beam& b : run.live) run.finish(b, b.logprob, static_cast<int>(b.tokens.size()), end_reason, b.final_text());
+  for (Beam& b : run.live) {
+    const bool incomplete = b.grammar && !b.grammar->can_end() && end_reason != StopReason::Cancelled;
+    run.finish(b, b.logprob, static_cast<int>(b.tokens.size()), incomplete ? StopReason::GrammarIncomplete : end_reason,
+               b.final_text());
+  }
   auto& finished = run.finished;
   std::stable_sort(finished.begin(), finished.end(), [](const Sequence& a, const Sequence& b) { return a.score > b.score; });
   finished.resize(std::min<std::size_t>(finished.size(), static_cast<std::size_t>(config.num_return_sequences)));

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <string>
 
+#include "generate/grammar_step.hpp"
 #include "inkling/error.hpp"
 
 namespace inkling::detail {
@@ -60,7 +61,12 @@ Decoding::Decoding(std::shared_ptr<const Model> m, GenerationConfig c)
       config(std::move(c)),
       sampler(sampler_config(config, model->tokenizer())),
       detok(model->tokenizer(), config.special_text, false),
-      stop_text(config.stop) {}
+      stop_text(config.stop),
+      grammar(make_constraint(*model, config)) {}
+
+StopReason Decoding::unless_incomplete(StopReason r) const {
+  return grammar && !grammar->can_end() ? StopReason::GrammarIncomplete : r;
+}
 
 void Decoding::start(std::span<const TokenId> prompt, int n_ctx, Clock::time_point t0) {
   const int n = static_cast<int>(prompt.size());
@@ -81,6 +87,7 @@ void Decoding::start(std::span<const TokenId> prompt, int n_ctx, Clock::time_poi
   logprob_count = 0;
   detok.reset();
   stop_text.reset();
+  if (grammar) grammar->reset();
   metrics = Metrics{};
   metrics.model_bytes = model->weight_bytes();
   metrics.kv_bytes = kv_bytes;
@@ -119,11 +126,15 @@ std::optional<StepInfo> Decoding::choose(std::span<float> logits, int position, 
     return std::nullopt;
   }
   if (index >= config.max_new_tokens) {
-    end(StopReason::MaxTokens);
+    end(unless_incomplete(StopReason::MaxTokens));
     return std::nullopt;
   }
   const bool may_end = index >= config.min_new_tokens;
   if (!may_end) ban_ending_tokens(tok, config, logits);
+  if (grammar && !mask_logits(*grammar, logits)) {  // complete with no end token to say so, or stuck
+    end(grammar->can_end() ? StopReason::EndOfSequence : StopReason::GrammarIncomplete);
+    return std::nullopt;
+  }
   const TokenId id = sampler.sample(logits, history);
   const auto now = Clock::now();
 
@@ -157,6 +168,7 @@ std::optional<StepInfo> Decoding::choose(std::span<float> logits, int position, 
     return s;
   }
 
+  if (grammar) grammar->accept(id);
   generated.push_back(id);
   history.push_back(id);
   const auto released = stop_text.push(detok.push(id), may_end);
@@ -165,6 +177,13 @@ std::optional<StepInfo> Decoding::choose(std::span<float> logits, int position, 
     text += s.text;
     s.final = true;
     end(StopReason::StopString);
+    return s;
+  }
+  if (grammar && grammar->finished() && may_end) {  // nothing can follow: as if the end token came
+    s.text += stop_text.push(detok.flush(), may_end).release + stop_text.flush();
+    text += s.text;
+    s.final = true;
+    end(StopReason::EndOfSequence);
     return s;
   }
   const bool at_max = static_cast<int>(generated.size()) >= config.max_new_tokens;
@@ -180,7 +199,7 @@ std::optional<StepInfo> Decoding::choose(std::span<float> logits, int position, 
     s.text += stop_text.push(detok.flush(), may_end).release + stop_text.flush();
     text += s.text;
     s.final = true;
-    end(at_max ? StopReason::MaxTokens : StopReason::ContextFull);
+    end(unless_incomplete(at_max ? StopReason::MaxTokens : StopReason::ContextFull));
     return s;
   }
   text += s.text;

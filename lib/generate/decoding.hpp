@@ -26,6 +26,7 @@ struct Decoding {
   Sampler sampler;
   Detokenizer detok;
   StopText stop_text;
+  std::optional<TokenConstraint> grammar;  // config.grammar's state over the generated tokens
   std::vector<TokenId> history;  // prompt + generated, for the penalties
   std::vector<TokenId> generated;
   std::string text;
@@ -60,6 +61,9 @@ struct Decoding {
 
   std::vector<Alternative> alternatives(std::span<const TokenProb> probs) const;
   void finish_metrics();
+  // The reason to report when generation ends without an end token: `r`, unless a
+  // grammar is set and the text is not a complete sentence of it.
+  StopReason unless_incomplete(StopReason r) const;
 };
 
 double ms_between(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b);

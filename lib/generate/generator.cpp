@@ -5,6 +5,7 @@
 
 #include "generate/context_shift.hpp"
 #include "generate/generator_impl.hpp"
+#include "generate/grammar_step.hpp"
 #include "generate/prefix.hpp"
 #include "inkling/error.hpp"
 
@@ -20,6 +21,7 @@ std::string_view stop_reason_name(StopReason r) noexcept {
     case StopReason::StopToken: return "stop_token";
     case StopReason::ContextFull: return "context_full";
     case StopReason::Cancelled: return "cancelled";
+    case StopReason::GrammarIncomplete: return "grammar_incomplete";
   }
   return "?";
 }
@@ -186,6 +188,7 @@ void Generator::Impl::advance(TokenId id) {
   } else if (config.lookup_draft > 0 && config.num_beams == 1) {
     detail::lookup_draft(history, std::min(spec_budget, room), draft);
   }
+  if (grammar) detail::trim_draft(*grammar, draft);  // a draft the grammar forbids could never be used
   Batch& batch = spec_batch;
   batch.clear();
   batch.add(id, position, 0, true);

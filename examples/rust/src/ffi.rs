@@ -72,6 +72,9 @@ pub struct ink_generator_params {
     pub samplers: *const c_char,
     pub context_shift: i32,
     pub n_keep: i32,
+    pub grammar: *const c_char,
+    pub json_schema: *const c_char,
+    pub json_whitespace_flexible: i32,
 }
 
 #[repr(C)]

@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""`inkling run` with --json-schema / --json-value / --grammar / --grammar-file on real
+models, many seeds each: every complete output must parse and validate against its
+schema with an independent validator (python3-jsonschema, with format checking), every
+incomplete one must say grammar_incomplete, and bad grammars / flag combinations must be
+refused with the position of the problem.
+
+usage: cli_structured.py INKLING_CLI SHARED_DIR WORK_DIR
+Exit 77 (ctest skip) when jsonschema or the shared models are missing.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+
+try:
+    import jsonschema
+except ImportError:
+    print("SKIPPED: python3-jsonschema is not installed (apt-get install python3-jsonschema)")
+    sys.exit(77)
+
+CLI, SHARED, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
+MODELS = ["stories260K-f32.gguf", "synth-qwen2.gguf", "synth-phi3.gguf"]  # SPM 512, BPE 50k, SPM 32k
+SEEDS = int(os.environ.get("INKLING_GRAMMAR_SEEDS", "8"))
+
+SCHEMAS = {
+    "person": {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 10},
+            "age": {"type": "integer", "minimum": 18, "maximum": 120},
+            "role": {"enum": ["admin", "user", "guest"]},
+            "score": {"type": "number"},
+            "emails": {"type": "array", "items": {"type": "string", "maxLength": 6}, "minItems": 1, "maxItems": 2},
+            "active": {"type": "boolean"},
+        },
+        "required": ["name", "age", "role", "emails"],
+        "additionalProperties": False,
+    },
+    "tree": {
+        "$defs": {"node": {"type": "object", "properties": {
+            "v": {"type": "integer", "minimum": -5, "maximum": 5},
+            "kids": {"type": "array", "items": {"$ref": "#/$defs/node"}, "maxItems": 2}},
+            "required": ["v"], "additionalProperties": False}},
+        "$ref": "#/$defs/node",
+    },
+    "mixed": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string", "format": "uuid"},
+            "day": {"type": "string", "format": "date"},
+            "at": {"type": "string", "format": "date-time"},
+            "kind": {"const": "event"},
+            "note": {"anyOf": [{"type": "null"}, {"type": "string", "maxLength": 4}]},
+            "level": {"oneOf": [{"type": "integer", "exclusiveMinimum": 0, "maximum": 3}, {"type": "boolean"}]},
+        },
+        "required": ["id", "day", "kind", "note", "level"],
+        "additionalProperties": False,
+    },
+    "list": {"type": "array", "minItems": 1, "maxItems": 3, "items": {
+        "type": "object", "properties": {"k": {"enum": ["x", "y"]}, "v": {"type": ["integer", "null"]}},
+        "required": ["k", "v"], "additionalProperties": False}},
+}
+
+failures = []
+
+
+def run(args):
+    p = subprocess.run([CLI, "run"] + args, capture_output=True, text=True, timeout=300)
+    return p.returncode, p.stdout, p.stderr
+
+
+def whitespace_outside_strings(text):
+    in_string = escaped = False
+    for c in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+        elif c in " \t\n\r":
+            return True
+    return False
+
+
+def summary(out):
+    for line in reversed(out.strip().splitlines()):
+        obj = json.loads(line)
+        if obj.get("done"):
+            return obj
+    raise ValueError("no summary line")
+
+
+def check_schema_runs(model, name, schema, flexible):
+    path = os.path.join(WORK, f"schema-{name}.json")
+    with open(path, "w") as f:
+        json.dump(schema, f)
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    complete = spaced = 0
+    for seed in range(SEEDS):
+        args = ["-m", os.path.join(SHARED, "models", model), "-p", "Here is the record:", "-n", "200", "--ctx", "512",
+                "--temp", "1", "--seed", str(seed), "--json-schema", path, "--json", "--top-n", "0"]
+        if flexible:
+            args += ["--json-whitespace", "flexible"]
+        rc, out, err = run(args)
+        if rc != 0:
+            failures.append(f"{model} {name} seed {seed}: exit {rc}: {err.strip()}")
+            continue
+        s = summary(out)
+        text, reason = s["text"], s["stop_reason"]
+        if reason == "grammar_incomplete":
+            continue
+        if reason != "end_of_sequence":
+            failures.append(f"{model} {name} seed {seed}: stop reason {reason}: {text!r}")
+            continue
+        try:
+            value = json.loads(text)
+            errors = list(validator.iter_errors(value))
+        except json.JSONDecodeError as e:
+            failures.append(f"{model} {name} seed {seed}: not JSON ({e}): {text!r}")
+            continue
+        if errors:
+            failures.append(f"{model} {name} seed {seed}: invalid: {errors[0].message}: {text!r}")
+        if not flexible and whitespace_outside_strings(text):
+            failures.append(f"{model} {name} seed {seed}: whitespace in compact output: {text!r}")
+        if flexible and whitespace_outside_strings(text):
+            spaced += 1
+        complete += 1
+    # Most seeds must finish within the token limit, or the test proves little.
+    if complete < SEEDS // 2:
+        failures.append(f"{model} {name}: only {complete} of {SEEDS} seeds completed")
+    if flexible and spaced == 0:  # sampling at temperature 1 picks a whitespace token sometimes
+        failures.append(f"{model} {name}: --json-whitespace flexible never produced whitespace")
+    return complete
+
+
+def check_other_flags(model):
+    m = os.path.join(SHARED, "models", model)
+    rc, out, err = run(["-m", m, "-p", "x", "-n", "60", "--seed", "3", "--json-value", "--json", "--top-n", "0"])
+    s = summary(out)
+    if s["stop_reason"] == "end_of_sequence":
+        json.loads(s["text"])
+    elif s["stop_reason"] != "grammar_incomplete":
+        failures.append(f"--json-value: stop reason {s['stop_reason']}")
+    grammar = 'root ::= ("yes" | "no") ", " [0-9]{2} "!"'
+    pattern = re.compile(r"(yes|no), [0-9]{2}!")
+    gfile = os.path.join(WORK, "answer.gbnf")
+    with open(gfile, "w") as f:
+        f.write("# answer grammar\n" + grammar + "\n")
+    for flag, value in (("--grammar", grammar), ("--grammar-file", gfile)):
+        for seed in range(4):
+            rc, out, err = run(["-m", m, "-p", "Answer:", "-n", "30", "--seed", str(seed), flag, value, "--json", "--top-n", "0"])
+            s = summary(out)
+            if s["stop_reason"] != "end_of_sequence" or not pattern.fullmatch(s["text"]):
+                failures.append(f"{flag} seed {seed}: {s['stop_reason']} {s['text']!r}")
+    # Errors: the grammar's line and column, the file named, combinations refused.
+    rc, out, err = run(["-m", m, "-p", "x", "--grammar", 'root ::= "a"\nb ::= [x'])
+    if rc == 0 or "line 2, column 7" not in err:
+        failures.append(f"bad --grammar: exit {rc}, {err.strip()!r}")
+    bad = os.path.join(WORK, "bad.gbnf")
+    with open(bad, "w") as f:
+        f.write("root ::= undefined\n")
+    rc, out, err = run(["-m", m, "-p", "x", "--grammar-file", bad])
+    if rc == 0 or "bad.gbnf" not in err or "line 1, column 10" not in err:
+        failures.append(f"bad --grammar-file: exit {rc}, {err.strip()!r}")
+    rc, out, err = run(["-m", m, "-p", "x", "--grammar", grammar, "--json-value"])
+    if rc == 0 or "cannot be combined" not in err:
+        failures.append(f"--grammar with --json-value: exit {rc}, {err.strip()!r}")
+    rc, out, err = run(["-m", m, "-p", "x", "--grammar", grammar, "--json-whitespace", "flexible"])
+    if rc == 0 or "--json-whitespace needs" not in err:
+        failures.append(f"--json-whitespace with --grammar: exit {rc}, {err.strip()!r}")
+    schema = os.path.join(WORK, "unsupported.json")
+    with open(schema, "w") as f:
+        json.dump({"type": "string", "pattern": "^a+$"}, f)
+    rc, out, err = run(["-m", m, "-p", "x", "--json-schema", schema])
+    if rc == 0 or "'pattern'" not in err:
+        failures.append(f"unsupported keyword: exit {rc}, {err.strip()!r}")
+
+
+def main():
+    for model in MODELS:
+        if not os.path.exists(os.path.join(SHARED, "models", model)):
+            print(f"SKIPPED-SHARED-DATA: {model} missing")
+            sys.exit(77)
+    os.makedirs(WORK, exist_ok=True)
+    total = 0
+    for model in MODELS:
+        for name, schema in SCHEMAS.items():
+            total += check_schema_runs(model, name, schema, flexible=(name == "person" and model == MODELS[1]))
+    check_other_flags(MODELS[0])
+    print(f"{total} complete outputs validated")
+    if failures:
+        print("\n".join(failures))
+        sys.exit(1)
+
+
+main()

@@ -1,0 +1,180 @@
+// Structured output over real HTTP: response_format json_object / json_schema, tools
+// with tool_choice required / named (tool_calls in OpenAI's shape, streamed too), tool
+// results in the history, and the 400s for what cannot be served.
+#include <doctest/doctest.h>
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "http_server.hpp"
+#include "inkling/inkling.hpp"
+#include "shared_data.hpp"
+
+using namespace inkling;
+using nlohmann::json;
+
+namespace {
+
+struct RunningServer {
+  std::unique_ptr<server::HttpServer> server;
+  std::thread thread;
+  int port = 0;
+
+  RunningServer(std::shared_ptr<const Model> model, std::string chat_template) {
+    server::ServerOptions o;
+    o.port = 0;
+    o.batch.max_sequences = 4;
+    o.batch.n_ctx = 2048;  // a tool prompt is long for the tiny model's 128 positions
+    o.chat_template = std::move(chat_template);
+    server = std::make_unique<server::HttpServer>(std::move(model), o);
+    port = server->bind();
+    thread = std::thread([this] { server->run(); });
+  }
+  ~RunningServer() {
+    server->stop();
+    thread.join();
+  }
+  json post(const json& body, int expect_status = 200) const {
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(120, 0);
+    auto res = c.Post("/v1/chat/completions", body.dump(), "application/json");
+    REQUIRE(res);
+    INFO(res->body);
+    CHECK(res->status == expect_status);
+    return body.value("stream", false) ? json(res->body) : json::parse(res->body);
+  }
+};
+
+std::vector<json> sse_chunks(const std::string& body) {
+  std::vector<json> out;
+  std::size_t pos = 0;
+  while ((pos = body.find("data: ", pos)) != std::string::npos) {
+    const std::size_t end = body.find("\n\n", pos);
+    const std::string data = body.substr(pos + 6, end - pos - 6);
+    if (data != "[DONE]") out.push_back(json::parse(data));
+    pos = end;
+  }
+  return out;
+}
+
+const json kWeatherTool = {{"type", "function"},
+                           {"function",
+                            {{"name", "get_weather"},
+                             {"description", "Weather of a city"},
+                             {"parameters",
+                              {{"type", "object"},
+                               {"properties", {{"city", {{"type", "string"}, {"maxLength", 10}}}, {"days", {{"type", "integer"}, {"minimum", 1}, {"maximum", 7}}}}},
+                               {"required", {"city", "days"}},
+                               {"additionalProperties", false}}}}}};
+
+json chat(const std::string& text) { return json::array({{{"role", "user"}, {"content", text}}}); }
+
+}  // namespace
+
+TEST_CASE("server: response_format json_schema and json_object") {
+  auto model = test::stories_model();
+  if (!model) return;
+  RunningServer s(model, "chatml");
+  const json schema = {{"type", "object"},
+                       {"properties", {{"name", {{"type", "string"}, {"maxLength", 8}}}, {"n", {{"type", "integer"}, {"minimum", 0}, {"maximum", 99}}}}},
+                       {"required", {"name", "n"}},
+                       {"additionalProperties", false}};
+  int complete = 0;
+  for (int seed = 0; seed < 5; ++seed) {
+    const json r = s.post({{"messages", chat("Tell me")}, {"seed", seed}, {"max_tokens", 150},
+                           {"response_format", {{"type", "json_schema"}, {"json_schema", {{"name", "x"}, {"schema", schema}, {"strict", true}}}}}});
+    const json& choice = r["choices"][0];
+    if (choice["finish_reason"] != "stop") continue;
+    const json v = json::parse(choice["message"]["content"].get<std::string>());
+    CHECK(v.size() == 2);
+    CHECK(v["name"].get<std::string>().size() <= 8 * 4);
+    CHECK(v["n"].get<int>() >= 0);
+    CHECK(v["n"].get<int>() <= 99);
+    ++complete;
+  }
+  CHECK(complete >= 3);
+  const json o = s.post({{"messages", chat("Tell me")}, {"seed", 1}, {"max_tokens", 100}, {"response_format", {{"type", "json_object"}}}});
+  if (o["choices"][0]["finish_reason"] == "stop") CHECK(json::parse(o["choices"][0]["message"]["content"].get<std::string>()).is_object());
+  else CHECK(o["choices"][0]["message"]["content"].get<std::string>().rfind("{", 0) == 0);
+  // Refused: unsupported keywords, unknown types.
+  const json e = s.post({{"messages", chat("x")}, {"response_format", {{"type", "json_schema"}, {"json_schema", {{"schema", {{"type", "string"}, {"pattern", "a"}}}}}}}}, 400);
+  CHECK(e["error"]["param"] == "response_format");
+  CHECK(e["error"]["message"].get<std::string>().find("'pattern'") != std::string::npos);
+  s.post({{"messages", chat("x")}, {"response_format", {{"type", "xml"}}}}, 400);
+}
+
+TEST_CASE("server: tools with tool_choice give tool_calls, streamed and not") {
+  auto model = test::stories_model();
+  if (!model) return;
+  RunningServer s(model, "chatml");
+  const json base = {{"messages", chat("Weather in Oslo?")}, {"tools", json::array({kWeatherTool})}, {"max_tokens", 300},
+                     {"tool_choice", "required"}, {"parallel_tool_calls", false}};
+  int calls = 0;
+  for (int seed = 0; seed < 4; ++seed) {
+    json body = base;
+    body["seed"] = seed;
+    const json r = s.post(body);
+    const json& choice = r["choices"][0];
+    if (choice["finish_reason"] == "length") continue;
+    REQUIRE(choice["finish_reason"] == "tool_calls");
+    const json& call = choice["message"]["tool_calls"][0];
+    CHECK(call["type"] == "function");
+    CHECK(call["id"].get<std::string>().rfind("call_", 0) == 0);
+    CHECK(call["function"]["name"] == "get_weather");
+    const json args = json::parse(call["function"]["arguments"].get<std::string>());
+    CHECK(args["days"].get<int>() >= 1);
+    CHECK(args["days"].get<int>() <= 7);
+    ++calls;
+
+    body["stream"] = true;  // the same seed streamed: the same call
+    const auto chunks = sse_chunks(s.post(body).get<std::string>());
+    REQUIRE(chunks.size() >= 2);
+    json streamed_call;
+    std::string content;
+    for (const json& c : chunks) {
+      if (c["choices"].empty()) continue;
+      const json& d = c["choices"][0]["delta"];
+      if (d.contains("tool_calls")) streamed_call = d["tool_calls"][0];
+      if (d.contains("content") && d["content"].is_string()) content += d["content"].get<std::string>();
+    }
+    CHECK(content.empty());
+    CHECK(streamed_call["function"] == call["function"]);
+    CHECK(chunks.back()["choices"][0]["finish_reason"] == "tool_calls");
+  }
+  CHECK(calls >= 2);
+
+  // A named tool, and a conversation that carries a call and its result.
+  json named = base;
+  named["tool_choice"] = {{"type", "function"}, {"function", {{"name", "get_weather"}}}};
+  named["messages"] = json::array({{{"role", "user"}, {"content", "Weather?"}},
+                                   {{"role", "assistant"}, {"content", nullptr},
+                                    {"tool_calls", json::array({{{"id", "call_1"}, {"type", "function"},
+                                                                 {"function", {{"name", "get_weather"}, {"arguments", "{\"city\":\"Oslo\",\"days\":1}"}}}}})}},
+                                   {{"role", "tool"}, {"tool_call_id", "call_1"}, {"content", "sunny"}},
+                                   {{"role", "user"}, {"content", "And tomorrow?"}}});
+  named["seed"] = 2;
+  const json n = s.post(named);
+  CHECK((n["choices"][0]["finish_reason"] == "tool_calls" || n["choices"][0]["finish_reason"] == "length"));
+
+  // Refused: an unknown named tool, tools with a JSON response_format, tool_choice alone.
+  json unknown = base;
+  unknown["tool_choice"] = {{"type", "function"}, {"function", {{"name", "nope"}}}};
+  CHECK(s.post(unknown, 400)["error"]["param"] == "tool_choice");
+  json both = base;
+  both["response_format"] = {{"type", "json_object"}};
+  s.post(both, 400);
+  s.post({{"messages", chat("x")}, {"tool_choice", "required"}}, 400);
+}
+
+TEST_CASE("server: tools are refused for a chat template without a tool format") {
+  auto model = test::stories_model();
+  if (!model) return;
+  RunningServer s(model, "gemma");
+  const json e = s.post({{"messages", chat("x")}, {"tools", json::array({kWeatherTool})}}, 400);
+  CHECK(e["error"]["param"] == "tools");
+  CHECK(e["error"]["message"].get<std::string>().find("gemma") != std::string::npos);
+}
