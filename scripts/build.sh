@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Configures and builds inkling (Release) into ./build.
+# Configures and builds inkling (Release) into ./build, or for INKLING_TARGET into its
+# own folder (see scripts/target.sh; INKLING_BUILD_DIR overrides the folder).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
-cmake --build build -j"$(nproc)"
+source scripts/target.sh
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release "${TARGET_ARGS[@]}" "$@" >/dev/null
+cmake --build "$BUILD_DIR" -j"$(nproc)"

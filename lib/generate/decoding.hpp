@@ -63,7 +63,6 @@ struct Decoding {
 };
 
 double ms_between(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b);
-std::size_t peak_rss_bytes();
 // Logits of tokens that may not end generation yet are set to -inf.
 void ban_ending_tokens(const Tokenizer& tok, const GenerationConfig& config, std::span<float> logits);
 
