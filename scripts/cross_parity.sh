@@ -21,14 +21,19 @@ esac
 shopt -s nullglob
 models=("$SHARED"/models/*.gguf)
 if [ ${#models[@]} -eq 0 ]; then echo "cross_parity.sh: no models in $SHARED/models" >&2; exit 1; fi
-failed=0 checked=0
+failed=0 checked=0 skipped=0
 compare() {  # label, then the arguments of `inkling run`
   local label="$1"; shift
   local want got
-  want="$("$NATIVE_DIR/inkling" run "$@" 2>/dev/null | tr -d '\r')"
-  got="$("${TARGET_CLI[@]}" run "$@" 2>/dev/null | tr -d '\r')"
+  # A model `inkling run` cannot generate with (an encoder such as BERT) is skipped.
+  if ! want="$("$NATIVE_DIR/inkling" run "$@" 2>/dev/null | tr -d '\r')" || [ -z "$want" ]; then
+    skipped=$((skipped + 1))
+    echo "skipped $label: the native build does not generate with it"
+    return 0
+  fi
+  got="$("${TARGET_CLI[@]}" run "$@" 2>/dev/null | tr -d '\r')" || true
   checked=$((checked + 1))
-  if [ "$want" != "$got" ] || [ -z "$want" ]; then
+  if [ "$want" != "$got" ]; then
     failed=$((failed + 1))
     printf 'DIFFERS %s\n  native: %s\n  %s: %s\n' "$label" "$want" "$INKLING_TARGET" "$got"
   fi
@@ -37,5 +42,5 @@ for m in "${models[@]}"; do
   compare "greedy $(basename "$m")" -m "$m" -p "Once upon a time" -n 64 --temp 0 --threads 2
 done
 compare "seeded story stories260K-f32" -m "$SHARED/models/stories260K-f32.gguf" -p "Once upon a time" -n 200 --seed 42
-echo "cross parity ($INKLING_TARGET${QEMU_CPU:+, -cpu $QEMU_CPU}): $((checked - failed)) passed, $failed failed"
+echo "cross parity ($INKLING_TARGET${QEMU_CPU:+, -cpu $QEMU_CPU}): $((checked - failed)) passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

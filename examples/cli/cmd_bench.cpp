@@ -22,9 +22,8 @@
 #include "inkling/gguf.hpp"
 #include "inkling/kv_cache.hpp"
 #include "inkling/model.hpp"
+#include "inkling/system.hpp"
 #include "commands.hpp"
-#include "common/peak_memory.hpp"
-#include "kernels/kernels.hpp"
 
 namespace {
 
@@ -55,7 +54,8 @@ void usage() {
       "  -t, --threads T,... thread counts (default: physical cores)\n"
       "  -r, --reps R        repetitions (default 5)\n"
       "      --parallel N,...  also decode N sequences at once (one batched pass per step) and\n"
-      "                        report the aggregate generated tokens/s, e.g. 1,2,4,8,16\n"
+      "                        report the aggregate generated tokens/s (TPOT: each sequence's time\n"
+      "                        per token, i.e. per batched step), e.g. 1,2,4,8,16\n"
       "      --prefix N        also report time to first token for a 16-token question after an\n"
       "                        N-token shared prefix, computed from scratch and reused from the cache\n"
       "      --no-mmap       read the model into memory instead of mapping it\n"
@@ -198,7 +198,7 @@ std::vector<double> probe_bandwidth(const std::vector<int>& threads) {
   if (pid == 0) {
     close(fds[0]);
     for (int t : threads) {
-      const double gbs = inkling::kernels::triad_bandwidth(t > 0 ? t : inkling::Model::default_threads());
+      const double gbs = inkling::memory_bandwidth_gbs(t > 0 ? t : inkling::Model::default_threads());
       if (write(fds[1], &gbs, sizeof gbs) != static_cast<ssize_t>(sizeof gbs)) break;
     }
     _exit(0);
@@ -249,14 +249,16 @@ int cmd_bench(int argc, char** argv) {
     if (const auto* e = model->file().find_tensor("token_embd.weight"); e && !model->config().tied_output)
       per_token -= e->bytes - e->row_bytes();
 
-    auto report = [&](const std::string& test, int n, const std::vector<double>& secs) {
+    // `per_step`: tokens one decode step produces (n_seq for a parallel run), so that TPOT
+    // is the time each sequence waits per token, not aggregate time per token.
+    auto report = [&](const std::string& test, int n, const std::vector<double>& secs, int per_step = 1) {
       std::vector<double> tps;
       for (double s : secs) tps.push_back(n / s);
       const Stats st = stats(tps);
       // For pp the whole batch is the time to first token; for tg, time per output token.
       const bool is_prompt = test.rfind("pp", 0) == 0;
       const bool is_single_tg = !is_prompt && test.find('x') == std::string::npos;
-      const double ms = is_prompt ? 1000.0 * n / st.mean : 1000.0 / st.mean;
+      const double ms = is_prompt ? 1000.0 * n / st.mean : 1000.0 * per_step / st.mean;
       const double gbs = is_single_tg ? static_cast<double>(per_token) * st.mean / 1e9 : 0.0;
       if (o.json) {
         std::printf("{\"model\": \"%s\", \"bytes\": %zu, \"type\": \"%s\", \"threads\": %d, "
@@ -265,7 +267,7 @@ int cmd_bench(int argc, char** argv) {
                     "\"peak_rss\": %zu}\n",
                     name.c_str(), model->weight_bytes(), type.c_str(), model->threads(),
                     model->isa().c_str(), test.c_str(), n, st.mean, st.sd,
-                    is_prompt ? "ttft_ms" : "tpot_ms", ms, gbs, triad, inkling::detail::peak_rss_bytes());
+                    is_prompt ? "ttft_ms" : "tpot_ms", ms, gbs, triad, inkling::peak_memory_bytes());
       } else {
         char share[64] = "";
         if (gbs > 0 && triad > 0)
@@ -293,7 +295,7 @@ int cmd_bench(int argc, char** argv) {
       run_parallel(*model, pc, n_seq, 4, rng, logits);
       std::vector<double> secs;
       for (int r = 0; r < o.repetitions; ++r) secs.push_back(run_parallel(*model, pc, n_seq, steps, rng, logits));
-      report("tg" + std::to_string(steps) + "x" + std::to_string(n_seq), steps * n_seq, secs);
+      report("tg" + std::to_string(steps) + "x" + std::to_string(n_seq), steps * n_seq, secs, n_seq);
     }
     logits.resize(static_cast<std::size_t>(model->config().n_vocab));
     if (o.prefix > 0) {
@@ -331,7 +333,7 @@ int cmd_bench(int argc, char** argv) {
     }
   }
   if (!o.json)
-    std::printf("\npeak resident memory: %.1f MiB; CPU: %s\n", inkling::detail::peak_rss_bytes() / 1048576.0,
-                inkling::kernels::cpu_description().c_str());
+    std::printf("\npeak resident memory: %.1f MiB; CPU: %s\n", inkling::peak_memory_bytes() / 1048576.0,
+                inkling::cpu_info().description.c_str());
   return 0;
 }

@@ -8,6 +8,7 @@
 #include <pthread.h>
 
 #include "args.hpp"
+#include "default_model.hpp"
 #include "commands.hpp"
 #include "http_server.hpp"
 #include "inkling/inkling.hpp"
@@ -16,14 +17,14 @@ namespace {
 
 void usage() {
   std::puts(
-      "usage: inkling serve -m MODEL [options]\n"
+      "usage: inkling serve [-m MODEL] [options]\n"
       "\n"
       "Serves the model over HTTP: the OpenAI endpoints /v1/completions, /v1/chat/completions\n"
       "(streamed with server-sent events when \"stream\": true), /v1/models, /health, and at /\n"
       "a page that shows each token's probability and alternatives as the text streams in.\n"
       "Requests from all clients are decoded together in one batch.\n"
       "\n"
-      "  -m, --model PATH        GGUF model file\n"
+      "  -m, --model PATH        GGUF model file (default: the built-in stories260K)\n"
       "      --host ADDR         address to listen on (default 127.0.0.1: this machine only)\n"
       "      --port N            port (default 8080; 0 = any free port, printed at start)\n"
       "      --name NAME         model name clients pass as \"model\" (default: the file's general.name,\n"
@@ -33,7 +34,8 @@ void usage() {
       "      --ctx N             context per request in tokens (default: the model's, at most 4096)\n"
       "      --kv-type T         KV cache type: f16 (default: half the memory of f32), q8_0 or f32\n"
       "      --memory-budget MB  refuse to start if the KV cache would exceed MB megabytes\n"
-      "      --chat-template NAME  chatml, llama2, llama3, mistral, phi3, gemma or zephyr (default:\n"
+      "      --chat-template NAME  chatml, llama2, llama3, llama3.1, mistral, phi3, phi4, phi4-mini, gemma,\n"
+      "                          zephyr, qwen3 or granite (default:\n"
       "                          detected from the model's tokenizer.chat_template)\n"
       "      --api-key KEY       require \"Authorization: Bearer KEY\" on /v1/ requests\n"
       "  -t, --threads N         threads (default: physical cores)\n"
@@ -68,7 +70,6 @@ int cmd_serve(int argc, char** argv) {
     else if (a.is("-t", "--threads")) model_options.threads = static_cast<int>(a.integer(1, 1024));
     else a.unknown();
   }
-  if (path.empty()) Args::fail("serve needs a model: -m MODEL.gguf (see inkling serve --help)");
 
   // Ctrl-C / SIGTERM are taken by a thread of ours (sigwait), which stops the server
   // cleanly; blocked before any other thread starts so that every thread inherits it.
@@ -78,7 +79,8 @@ int cmd_serve(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto model = inkling::Model::load(path, model_options);
+  auto model = inkling::cli::load_model_or_default(path, model_options, "serve");
+  if (o.model_id.empty() && path.empty()) o.model_id = "stories260K";
   if (o.model_id.empty())
     o.model_id = model->config().name.empty() ? std::filesystem::path(path).stem().string() : model->config().name;
   // A model's training context may be huge (128k); each of the parallel sequences gets a

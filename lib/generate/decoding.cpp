@@ -14,18 +14,21 @@ double ms_between(std::chrono::steady_clock::time_point a, std::chrono::steady_c
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
-void ban_ending_tokens(const Tokenizer& tok, const GenerationConfig& c, std::span<float> logits) {
-  for (std::size_t i = 0; i < logits.size(); ++i)
-    if (tok.is_eog(static_cast<TokenId>(i))) logits[i] = -INFINITY;
-  for (TokenId id : c.stop_tokens)
-    if (id >= 0 && static_cast<std::size_t>(id) < logits.size()) logits[static_cast<std::size_t>(id)] = -INFINITY;
-}
-
 namespace {
-SamplerConfig sampler_config(const GenerationConfig& c) {
+SamplerConfig sampler_config(const GenerationConfig& c, const Tokenizer& tok) {
   c.validate();
   SamplerConfig s = c.sampling;
   s.top_n = std::max(s.top_n, c.top_n_alternatives);
+  // DRY's breakers are text: every token whose text contains one breaks a repeat.
+  if (s.dry_multiplier > 0 && !s.dry_sequence_breakers.empty())
+    for (TokenId id = 0; id < tok.n_vocab(); ++id) {
+      const std::string piece = tok.token_to_piece(id, true);
+      for (const auto& b : s.dry_sequence_breakers)
+        if (piece.find(b) != std::string::npos) {
+          s.dry_breaker_tokens.push_back(id);
+          break;
+        }
+    }
   return s;
 }
 }  // namespace
@@ -33,7 +36,7 @@ SamplerConfig sampler_config(const GenerationConfig& c) {
 Decoding::Decoding(std::shared_ptr<const Model> m, GenerationConfig c)
     : model(std::move(m)),
       config(std::move(c)),
-      sampler(sampler_config(config)),
+      sampler(sampler_config(config, model->tokenizer())),
       detok(model->tokenizer(), config.special_text, false),
       stop_text(config.stop) {}
 
@@ -124,13 +127,11 @@ std::optional<StepInfo> Decoding::choose(std::span<float> logits, int position, 
   }
   t_prev = now;
 
-  const bool is_eog = config.stop_at_eog && tok.is_eog(id);
-  const bool is_stop_token = std::find(config.stop_tokens.begin(), config.stop_tokens.end(), id) != config.stop_tokens.end();
-  if (may_end && (is_eog || is_stop_token)) {
+  if (const auto ending = may_end ? ending_token(tok, config, id) : std::nullopt) {
     s.text = stop_text.flush() + detok.flush();
     text += s.text;
     s.final = true;
-    end(is_eog ? StopReason::EndOfSequence : StopReason::StopToken);
+    end(*ending);
     return s;
   }
 

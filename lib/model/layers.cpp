@@ -46,18 +46,6 @@ void gelu_in_place(float* x, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) x[i] = gelu(x[i]);
 }
 
-void rope_angles(int position, int n_rot, float freq_base, float freq_scale, float* cos_out,
-                 float* sin_out) {
-  const float theta_scale = std::pow(freq_base, -2.0f / static_cast<float>(n_rot));
-  float theta = static_cast<float>(position);
-  for (int i = 0; i < n_rot / 2; ++i) {
-    const float angle = freq_scale * theta;
-    cos_out[i] = std::cos(angle);
-    sin_out[i] = std::sin(angle);
-    theta *= theta_scale;
-  }
-}
-
 void rope_apply(float* x, int n_heads, int head_dim, int n_rot, RopeStyle style,
                 const float* cos_v, const float* sin_v) {
   const int half = n_rot / 2;
@@ -78,6 +66,10 @@ void silu_mul(const float* gate, const float* up, float* out, std::int64_t n) {
     const float g = gate[i];
     out[i] = g / (1.0f + std::exp(-g)) * up[i];
   }
+}
+
+void silu_in_place(float* x, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) x[i] = x[i] / (1.0f + std::exp(-x[i]));
 }
 
 void add_in_place(float* x, const float* y, std::int64_t n) {

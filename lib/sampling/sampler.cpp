@@ -4,12 +4,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 #include <string>
 
 #include "inkling/error.hpp"
 #include "sampling/candidates.hpp"
 #include "sampling/rng.hpp"
-#include "sampling/steps.hpp"
+#include "sampling/step_table.hpp"
 
 namespace inkling {
 
@@ -17,25 +18,40 @@ using sampling::Candidate;
 
 struct Sampler::Impl {
   explicit Impl(SamplerConfig c)
-      : config((c.validate(), std::move(c))),
-        rng(config.seed),
-        bias(sampling::merge_logit_bias(config.logit_bias)),
-        penalties{config.repeat_penalty, config.frequency_penalty, config.presence_penalty, config.penalty_window},
-        min_keep(static_cast<std::size_t>(config.min_keep)) {}
+      : config((c.validate(), std::move(c))), seed(resolve_seed(config.seed)), state(config, seed) {
+    build_chain();
+  }
 
-  void run(SamplerStep step, std::span<const TokenId> history);
+  // config.order's rows; with mirostat, its logit adjusters, then temperature and mirostat.
+  void build_chain() {
+    for (const SamplerStep step : config.order) {
+      const sampling::StepDef* d = sampling::find_step(step);
+      if (config.mirostat == 0 || !d->shapes_distribution) chain.push_back(d);
+    }
+    if (config.mirostat != 0) {
+      chain.push_back(sampling::find_step(SamplerStep::Temperature));
+      chain.push_back(sampling::find_step(SamplerStep::Mirostat));
+    }
+  }
+
+  static std::uint64_t resolve_seed(std::uint64_t s) {
+    if (s != SamplerConfig::kRandomSeed) return s;
+    std::random_device dev;
+    std::uint64_t drawn = SamplerConfig::kRandomSeed;
+    while (drawn == SamplerConfig::kRandomSeed) drawn = (static_cast<std::uint64_t>(dev()) << 32) | dev();
+    return drawn;
+  }
+
   std::size_t draw();
   // TokenProbs of `best`, against a softmax with this log-sum-exp.
   void report(std::vector<TokenProb>& out, std::size_t n, double log_sum_exp) const;
 
   SamplerConfig config;
-  sampling::Xoshiro256 rng;
-  std::vector<sampling::TokenBias> bias;
-  sampling::PenaltyParams penalties;
-  std::size_t min_keep;
+  std::uint64_t seed;
+  sampling::ChainState state;
+  std::vector<const sampling::StepDef*> chain;  // config.order's rows (validated above)
 
   sampling::CandidateSet set;
-  sampling::PenaltyScratch scratch;
   std::vector<Candidate> best;  // select_best's output
   std::vector<TokenProb> top, raw_top;
   TokenProb chosen{}, chosen_raw{};
@@ -43,25 +59,13 @@ struct Sampler::Impl {
   int kept = 0;
 };
 
-void Sampler::Impl::run(SamplerStep step, std::span<const TokenId> history) {
-  switch (step) {
-    case SamplerStep::LogitBias: return sampling::apply_logit_bias(set, bias);
-    case SamplerStep::Penalties: return sampling::apply_penalties(set, history, penalties, scratch);
-    case SamplerStep::TopK: return sampling::apply_top_k(set, config.top_k, min_keep);
-    case SamplerStep::TypicalP: return sampling::apply_typical_p(set, config.typical_p, min_keep);
-    case SamplerStep::TopP: return sampling::apply_top_p(set, config.top_p, min_keep);
-    case SamplerStep::MinP: return sampling::apply_min_p(set, config.min_p, min_keep);
-    case SamplerStep::Temperature: return sampling::apply_temperature(set, config.temperature);
-  }
-}
-
 // Inverse CDF: one uniform in [0, total), then walk the cumulative mass in the current
 // (deterministic) order. Zero-probability candidates can never be picked.
 std::size_t Sampler::Impl::draw() {
   const auto items = set.items();
   double total = 0;
   for (const Candidate& c : items) total += c.p;
-  const double u = rng.next_double() * total;
+  const double u = state.rng.next_double() * total;
   double cum = 0;
   std::size_t last_positive = 0;
   for (std::size_t i = 0; i < items.size(); ++i) {
@@ -106,10 +110,9 @@ TokenId Sampler::sample(std::span<const float> logits, std::span<const TokenId> 
   s.raw_entropy = static_cast<float>(raw.entropy);
 
   const bool greedy = s.config.temperature <= 0;
-  for (const SamplerStep step : s.config.order) {
-    const bool shapes_distribution = step != SamplerStep::LogitBias && step != SamplerStep::Penalties;
-    if (greedy && shapes_distribution) continue;  // see sampler.hpp: greedy is the plain argmax
-    s.run(step, history);
+  for (const sampling::StepDef* step : s.chain) {
+    if (greedy && step->shapes_distribution) continue;  // see sampler.hpp: greedy is the plain argmax
+    step->apply(s.config, s.state, s.set, history);
   }
 
   Candidate pick{};
@@ -129,10 +132,23 @@ TokenId Sampler::sample(std::span<const float> logits, std::span<const TokenId> 
   s.kept = static_cast<int>(std::count_if(s.set.items().begin(), s.set.items().end(),
                                           [](const Candidate& c) { return c.logit != -INFINITY; }));
   s.chosen = {pick.id, pick.p, static_cast<float>(pick.logit - final_stats.log_sum_exp)};
+  for (const sampling::StepDef* step : s.chain)
+    if (step->accept && !(greedy && step->shapes_distribution)) step->accept(s.config, s.state, s.chosen);
   const double raw_logprob = logits[static_cast<std::size_t>(pick.id)] - raw.log_sum_exp;
   s.chosen_raw = {pick.id, static_cast<float>(std::exp(raw_logprob)), static_cast<float>(raw_logprob)};
   return pick.id;
 }
+
+void Sampler::adjust_logits(std::span<float> logits, std::span<const TokenId> history) {
+  Impl& s = *impl_;
+  s.set.reset(logits);
+  for (const sampling::StepDef* step : s.chain)
+    if (!step->shapes_distribution) step->apply(s.config, s.state, s.set, history);
+  if (!s.set.modified()) return;
+  for (const Candidate& c : s.set.items()) logits[static_cast<std::size_t>(c.id)] = c.logit;
+}
+
+std::uint64_t Sampler::seed() const noexcept { return impl_->seed; }
 
 std::span<const TokenProb> Sampler::top(int n) const {
   const auto& v = impl_->top;
@@ -151,10 +167,13 @@ float Sampler::raw_entropy() const noexcept { return impl_->raw_entropy; }
 int Sampler::candidates_kept() const noexcept { return impl_->kept; }
 const SamplerConfig& Sampler::config() const noexcept { return impl_->config; }
 
-void Sampler::reseed(std::uint64_t seed) noexcept { impl_->rng.reseed(seed); }
+void Sampler::reseed(std::uint64_t seed) noexcept {
+  impl_->seed = seed;
+  impl_->state.rng.reseed(seed);
+}
 
 std::vector<std::uint64_t> Sampler::rng_state() const {
-  const auto& s = impl_->rng.state();
+  const auto& s = impl_->state.rng.state();
   return {s.begin(), s.end()};
 }
 
@@ -164,7 +183,7 @@ void Sampler::set_rng_state(std::span<const std::uint64_t> state) {
                                                 " words, got " + std::to_string(state.size()));
   if (std::all_of(state.begin(), state.end(), [](std::uint64_t w) { return w == 0; }))
     throw Error(ErrorCode::InvalidArgument, "sampler: an RNG state must not be all zero");
-  impl_->rng.set_state(state.first<kRngStateWords>());
+  impl_->state.rng.set_state(state.first<kRngStateWords>());
 }
 
 TokenId Sampler::greedy(std::span<const float> logits) {
