@@ -11,6 +11,7 @@
 #include "inkling/error.hpp"
 #include "model/gelu_table.hpp"
 #include "model/layers.hpp"
+#include "model/rope.hpp"
 #include "model/model_impl.hpp"
 
 namespace inkling::detail {
@@ -126,8 +127,9 @@ std::span<const float> encode(const Model& model, std::span<const TokenId> token
       }
       layer_norm(e, f32(w.embd_norm), f32(w.embd_norm_b), c.norm_eps, row(b.x, t, n_embd), n_embd);
       if (arch.rope)
-        rope_angles(b.pos_of[static_cast<std::size_t>(t)], c.n_rot, c.rope_freq_base, c.rope_freq_scale, nullptr,
-                    row(b.rope_cos, t, half_rot), row(b.rope_sin, t, half_rot));
+        rope_angles(b.pos_of[static_cast<std::size_t>(t)],
+                    RopeFreqs{.n_rot = c.n_rot, .base = c.rope_freq_base, .freq_scale = c.rope_freq_scale},
+                    /*unit=*/false, row(b.rope_cos, t, half_rot), row(b.rope_sin, t, half_rot));
     }
 
     for (const EncoderLayer& l : w.layers) {
