@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "capi_support.hpp"
+#include "common/utf8_path.hpp"
 
 using namespace inkling::capi;
 
@@ -57,7 +58,7 @@ ink_status ink_model_load(const char* path, const ink_model_params* params, ink_
     o.threads = p.threads;
     o.use_mmap = p.use_mmap != 0;
     auto m = std::make_unique<ink_model>();
-    m->model = inkling::Model::load(path, o);
+    m->model = inkling::Model::load(inkling::detail::path_from_utf8(path), o);
     *out = m.release();
     return INK_OK;
   });
@@ -215,7 +216,7 @@ ink_status ink_generator_save_state(const ink_generator* gen, const char* path) 
   return guard([&]() -> ink_status {
     if (!gen) return null_arg("ink_generator_save_state", "gen");
     if (!path) return null_arg("ink_generator_save_state", "path");
-    gen->gen->save_state(path);
+    gen->gen->save_state(inkling::detail::path_from_utf8(path));
     return INK_OK;
   });
 }
@@ -239,7 +240,7 @@ ink_status ink_generator_load_state(ink_generator* gen, const char* path) {
   return guard([&]() -> ink_status {
     if (!gen) return null_arg("ink_generator_load_state", "gen");
     if (!path) return null_arg("ink_generator_load_state", "path");
-    gen->gen->load_state(path);
+    gen->gen->load_state(inkling::detail::path_from_utf8(path));
     gen->have_result = false;
     return INK_OK;
   });

@@ -30,10 +30,20 @@
 extern "C" {
 #endif
 
+/* INK_API marks the exported functions. On Windows a program using the DLL gets
+ * dllimport; define INKLING_STATIC when linking the static library instead. */
 #if defined(_WIN32)
+#if defined(INKLING_BUILDING_LIBRARY)
 #define INK_API __declspec(dllexport)
+#elif defined(INKLING_STATIC)
+#define INK_API
 #else
+#define INK_API __declspec(dllimport)
+#endif
+#elif defined(__GNUC__) || defined(__clang__)
 #define INK_API __attribute__((visibility("default")))
+#else
+#define INK_API
 #endif
 
 #define INK_VERSION_MAJOR 0

@@ -6,22 +6,64 @@ function(inkling_require pkg debian)
   endif()
 endfunction()
 
-inkling_require(xsimd libxsimd-dev)
+# A header-only library from the build machine's /usr/include, for a Windows cross
+# build: the folder is searched after MinGW's own headers (-idirafter), or glibc's
+# headers there would shadow MinGW's.
+function(inkling_host_headers target header debian)
+  find_path(_dir ${header} PATHS /usr/include NO_DEFAULT_PATH NO_CMAKE_FIND_ROOT_PATH)
+  if(NOT _dir)
+    message(FATAL_ERROR "inkling needs ${header}: install it with `apt-get install ${debian}`")
+  endif()
+  add_library(${target} INTERFACE IMPORTED GLOBAL)
+  target_compile_options(${target} INTERFACE "SHELL:-idirafter ${_dir}")
+  unset(_dir CACHE)
+endfunction()
+
+if(WIN32 AND CMAKE_CROSSCOMPILING)
+  inkling_host_headers(xsimd xsimd/xsimd.hpp libxsimd-dev)
+  if(INKLING_BUILD_TESTS)
+    inkling_host_headers(doctest::doctest doctest/doctest.h doctest-dev)
+  endif()
+else()
+  inkling_require(xsimd libxsimd-dev)
+  if(INKLING_BUILD_TESTS)
+    inkling_require(doctest doctest-dev)
+  endif()
+endif()
+# MinGW: programs link their runtimes statically (the toolchain file's -static) so they
+# run on a plain Windows; libgomp too, so find its archive, not the DLL's import library.
+if(MINGW AND NOT OpenMP_gomp_LIBRARY)
+  execute_process(COMMAND ${CMAKE_CXX_COMPILER} -print-file-name=libgomp.a
+                  OUTPUT_VARIABLE _inkling_gomp OUTPUT_STRIP_TRAILING_WHITESPACE)
+  set(OpenMP_gomp_LIBRARY ${_inkling_gomp} CACHE FILEPATH "libgomp (static: MinGW programs link their runtimes statically)")
+endif()
 inkling_require(OpenMP "libomp-dev (or GCC's libgomp)")
 inkling_require(Eigen3 libeigen3-dev)
-if(INKLING_BUILD_TESTS)
-  inkling_require(doctest doctest-dev)
-endif()
 if(INKLING_BUILD_BENCH)
   inkling_require(benchmark libbenchmark-dev)
 endif()
 
-# Unicode categories, case mapping and decomposition for the tokenizers.
-find_path(UTF8PROC_INCLUDE_DIR utf8proc.h)
-find_library(UTF8PROC_LIBRARY utf8proc)
-if(NOT UTF8PROC_INCLUDE_DIR OR NOT UTF8PROC_LIBRARY)
-  message(FATAL_ERROR "inkling needs utf8proc: install it with `apt-get install libutf8proc-dev`")
-endif()
+# Unicode categories, case mapping and decomposition for the tokenizers: Debian's
+# libutf8proc-dev, or, where Debian has no build for the target (Windows), utf8proc
+# compiled into the library from Debian's source package (apt-get source utf8proc;
+# scripts/deps.sh fetches it and passes -DINKLING_UTF8PROC_SOURCE_DIR).
+set(INKLING_UTF8PROC_SOURCE_DIR "" CACHE PATH "utf8proc source tree to compile into inkling instead of linking libutf8proc")
 add_library(inkling_utf8proc INTERFACE)
-target_include_directories(inkling_utf8proc INTERFACE ${UTF8PROC_INCLUDE_DIR})
-target_link_libraries(inkling_utf8proc INTERFACE ${UTF8PROC_LIBRARY})
+if(INKLING_UTF8PROC_SOURCE_DIR)
+  if(NOT EXISTS ${INKLING_UTF8PROC_SOURCE_DIR}/utf8proc.c)
+    message(FATAL_ERROR "INKLING_UTF8PROC_SOURCE_DIR=${INKLING_UTF8PROC_SOURCE_DIR} has no utf8proc.c")
+  endif()
+  # utf8proc.c includes utf8proc_data.c itself.
+  set(INKLING_UTF8PROC_SOURCES ${INKLING_UTF8PROC_SOURCE_DIR}/utf8proc.c)
+  set(UTF8PROC_LIBRARY "")
+  target_include_directories(inkling_utf8proc INTERFACE ${INKLING_UTF8PROC_SOURCE_DIR})
+  target_compile_definitions(inkling_utf8proc INTERFACE UTF8PROC_STATIC)
+else()
+  find_path(UTF8PROC_INCLUDE_DIR utf8proc.h)
+  find_library(UTF8PROC_LIBRARY utf8proc)
+  if(NOT UTF8PROC_INCLUDE_DIR OR NOT UTF8PROC_LIBRARY)
+    message(FATAL_ERROR "inkling needs utf8proc: install it with `apt-get install libutf8proc-dev`")
+  endif()
+  target_include_directories(inkling_utf8proc INTERFACE ${UTF8PROC_INCLUDE_DIR})
+  target_link_libraries(inkling_utf8proc INTERFACE ${UTF8PROC_LIBRARY})
+endif()

@@ -3,7 +3,8 @@
 # only the rest; after /reset nothing is reused and the prompt is turn 1's again.
 set(input ${WORK}/chat-input.txt)
 file(WRITE ${input} "hi\nhow are you\n/reset\nhi\n")
-execute_process(COMMAND ${CLI} chat -m ${MODEL} --template chatml --metrics --temp 0 -n 8
+# EMULATOR: qemu or wine for a cross build (empty natively).
+execute_process(COMMAND ${EMULATOR} ${CLI} chat -m ${MODEL} --template chatml --metrics --temp 0 -n 8
                 INPUT_FILE ${input} OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "inkling chat failed (${rc}):\n${out}\n${err}")

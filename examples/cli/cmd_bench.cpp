@@ -2,9 +2,10 @@
 // so the two can be compared side by side on the same file and thread count:
 //   ppN: N prompt tokens decoded in one batch into an empty cache, tokens/s;
 //   tgN: N tokens decoded one at a time from an empty cache, tokens/s.
-#include <sys/resource.h>
+#if !defined(_WIN32)
 #include <sys/wait.h>
 #include <unistd.h>
+#endif
 
 #include <chrono>
 #include <cmath>
@@ -120,12 +121,6 @@ double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-std::size_t peak_rss_bytes() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<std::size_t>(u.ru_maxrss) * 1024;  // Linux reports KiB
-}
-
 struct Stats {
   double mean = 0, sd = 0;
 };
@@ -188,6 +183,10 @@ double run_parallel(const inkling::Model& model, inkling::KVCache& cache, int n_
 // in a child process so that its 192 MB of arrays never count in this process's peak
 // memory. Empty if it cannot be measured.
 std::vector<double> probe_bandwidth(const std::vector<int>& threads) {
+#if defined(_WIN32)
+  (void)threads;  // no fork(): measured in this process it would count in peak memory
+  return {};
+#else
   int fds[2];
   if (pipe(fds) != 0) return {};
   const pid_t pid = fork();  // before this process starts any OpenMP thread
@@ -212,6 +211,7 @@ std::vector<double> probe_bandwidth(const std::vector<int>& threads) {
   waitpid(pid, nullptr, 0);
   if (out.size() != threads.size()) out.clear();
   return out;
+#endif
 }
 
 }  // namespace
@@ -267,7 +267,7 @@ int cmd_bench(int argc, char** argv) {
                     "\"peak_rss\": %zu}\n",
                     name.c_str(), model->weight_bytes(), type.c_str(), model->threads(),
                     model->isa().c_str(), test.c_str(), n, st.mean, st.sd,
-                    is_prompt ? "ttft_ms" : "tpot_ms", ms, gbs, triad, peak_rss_bytes());
+                    is_prompt ? "ttft_ms" : "tpot_ms", ms, gbs, triad, inkling::peak_memory_bytes());
       } else {
         char share[64] = "";
         if (gbs > 0 && triad > 0)
@@ -333,7 +333,7 @@ int cmd_bench(int argc, char** argv) {
     }
   }
   if (!o.json)
-    std::printf("\npeak resident memory: %.1f MiB; CPU: %s\n", peak_rss_bytes() / 1048576.0,
+    std::printf("\npeak resident memory: %.1f MiB; CPU: %s\n", inkling::peak_memory_bytes() / 1048576.0,
                 inkling::cpu_info().description.c_str());
   return 0;
 }

@@ -2,7 +2,7 @@
 // whole conversation with the model's chat template and hands its tokens to one
 // Generator, which keeps the earlier turns in its KV cache and computes only the new
 // tokens.
-#include <unistd.h>
+#include "terminal.hpp"
 
 #include <algorithm>
 #include <csignal>
@@ -110,7 +110,7 @@ int cmd_chat(int argc, char** argv) {
   inkling::Generator gen(model, config);
   o.flags.report_seed(gen);
 
-  const bool interactive = isatty(STDIN_FILENO) != 0;
+  const bool interactive = is_terminal(stdin);
   std::fprintf(stderr, "[chat: %s template, %d-token context; /reset forgets the conversation, /exit quits]\n",
                std::string(tmpl.name()).c_str(), gen.cache().n_ctx());
 

@@ -1,6 +1,6 @@
 // `inkling run`: generate text from a prompt and stream it, optionally showing the
 // model's confidence at every step.
-#include <unistd.h>
+#include "terminal.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -190,7 +190,7 @@ int cmd_run(int argc, char** argv) {
   }
   inkling::Generator gen(model, gen_config);
   o.flags.report_seed(gen);
-  const bool tty = isatty(STDOUT_FILENO) != 0;
+  const bool tty = is_terminal(stdout);
   std::vector<inkling::StepInfo> steps;
 
   if (!o.json) {

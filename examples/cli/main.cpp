@@ -7,6 +7,16 @@
 #include "commands.hpp"
 #include "inkling/error.hpp"
 
+#if defined(_WIN32)
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
+#include <windows.h>
+#endif
+
 namespace {
 
 void usage() {
@@ -32,6 +42,11 @@ void usage() {
 }  // namespace
 
 int main(int argc, char** argv) {
+#if defined(_WIN32)
+  // Text is UTF-8 (windows/inkling.manifest makes it the process code page): the
+  // console shows it as such.
+  SetConsoleOutputCP(CP_UTF8);
+#endif
   if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help")) {
     usage();
     return argc < 2 ? 2 : 0;

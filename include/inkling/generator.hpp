@@ -128,7 +128,8 @@ struct Metrics {
   std::size_t model_bytes = 0;
   std::size_t kv_bytes = 0;
   std::size_t peak_rss = 0;  // bytes, the process's peak resident set (Linux: VmHWM from
-                             // /proc/self/status; elsewhere getrusage ru_maxrss)
+                             // /proc/self/status; macOS: task_info; Windows:
+                             // PeakWorkingSetSize; 0 if the system cannot tell)
 };
 
 struct Sequence {

@@ -9,15 +9,17 @@
 namespace inkling {
 
 struct CpuInfo {
-  // The kernel level a model loaded now would use: "scalar", "avx2" or "avx512" (the best
-  // the CPU and OS support, lowered by the environment variable INKLING_ISA).
+  // The kernel level a model loaded now would use: "scalar", "avx2" or "avx512" on x86,
+  // "neon", "dotprod" or "i8mm" on ARM64 (the best the CPU and OS support, lowered by the
+  // environment variable INKLING_ISA).
   std::string isa;
   // One line for logs and reports: the CPU's brand string, the level and the vector
   // features, e.g. "Intel(R) Xeon(R) ... [avx512 avx2 avx512f avx512_vnni]".
   std::string description;
 };
 
-// Reads CPUID (and XGETBV) now; cheap enough to call per report, not per token.
+// Reads CPUID and XGETBV (x86) or the OS's feature flags (ARM64: HWCAP, sysctl) now;
+// cheap enough to call per report, not per token.
 CpuInfo cpu_info();
 
 // Memory bandwidth in GB/s: a STREAM triad (a = b + s*c) over three arrays of
@@ -26,5 +28,9 @@ CpuInfo cpu_info();
 // defaults. Starts OpenMP threads: a program that forks afterwards should fork first.
 // Error(InvalidArgument) for threads < 1, repetitions < 1 or arrays under 4 KiB.
 double memory_bandwidth_gbs(int threads, std::size_t bytes_per_array = 64u << 20, int repetitions = 5);
+
+// The process's peak resident memory in bytes, as the OS counts it (Linux: VmHWM;
+// macOS: task_info; Windows: PeakWorkingSetSize); 0 if the system cannot tell.
+std::size_t peak_memory_bytes();
 
 }  // namespace inkling

@@ -44,7 +44,11 @@ constexpr std::string_view kLlama31Date = "26 Jul 2024";  // the templates' defa
 std::string today_utc() {
   const std::time_t now = std::time(nullptr);
   std::tm tm{};
+#if defined(_WIN32)
+  gmtime_s(&tm, &now);  // the C runtime's reentrant form (arguments swapped)
+#else
   gmtime_r(&now, &tm);
+#endif
   char buf[32];
   return std::strftime(buf, sizeof buf, "%d %b %Y", &tm) ? std::string(buf) : std::string(kLlama31Date);
 }

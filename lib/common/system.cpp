@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "common/peak_memory.hpp"
 #include "inkling/error.hpp"
 #include "kernels/kernels.hpp"
 
@@ -25,5 +26,7 @@ double memory_bandwidth_gbs(int threads, std::size_t bytes_per_array, int repeti
                 "memory_bandwidth_gbs: bytes_per_array must be >= 4096, got " + std::to_string(bytes_per_array));
   return kernels::triad_bandwidth(threads, bytes_per_array, repetitions);
 }
+
+std::size_t peak_memory_bytes() { return detail::peak_rss_bytes(); }
 
 }  // namespace inkling

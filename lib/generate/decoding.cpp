@@ -1,12 +1,11 @@
 #include "generate/decoding.hpp"
 
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <string>
 
+#include "common/peak_memory.hpp"
 #include "generate/grammar_step.hpp"
 #include "inkling/error.hpp"
 
@@ -14,27 +13,6 @@ namespace inkling::detail {
 
 double ms_between(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
-}
-
-// Linux: VmHWM ("high water mark") of /proc/self/status, the kernel's own peak RSS.
-// Elsewhere, or if /proc is not mounted: getrusage's ru_maxrss (KiB on Linux, bytes on
-// macOS).
-std::size_t peak_rss_bytes() {
-  if (std::FILE* f = std::fopen("/proc/self/status", "r")) {
-    char line[256];
-    unsigned long long kib = 0;
-    bool found = false;
-    while (!found && std::fgets(line, sizeof line, f)) found = std::sscanf(line, "VmHWM: %llu kB", &kib) == 1;
-    std::fclose(f);
-    if (found) return static_cast<std::size_t>(kib) * 1024;
-  }
-  rusage u{};
-  if (getrusage(RUSAGE_SELF, &u) != 0) return 0;
-#ifdef __APPLE__
-  return static_cast<std::size_t>(u.ru_maxrss);
-#else
-  return static_cast<std::size_t>(u.ru_maxrss) * 1024;
-#endif
 }
 
 namespace {

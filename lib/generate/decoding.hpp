@@ -67,6 +67,5 @@ struct Decoding {
 };
 
 double ms_between(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b);
-std::size_t peak_rss_bytes();
 
 }  // namespace inkling::detail

@@ -9,6 +9,7 @@
 
 #include "common/bounded_read.hpp"
 #include "generate/generator_impl.hpp"
+#include "common/utf8_path.hpp"
 #include "inkling/error.hpp"
 #include "inkling/gguf.hpp"
 
@@ -93,14 +94,14 @@ void Generator::save_state(const std::filesystem::path& path) const {
   w.raw(rows.data(), rows.size());
   w.pod(fnv1a(w.out.data(), w.out.size()));
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) throw Error(ErrorCode::Io, path.string() + ": cannot create the state file");
+  if (!f) throw Error(ErrorCode::Io, detail::path_to_utf8(path) + ": cannot create the state file");
   f.write(reinterpret_cast<const char*>(w.out.data()), static_cast<std::streamsize>(w.out.size()));
-  if (!f) throw Error(ErrorCode::Io, path.string() + ": cannot write the state file");
+  if (!f) throw Error(ErrorCode::Io, detail::path_to_utf8(path) + ": cannot write the state file");
 }
 
 void Generator::load_state(const std::filesystem::path& path) {
   Impl& m = *impl_;
-  const std::string name = path.string();
+  const std::string name = detail::path_to_utf8(path);
   // The largest state this generator can hold (a full context plus the fixed fields):
   // anything bigger is refused before it is read.
   const std::size_t max_bytes =

@@ -1,5 +1,6 @@
 #include <string>
 
+#include "common/utf8_path.hpp"
 #include "gguf/gguf_impl.hpp"
 #include "inkling/error.hpp"
 
@@ -9,7 +10,7 @@ GgufFile::GgufFile(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 GgufFile::~GgufFile() = default;
 
 std::shared_ptr<const GgufFile> GgufFile::open(const std::filesystem::path& path, GgufOpenOptions options) {
-  auto impl = std::make_unique<Impl>(path.string(), detail::MappedFile::open(path, options.use_mmap));
+  auto impl = std::make_unique<Impl>(detail::path_to_utf8(path), detail::MappedFile::open(path, options.use_mmap));
   detail::parse_gguf(*impl);
   return std::shared_ptr<const GgufFile>(new GgufFile(std::move(impl)));
 }

@@ -25,9 +25,10 @@ class MappedFile {
 
  private:
   MappedFile() = default;
+  void unmap() noexcept;  // releases the mapping, if any (munmap / UnmapViewOfFile)
   const std::byte* data_ = nullptr;
   std::size_t size_ = 0;
-  void* mapping_ = nullptr;  // non-null when mmap'd
+  void* mapping_ = nullptr;  // non-null when mapped (mmap / MapViewOfFile)
   std::vector<std::byte> owned_;
 };
 

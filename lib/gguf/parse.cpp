@@ -2,6 +2,8 @@
 // before the count has been checked against the bytes that remain in the file.
 #include <algorithm>
 #include <bit>
+#include <cstdint>
+#include <limits>
 #include <string>
 
 #include "gguf/cursor.hpp"
@@ -9,6 +11,20 @@
 
 namespace inkling::detail {
 namespace {
+
+// Overflow checks for non-negative sizes, in standard C++ (no compiler built-ins, so
+// every compiler builds this file): false and *out = a * b (or a + b) when it fits.
+bool mul_overflows(std::int64_t a, std::int64_t b, std::int64_t* out) {
+  if (a != 0 && b > std::numeric_limits<std::int64_t>::max() / a) return true;
+  *out = a * b;
+  return false;
+}
+
+bool add_overflows(std::uint64_t a, std::uint64_t b, std::uint64_t* out) {
+  if (b > std::numeric_limits<std::uint64_t>::max() - a) return true;
+  *out = a + b;
+  return false;
+}
 
 constexpr std::uint32_t kMagic = 0x46554747;  // "GGUF" little-endian
 constexpr int kMaxArrayDepth = 4;
@@ -161,7 +177,7 @@ class Parser {
       const auto ne = c_.read<std::int64_t>("dimension " + std::to_string(d) + " of " + what);
       if (ne <= 0) c_.fail(what + " has dimension " + std::to_string(d) + " = " + std::to_string(ne) +
                            " (must be positive)");
-      if (__builtin_mul_overflow(elements, ne, &elements))
+      if (mul_overflows(elements, ne, &elements))
         c_.fail(what + " has an element count that overflows 64 bits");
       t.shape[d] = ne;
     }
@@ -174,7 +190,7 @@ class Parser {
       c_.fail(what + " has a row of " + std::to_string(t.shape[0]) + " elements, not a multiple of the " +
               std::string(traits->name) + " block size " + std::to_string(traits->block_elems));
     std::int64_t bytes = 0;
-    if (__builtin_mul_overflow(elements / traits->block_elems, traits->block_bytes, &bytes))
+    if (mul_overflows(elements / traits->block_elems, traits->block_bytes, &bytes))
       c_.fail(what + " has a byte size that overflows 64 bits");
     t.bytes = static_cast<std::size_t>(bytes);
     const auto offset = c_.read<std::uint64_t>("the data offset of " + what);
@@ -200,7 +216,7 @@ class Parser {
       TensorView& t = impl_.tensors[i];
       const std::uint64_t begin = offsets_[i];
       std::uint64_t end = 0;
-      if (begin > size || __builtin_add_overflow(begin, t.bytes, &end) || end > size - start)
+      if (begin > size || add_overflows(begin, t.bytes, &end) || end > size - start)
         throw Error(ErrorCode::Format,
                     impl_.name + ": tensor '" + std::string(t.name) + "' data [" +
                         std::to_string(start + begin) + ", " + std::to_string(start + begin + t.bytes) +

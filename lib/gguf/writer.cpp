@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "common/utf8_path.hpp"
 #include "inkling/error.hpp"
 
 namespace inkling {
@@ -196,10 +197,10 @@ std::vector<std::byte> GgufWriter::to_bytes() const {
 
 void GgufWriter::write(const std::filesystem::path& path) const {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) throw Error(ErrorCode::Io, path.string() + ": cannot create: " + std::strerror(errno));
+  if (!f) throw Error(ErrorCode::Io, detail::path_to_utf8(path) + ": cannot create: " + std::strerror(errno));
   emit([&](const void* p, std::size_t n) { f.write(static_cast<const char*>(p), static_cast<std::streamsize>(n)); });
   f.close();
-  if (!f) throw Error(ErrorCode::Io, path.string() + ": write failed");
+  if (!f) throw Error(ErrorCode::Io, detail::path_to_utf8(path) + ": write failed");
 }
 
 }  // namespace inkling

@@ -94,10 +94,16 @@ struct KernelTable {
 
 // The plain-loop reference, always available (scalar_table.cpp).
 const KernelTable& scalar_table();
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(__x86_64__) || defined(__i386__) || defined(_M_X64) || defined(_M_IX86)
 // The x86 tables (x86/), which start from the reference and replace what they accelerate.
 const KernelTable& avx2_table();
 const KernelTable& avx512_table();
+#endif
+#if defined(__aarch64__) || defined(_M_ARM64)
+// The ARM64 tables (arm/), built the same way.
+const KernelTable& neon_table();     // ARMv8.0 Advanced SIMD
+const KernelTable& dotprod_table();  // + SDOT
+const KernelTable& i8mm_table();     // + SMMLA in the prefill tiles
 #endif
 // The table for an instruction-set level (the scalar one for levels this build lacks).
 const KernelTable& table_for(Isa isa);

@@ -17,12 +17,16 @@
 
 namespace inkling::kernels {
 
-// Instruction-set levels, lowest first. Chosen once at run time (cpu.cpp).
-enum class Isa { Scalar = 0, Avx2 = 1, Avx512 = 2 };
+// Instruction-set levels, lowest first within each CPU family (x86: Avx2 < Avx512;
+// ARM64: Neon < NeonDot < NeonI8mm). Chosen once at run time (cpu.cpp).
+enum class Isa { Scalar = 0, Avx2 = 1, Avx512 = 2, Neon = 3, NeonDot = 4, NeonI8mm = 5 };
+// Every level, for tests that try each one the CPU supports.
+inline constexpr Isa kAllIsas[] = {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Neon, Isa::NeonDot, Isa::NeonI8mm};
 
 std::string_view isa_name(Isa isa) noexcept;
-// The best level this CPU and OS support (CPUID + XGETBV), lowered by the environment
-// variable INKLING_ISA=scalar|avx2|avx512 (used by tests to exercise every path).
+// The best level this CPU and OS support (x86: CPUID + XGETBV; ARM64: the OS's
+// HWCAP / sysctl feature flags), lowered by the environment variable
+// INKLING_ISA=scalar|avx2|avx512|neon|dotprod|i8mm (used by tests to exercise every path).
 Isa detect_isa() noexcept;
 // Whether this CPU can run code compiled for `isa` (tests skip levels it cannot).
 bool isa_supported(Isa isa) noexcept;

@@ -46,15 +46,18 @@ void dequantize_row(DType type, const std::byte* src, float* dst, std::int64_t n
 }
 
 const KernelTable& table_for(Isa isa) {
-#if defined(__x86_64__) || defined(__i386__)
+  // Only this CPU family's tables are built; detect_isa never returns another family's.
   switch (isa) {
+#if defined(__x86_64__) || defined(__i386__) || defined(_M_X64) || defined(_M_IX86)
     case Isa::Avx512: return avx512_table();
     case Isa::Avx2: return avx2_table();
-    case Isa::Scalar: break;
-  }
-#else
-  (void)isa;
+#elif defined(__aarch64__) || defined(_M_ARM64)
+    case Isa::NeonI8mm: return i8mm_table();
+    case Isa::NeonDot: return dotprod_table();
+    case Isa::Neon: return neon_table();
 #endif
+    default: break;
+  }
   return scalar_table();
 }
 

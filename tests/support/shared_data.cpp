@@ -57,4 +57,10 @@ std::shared_ptr<const Model> stories_model() {
   return model;
 }
 
+double time_scale() {
+  const char* env = std::getenv("INKLING_TEST_TIME_SCALE");
+  const double scale = env ? std::atof(env) : 1.0;
+  return scale >= 1.0 ? scale : 1.0;
+}
+
 }  // namespace inkling::test

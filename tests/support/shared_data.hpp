@@ -27,6 +27,11 @@ bool shared_data_was_missing();
 // shared data is missing.
 std::shared_ptr<const Model> stories_model();
 
+// How much slower than native this build's tests run: INKLING_TEST_TIME_SCALE, which
+// cross builds set for tests under an emulator (qemu, wine); 1 otherwise. Loose time
+// bounds against pathological behaviour are multiplied by it.
+double time_scale();
+
 // Reads a whole file; throws std::runtime_error if it cannot.
 std::string read_file(const std::filesystem::path& path);
 

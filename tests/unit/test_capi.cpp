@@ -39,7 +39,7 @@ TEST_CASE("loading: null arguments, missing and corrupt files") {
   CHECK(ink_model_load("/nonexistent.gguf", nullptr, &m) == INK_ERR_IO);
   CHECK(std::string(ink_last_error()).find("/nonexistent.gguf") != std::string::npos);
   const auto vocab = inkling::test::require_shared("vocab/ggml-vocab-gpt-2.gguf");
-  if (vocab) CHECK(ink_model_load(vocab->c_str(), nullptr, &m) != INK_OK);  // no weights: a clear error
+  if (vocab) CHECK(ink_model_load(vocab->string().c_str(), nullptr, &m) != INK_OK);  // no weights: a clear error
   ink_model_params p = ink_model_params_default();
   p.threads = -3;
   const std::string path = model_path();

@@ -571,7 +571,11 @@ TEST_CASE("today's families: Qwen3 (thinking), Llama 3.1+ (dates), Phi-4, Phi-4-
   {
     const std::time_t now = std::time(nullptr);
     std::tm tm{};
+#if defined(_WIN32)
+    gmtime_s(&tm, &now);
+#else
     gmtime_r(&now, &tm);
+#endif
     char buf[32];
     std::strftime(buf, sizeof buf, "%d %b %Y", &tm);
     const ChatTemplate t = ChatTemplate::detect(kLlama32);

@@ -106,8 +106,8 @@ TEST_CASE("vectorised matmul equals the scalar reference for every type, ISA and
           std::vector<float> x(static_cast<std::size_t>(k * n));
           for (auto& v : x) v = normal(rng);
           const auto ref = run_matmul(Isa::Scalar, w, x, n, 1);
-          for (Isa isa : {Isa::Avx2, Isa::Avx512}) {
-            if (!isa_supported(isa)) continue;
+          for (Isa isa : kAllIsas) {
+            if (isa == Isa::Scalar || !isa_supported(isa)) continue;
             for (int threads : {1, 2}) {
               const auto got = run_matmul(isa, w, x, n, threads);
               double worst = 0;
@@ -133,7 +133,7 @@ TEST_CASE("gemm tiles equal the same table's vec_dot on every row and token tail
   std::mt19937 rng(99);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   int compared = 0;
-  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
+  for (Isa isa : kAllIsas) {
     if (!isa_supported(isa)) continue;
     const KernelTable& table = table_for(isa);
     for (DType type : kAllTypes) {
@@ -242,9 +242,11 @@ TEST_CASE("Q8_0 layout and activation quantization") {
   float y[32];
   dequantize_row(DType::Q8_0, reinterpret_cast<const std::byte*>(&q), y, 32);
   for (int i = 0; i < 32; ++i) CHECK(y[i] == doctest::Approx(x[i]).epsilon(0.02));
-  if (isa_supported(Isa::Avx2)) {
+  for (Isa isa : kAllIsas) {
+    if (!isa_supported(isa)) continue;
     BlockQ8_0 v{};
-    avx2_table().for_type(DType::Q8_0)->quantize(x, &v, 32);
+    table_for(isa).for_type(DType::Q8_0)->quantize(x, &v, 32);
+    INFO(isa_name(isa));
     CHECK(std::memcmp(&q, &v, sizeof q) == 0);
   }
 }
@@ -318,8 +320,8 @@ TEST_CASE("f32 helpers match plain loops") {
   for (int n : {1, 7, 16, 33, 100}) {
     std::vector<float> a(n), b(n), y1(n), y2(n);
     for (int i = 0; i < n; ++i) a[i] = normal(rng), b[i] = normal(rng), y1[i] = y2[i] = normal(rng);
-    for (Isa isa : {Isa::Avx2, Isa::Avx512}) {
-      if (!isa_supported(isa)) continue;
+    for (Isa isa : kAllIsas) {
+      if (isa == Isa::Scalar || !isa_supported(isa)) continue;
       CHECK(dot_f32(isa, a.data(), b.data(), n) == doctest::Approx(ref::dot_f32(a.data(), b.data(), n)).epsilon(1e-5));
       y2 = y1;
       axpy_f32(isa, 0.5f, a.data(), y2.data(), n);
@@ -346,7 +348,7 @@ TEST_CASE("attention helpers (dot_rows_f32, weighted_sum_f32) match per-row loop
         want_s[static_cast<std::size_t>(j)] = ref::dot_f32(q.data(), kv.data() + j * stride, len);
         ref::axpy_f32(w[static_cast<std::size_t>(j)], kv.data() + j * stride, want_o.data(), len);
       }
-      for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
+      for (Isa isa : kAllIsas) {
         if (!isa_supported(isa)) continue;
         INFO(isa_name(isa) << " len=" << len << " n=" << n);
         std::vector<float> s(static_cast<std::size_t>(n), NAN), o(static_cast<std::size_t>(len), NAN);
@@ -379,8 +381,8 @@ TEST_CASE("vectorised Q8_K activation quantization is byte-identical to the refe
   const std::size_t bytes = sizeof(BlockQ8_K) * kBlocks;
   std::vector<std::byte> want(bytes), got(bytes);
   ref::quantize_q8_k(x.data(), want.data(), 256 * kBlocks);
-  for (Isa isa : {Isa::Avx2, Isa::Avx512}) {
-    if (!isa_supported(isa)) continue;
+  for (Isa isa : kAllIsas) {
+    if (isa == Isa::Scalar || !isa_supported(isa)) continue;
     std::fill(got.begin(), got.end(), std::byte{0x5A});
     table_for(isa).for_type(DType::Q4_K)->quantize(x.data(), got.data(), 256 * kBlocks);
     INFO(isa_name(isa));

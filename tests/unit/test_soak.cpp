@@ -3,9 +3,10 @@
 #include <doctest/doctest.h>
 
 #include <cstdio>
-#include <fstream>
+#include <filesystem>
 #include <string>
 
+#include "common/peak_memory.hpp"
 #include "inkling/generator.hpp"
 #include "inkling.h"
 #include "shared_data.hpp"
@@ -21,19 +22,7 @@
 
 namespace {
 
-long rss_kib() {
-  std::ifstream status("/proc/self/status");
-  std::string key;
-  long value = 0;
-  while (status >> key) {
-    if (key == "VmRSS:") {
-      status >> value;
-      return value;
-    }
-    status.ignore(1 << 20, '\n');
-  }
-  return -1;
-}
+long rss_kib() { return static_cast<long>(inkling::detail::current_rss_bytes() / 1024); }
 
 }  // namespace
 
@@ -42,7 +31,7 @@ TEST_CASE("memory stays flat over 400 generation cycles") {
   if (!path) return;
   auto model = inkling::Model::load(*path, {.threads = 1});
   ink_model* cmodel = nullptr;
-  REQUIRE(ink_model_load(path->c_str(), nullptr, &cmodel) == INK_OK);
+  REQUIRE(ink_model_load(path->string().c_str(), nullptr, &cmodel) == INK_OK);
   const auto state = std::filesystem::temp_directory_path() / "inkling_soak_state.bin";
   auto cycle = [&](int i) {
     inkling::GenerationConfig c;

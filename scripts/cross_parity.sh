@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# For INKLING_TARGET (a cross build, see scripts/target.sh): the target's `inkling run`
+# must write exactly what the native build's writes, greedy on every shared model and,
+# sampled with a seed, the quick start's stories260K story. Line ends are compared
+# without the CR that Windows' text mode adds. Builds the native CLI if it is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/target.sh
+SHARED="${INKLING_SHARED:-$(cd .. && pwd)/shared}"
+NATIVE_DIR="${INKLING_NATIVE_BUILD_DIR:-build}"
+[ -x "$NATIVE_DIR/inkling" ] || INKLING_TARGET=native INKLING_BUILD_DIR="$NATIVE_DIR" bash scripts/build.sh >/dev/null
+case "$INKLING_TARGET" in
+  aarch64-linux-gnu) TARGET_CLI=(qemu-aarch64 "$BUILD_DIR/inkling") ;;
+  x86_64-w64-mingw32)
+    WINE=/usr/lib/wine/wine64
+    [ -x "$WINE" ] || WINE=wine
+    TARGET_CLI=("$WINE" "$BUILD_DIR/inkling.exe")
+    ;;
+  *) echo "cross_parity.sh: INKLING_TARGET is not a cross target" >&2; exit 2 ;;
+esac
+shopt -s nullglob
+models=("$SHARED"/models/*.gguf)
+if [ ${#models[@]} -eq 0 ]; then echo "cross_parity.sh: no models in $SHARED/models" >&2; exit 1; fi
+failed=0 checked=0 skipped=0
+compare() {  # label, then the arguments of `inkling run`
+  local label="$1"; shift
+  local want got
+  # A model `inkling run` cannot generate with (an encoder such as BERT) is skipped.
+  if ! want="$("$NATIVE_DIR/inkling" run "$@" 2>/dev/null | tr -d '\r')" || [ -z "$want" ]; then
+    skipped=$((skipped + 1))
+    echo "skipped $label: the native build does not generate with it"
+    return 0
+  fi
+  got="$("${TARGET_CLI[@]}" run "$@" 2>/dev/null | tr -d '\r')" || true
+  checked=$((checked + 1))
+  if [ "$want" != "$got" ]; then
+    failed=$((failed + 1))
+    printf 'DIFFERS %s\n  native: %s\n  %s: %s\n' "$label" "$want" "$INKLING_TARGET" "$got"
+  fi
+}
+for m in "${models[@]}"; do
+  compare "greedy $(basename "$m")" -m "$m" -p "Once upon a time" -n 64 --temp 0 --threads 2
+done
+compare "seeded story stories260K-f32" -m "$SHARED/models/stories260K-f32.gguf" -p "Once upon a time" -n 200 --seed 42
+echo "cross parity ($INKLING_TARGET${QEMU_CPU:+, -cpu $QEMU_CPU}): $((checked - failed)) passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
