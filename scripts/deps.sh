@@ -6,7 +6,8 @@ if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 PACKAGES=(build-essential cmake pkg-config libeigen3-dev libxsimd-dev doctest-dev
           libbenchmark-dev libutf8proc-dev
           libcpp-httplib-dev nlohmann-json3-dev   # inkling serve
-          chromium curl)                          # the visualizer's browser test
+          chromium curl                           # the visualizer's browser test
+          libgtk-4-dev xvfb xauth)                # inkling-desktop and its test under Xvfb
 # The Rust and Go examples need a toolchain; Debian's are used when none is installed.
 command -v cargo >/dev/null 2>&1 || PACKAGES+=(cargo)
 command -v go >/dev/null 2>&1 || PACKAGES+=(golang-go)
