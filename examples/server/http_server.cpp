@@ -9,19 +9,25 @@
 #include "inkling/error.hpp"
 #include "inkling/model.hpp"
 #include "openai.hpp"
+#include "tokens_api.hpp"
 #include "web_page.hpp"
 
 namespace inkling::server {
 
 using nlohmann::json;
 
-struct HttpServer::Impl {
+// One served model: its chat template, what requests are read against, its engine.
+struct Served {
   std::shared_ptr<const Model> model;
-  ServerOptions options;
   std::optional<ChatTemplate> chat;
   std::string chat_unavailable;
   ServingContext ctx;
   std::unique_ptr<Engine> engine;
+};
+
+struct HttpServer::Impl {
+  std::vector<std::unique_ptr<Served>> served;  // [0]: the default model
+  ServerOptions options;
   httplib::Server http;
   int port = 0;
   std::atomic<std::uint64_t> next_id{1};
@@ -37,20 +43,56 @@ struct HttpServer::Impl {
                              "invalid_api_key"));
     return false;
   }
+  void add(ServedModel m);
+  Served& pick(const json& body);
   void completions(const httplib::Request& req, httplib::Response& res, bool chat_endpoint);
+  void tokens_endpoint(const httplib::Request& req, httplib::Response& res, bool tokenize);
   void routes();
 };
+
+// The model a request names in "model" (absent, null or "": the default). A body that is
+// not a JSON object goes to the default, whose parser reports what is wrong with it.
+Served& HttpServer::Impl::pick(const json& body) {
+  if (!body.is_object()) return *served.front();
+  auto it = body.find("model");
+  if (it == body.end() || !it->is_string() || it->get<std::string>().empty()) return *served.front();
+  const std::string name = it->get<std::string>();
+  std::string known;
+  for (auto& s : served) {
+    if (s->ctx.model_id == name) return *s;
+    known += (known.empty() ? "'" : ", '") + s->ctx.model_id + "'";
+  }
+  throw ApiError(404, "the model '" + name + "' does not exist; this server serves " + known, "invalid_request_error",
+                 "model", "model_not_found");
+}
+
+void HttpServer::Impl::tokens_endpoint(const httplib::Request& req, httplib::Response& res, bool tokenize) {
+  if (!authorized(req, res)) return;
+  try {
+    const json body = json::parse(req.body, nullptr, false);
+    if (body.is_discarded()) throw ApiError(400, "the request body is not valid JSON");
+    const Served& s = pick(body);
+    const json out = tokenize ? tokenize_response(*s.model, body) : detokenize_response(*s.model, body);
+    res.set_content(dump(out), "application/json");
+  } catch (const ApiError& e) {
+    send_error(res, e);
+  } catch (const Error& e) {
+    send_error(res, ApiError(400, e.what()));
+  }
+}
 
 void HttpServer::Impl::completions(const httplib::Request& req, httplib::Response& res, bool chat_endpoint) {
   if (!authorized(req, res)) return;
   auto request = std::make_shared<CompletionRequest>();
   std::shared_ptr<Stream> stream;
+  Served* served_model = nullptr;
   try {
-    *request = parse_request(req.body, chat_endpoint, ctx);
+    served_model = &pick(json::parse(req.body, nullptr, false));
+    *request = parse_request(req.body, chat_endpoint, served_model->ctx);
     // n choices: the same request with seeds seed, seed + 1, ...
     std::vector<GenerationConfig> configs(static_cast<std::size_t>(request->n), request->config);
     for (std::size_t i = 0; i < configs.size(); ++i) configs[i].sampling.seed += i;
-    stream = engine->submit(request->prompt, configs);
+    stream = served_model->engine->submit(request->prompt, configs);
   } catch (const ApiError& e) {
     return send_error(res, e);
   } catch (const Error& e) {
@@ -60,7 +102,7 @@ void HttpServer::Impl::completions(const httplib::Request& req, httplib::Respons
     return send_error(res, ApiError(400, e.what()));
   }
   const std::string id = std::string(chat_endpoint ? "chatcmpl-" : "cmpl-") + std::to_string(next_id++);
-  auto writer = std::make_shared<ResponseWriter>(*request, ctx, id);
+  auto writer = std::make_shared<ResponseWriter>(*request, served_model->ctx, id);
 
   if (!request->stream) {
     std::string error;
@@ -84,7 +126,7 @@ void HttpServer::Impl::completions(const httplib::Request& req, httplib::Respons
 
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");
-  Engine* eng = engine.get();
+  Engine* eng = served_model->engine.get();
   res.set_chunked_content_provider(
       "text/event-stream",
       [stream, writer, request, ended = std::make_shared<int>(0)](std::size_t, httplib::DataSink& sink) {
@@ -118,10 +160,22 @@ void HttpServer::Impl::completions(const httplib::Request& req, httplib::Respons
 
 void HttpServer::Impl::routes() {
   http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
-    const Engine::Counters c = engine->counters();
+    Engine::Counters c;
+    int running = 0;
+    json ids = json::array();
+    for (const auto& s : served) {
+      const Engine::Counters e = s->engine->counters();
+      c.finished += e.finished;
+      c.cancelled += e.cancelled;
+      c.failed += e.failed;
+      c.tokens += e.tokens;
+      running += s->engine->running();
+      ids.push_back(s->ctx.model_id);
+    }
     res.set_content(dump({{"status", "ok"},
-                          {"model", ctx.model_id},
-                          {"running", engine->running()},
+                          {"model", served.front()->ctx.model_id},
+                          {"models", ids},
+                          {"running", running},
                           {"finished", c.finished},
                           {"cancelled", c.cancelled},
                           {"failed", c.failed},
@@ -130,22 +184,27 @@ void HttpServer::Impl::routes() {
   });
   http.Get("/v1/models", [this](const httplib::Request& req, httplib::Response& res) {
     if (!authorized(req, res)) return;
-    const ModelConfig& c = model->config();
-    json m = {{"id", ctx.model_id},
-              {"object", "model"},
-              {"created", 0},
-              {"owned_by", "inkling"},
-              {"meta",
-               {{"architecture", c.architecture},
-                {"n_ctx", ctx.n_ctx},
-                {"n_vocab", c.n_vocab},
-                {"n_layer", c.n_layer},
-                {"n_embd", c.n_embd},
-                {"chat_template", chat ? json(std::string(chat->name())) : json(nullptr)}}}};
-    res.set_content(dump({{"object", "list"}, {"data", json::array({m})}}), "application/json");
+    json data = json::array();
+    for (const auto& s : served) {
+      const ModelConfig& c = s->model->config();
+      data.push_back({{"id", s->ctx.model_id},
+                      {"object", "model"},
+                      {"created", 0},
+                      {"owned_by", "inkling"},
+                      {"meta",
+                       {{"architecture", c.architecture},
+                        {"n_ctx", s->ctx.n_ctx},
+                        {"n_vocab", c.n_vocab},
+                        {"n_layer", c.n_layer},
+                        {"n_embd", c.n_embd},
+                        {"chat_template", s->chat ? json(std::string(s->chat->name())) : json(nullptr)}}}});
+    }
+    res.set_content(dump({{"object", "list"}, {"data", data}}), "application/json");
   });
   http.Post("/v1/completions", [this](const httplib::Request& req, httplib::Response& res) { completions(req, res, false); });
   http.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) { completions(req, res, true); });
+  http.Post("/tokenize", [this](const httplib::Request& req, httplib::Response& res) { tokens_endpoint(req, res, true); });
+  http.Post("/detokenize", [this](const httplib::Request& req, httplib::Response& res) { tokens_endpoint(req, res, false); });
   http.Get("/", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(std::string(web_page()), "text/html; charset=utf-8");
   });
@@ -167,26 +226,43 @@ void HttpServer::Impl::routes() {
   });
 }
 
-HttpServer::HttpServer(std::shared_ptr<const Model> model, ServerOptions options) : impl_(std::make_unique<Impl>()) {
-  if (!model) throw Error(ErrorCode::InvalidArgument, "serve: null model");
+void HttpServer::Impl::add(ServedModel m) {
+  if (!m.model) throw Error(ErrorCode::InvalidArgument, "serve: null model");
+  auto s = std::make_unique<Served>();
+  s->model = std::move(m.model);
+  try {
+    s->chat = options.chat_template.empty() ? ChatTemplate::for_model(*s->model)
+                                            : ChatTemplate::named(options.chat_template).adapted_to(s->model->tokenizer());
+  } catch (const Error& e) {
+    if (!options.chat_template.empty()) throw;  // a name the user gave must be right
+    s->chat_unavailable = e.what();
+  }
+  s->ctx.model = s->model.get();
+  s->ctx.model_id = !m.id.empty() ? m.id
+                    : !s->model->config().name.empty() ? s->model->config().name
+                    : served.empty() ? std::string("inkling")
+                                     : "model-" + std::to_string(served.size() + 1);
+  for (const auto& other : served)
+    if (other->ctx.model_id == s->ctx.model_id)
+      throw Error(ErrorCode::InvalidArgument, "serve: two models are named '" + s->ctx.model_id + "'; give each its own name");
+  BatchOptions batch = options.batch;
+  if (m.n_ctx > 0) batch.n_ctx = m.n_ctx;
+  s->engine = std::make_unique<Engine>(s->model, batch, options.max_queued);
+  s->ctx.chat = s->chat ? &*s->chat : nullptr;
+  s->ctx.n_ctx = s->engine->n_ctx();  // the cache's own answer, not a second derivation of it
+  served.push_back(std::move(s));
+}
+
+HttpServer::HttpServer(std::shared_ptr<const Model> model, ServerOptions options)
+    : HttpServer(std::vector<ServedModel>{{std::move(model), options.model_id, 0}}, options) {}
+
+HttpServer::HttpServer(std::vector<ServedModel> models, ServerOptions options) : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
-  m.model = std::move(model);
   m.options = std::move(options);
+  if (models.empty()) throw Error(ErrorCode::InvalidArgument, "serve: no model");
   if (m.options.max_queued < 0) throw Error(ErrorCode::InvalidArgument, "serve: max_queued must be >= 0");
   if (m.options.http_threads < 2) throw Error(ErrorCode::InvalidArgument, "serve: http_threads must be >= 2");
-  try {
-    m.chat = m.options.chat_template.empty() ? ChatTemplate::for_model(*m.model)
-                                             : ChatTemplate::named(m.options.chat_template).adapted_to(m.model->tokenizer());
-  } catch (const Error& e) {
-    if (!m.options.chat_template.empty()) throw;  // a name the user gave must be right
-    m.chat_unavailable = e.what();
-  }
-  m.engine = std::make_unique<Engine>(m.model, m.options.batch, m.options.max_queued);
-  m.ctx.model = m.model.get();
-  m.ctx.model_id = m.options.model_id.empty() ? (m.model->config().name.empty() ? "inkling" : m.model->config().name)
-                                              : m.options.model_id;
-  m.ctx.chat = m.chat ? &*m.chat : nullptr;
-  m.ctx.n_ctx = m.engine->n_ctx();  // the cache's own answer, not a second derivation of it
+  for (ServedModel& sm : models) m.add(std::move(sm));
   const int threads = m.options.http_threads;
   m.http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
   m.http.set_payload_max_length(m.options.max_body_bytes);
@@ -215,8 +291,17 @@ void HttpServer::stop() {
   if (impl_->http.is_running()) impl_->http.stop();
 }
 int HttpServer::port() const noexcept { return impl_->port; }
-const std::string& HttpServer::model_id() const noexcept { return impl_->ctx.model_id; }
-std::size_t HttpServer::kv_cache_bytes() const noexcept { return impl_->engine->kv_cache_bytes(); }
-const std::string& HttpServer::chat_unavailable() const noexcept { return impl_->chat_unavailable; }
+const std::string& HttpServer::model_id() const noexcept { return impl_->served.front()->ctx.model_id; }
+std::vector<std::string> HttpServer::model_ids() const {
+  std::vector<std::string> ids;
+  for (const auto& s : impl_->served) ids.push_back(s->ctx.model_id);
+  return ids;
+}
+std::size_t HttpServer::kv_cache_bytes() const noexcept {
+  std::size_t bytes = 0;
+  for (const auto& s : impl_->served) bytes += s->engine->kv_cache_bytes();
+  return bytes;
+}
+const std::string& HttpServer::chat_unavailable() const noexcept { return impl_->served.front()->chat_unavailable; }
 
 }  // namespace inkling::server
