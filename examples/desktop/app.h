@@ -25,6 +25,7 @@ typedef struct Options {
   char *screenshot;    /* PNG of the window once the scripted run ends */
   gboolean quit_when_done;
   int stop_after_ms;   /* > 0: press Stop this long after the first token arrives */
+  int describe_token;  /* >= 0: print what hovering this token shows, once generation ends */
 } Options;
 
 /* One alternative the model considered for a position (text copied out of the step). */
@@ -121,6 +122,7 @@ void token_view_setup(App *app);
 void token_view_append(App *app, const char *text, int len, GtkTextTag *tag);
 void token_view_append_token(App *app, const Msg *msg);
 void token_view_clear(App *app);
+char *token_view_describe(const App *app, int i); /* the hover tooltip of token i (markup) */
 void token_rec_free_strings(TokenRec *rec);
 
 /* main.c: the scripted run */

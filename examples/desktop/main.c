@@ -127,6 +127,15 @@ void script_generation_done(App *app, const Msg *end) {
          (unsigned long long)m->peak_rss);
   printf("metrics: %s\n", gtk_label_get_text(GTK_LABEL(app->metrics_label)));
   printf("text: %s\n", end->reply ? end->reply : "");
+  if (app->opt.describe_token >= 0) {
+    if ((guint)app->opt.describe_token < app->tokens->len) {
+      char *markup = token_view_describe(app, app->opt.describe_token);
+      printf("tooltip %d: %s\n", app->opt.describe_token, markup);
+      g_free(markup);
+    } else {
+      printf("tooltip %d: no such token (%u tokens)\n", app->opt.describe_token, app->tokens->len);
+    }
+  }
   fflush(stdout);
   script_end(app, end->status == INK_OK ? 0 : 1);
 }
@@ -158,6 +167,7 @@ static void on_shutdown(GApplication *gapp, gpointer data) {
 static gboolean parse_options(int *argc, char ***argv, Options *o) {
   o->temperature = o->top_p = -1;
   o->top_k = -1;
+  o->describe_token = -1;
   GOptionEntry entries[] = {
       {"model", 'm', 0, G_OPTION_ARG_FILENAME_ARRAY, &o->models, "Open this GGUF file (repeat: opened in turn)", "FILE"},
       {"prompt", 'p', 0, G_OPTION_ARG_STRING, &o->prompt, "Send this prompt once the model is loaded", "TEXT"},
@@ -171,6 +181,7 @@ static gboolean parse_options(int *argc, char ***argv, Options *o) {
       {"screenshot", 0, 0, G_OPTION_ARG_FILENAME, &o->screenshot, "Save the window as PNG once generation ends", "FILE"},
       {"quit-when-done", 0, 0, G_OPTION_ARG_NONE, &o->quit_when_done, "Quit once generation ends", NULL},
       {"stop-after-ms", 0, 0, G_OPTION_ARG_INT, &o->stop_after_ms, "Press Stop this long after the first token", "MS"},
+      {"describe-token", 0, 0, G_OPTION_ARG_INT, &o->describe_token, "Print what hovering token N shows, at the end", "N"},
       {NULL, 0, 0, 0, NULL, NULL, NULL}};
   GOptionContext *ctx = g_option_context_new("- watch a language model write, token by token");
   g_option_context_add_main_entries(ctx, entries, NULL);
@@ -182,8 +193,8 @@ static gboolean parse_options(int *argc, char ***argv, Options *o) {
   } else if (o->template_name && !o->chat) {
     fprintf(stderr, "inkling-desktop: --template needs --chat\n");
     ok = FALSE;
-  } else if ((o->stop_after_ms > 0 || o->quit_when_done || o->screenshot) && !o->models) {
-    fprintf(stderr, "inkling-desktop: --screenshot, --quit-when-done and --stop-after-ms need --model\n");
+  } else if ((o->stop_after_ms > 0 || o->quit_when_done || o->screenshot || o->describe_token >= 0) && !o->models) {
+    fprintf(stderr, "inkling-desktop: --screenshot, --quit-when-done, --stop-after-ms and --describe-token need --model\n");
     ok = FALSE;
   }
   g_option_context_free(ctx);

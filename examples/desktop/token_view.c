@@ -55,17 +55,8 @@ static void append_alt_lines(GString *s, const Alt *alts, int n, int32_t chosen)
   }
 }
 
-static gboolean on_query_tooltip(GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip *tooltip,
-                                 gpointer data) {
-  App *app = data;
-  GtkTextView *tv = GTK_TEXT_VIEW(widget);
-  GtkTextIter iter;
-  int bx, by;
-  if (keyboard) return FALSE;
-  gtk_text_view_window_to_buffer_coords(tv, GTK_TEXT_WINDOW_WIDGET, x, y, &bx, &by);
-  if (!gtk_text_view_get_iter_at_location(tv, &iter, bx, by)) return FALSE;
-  int i = token_at_offset(app, gtk_text_iter_get_offset(&iter));
-  if (i < 0) return FALSE;
+/* The tooltip of token i (Pango markup): what hovering it shows. */
+char *token_view_describe(const App *app, int i) {
   const TokenRec *r = &g_array_index(app->tokens, TokenRec, i);
   GString *s = g_string_new(NULL);
   const char *piece = "";
@@ -82,8 +73,23 @@ static gboolean on_query_tooltip(GtkWidget *widget, int x, int y, gboolean keybo
   append_alt_lines(s, r->alts, r->n_alts, r->token);
   g_string_append(s, "\n\n<b>the model's own distribution</b>");
   append_alt_lines(s, r->raw, r->n_raw, r->token);
-  gtk_tooltip_set_markup(tooltip, s->str);
-  g_string_free(s, TRUE);
+  return g_string_free(s, FALSE);
+}
+
+static gboolean on_query_tooltip(GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip *tooltip,
+                                 gpointer data) {
+  App *app = data;
+  GtkTextView *tv = GTK_TEXT_VIEW(widget);
+  GtkTextIter iter;
+  int bx, by;
+  if (keyboard) return FALSE;
+  gtk_text_view_window_to_buffer_coords(tv, GTK_TEXT_WINDOW_WIDGET, x, y, &bx, &by);
+  if (!gtk_text_view_get_iter_at_location(tv, &iter, bx, by)) return FALSE;
+  int i = token_at_offset(app, gtk_text_iter_get_offset(&iter));
+  if (i < 0) return FALSE;
+  char *markup = token_view_describe(app, i);
+  gtk_tooltip_set_markup(tooltip, markup);
+  g_free(markup);
   return TRUE;
 }
 

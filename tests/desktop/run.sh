@@ -35,11 +35,17 @@ expect() { grep -qE -- "$1" "$out" || fail "expected /$1/ in the output"; }
 case "$scenario" in
   stream)
     desktop --model "$model" --prompt "Once upon a time" --max-tokens 60 --temperature 0 \
-            --screenshot "$shot" --quit-when-done || fail "exit status $?"
+            --describe-token 1 --screenshot "$shot" --quit-when-done || fail "exit status $?"
     expect "^text: , there was a little girl named Lily"
     expect "^result: stop=max_tokens tokens=60 received=60 "
     expect "^metrics: first token after [0-9.]+ ms .* tokens/s .*peak RSS"
     expect "^screenshot: .* saved"
+    # hovering the second token (" there"): its numbers and both lists of alternatives
+    expect "^tooltip 1: <b>' there'</b> token [0-9]+, step 1"
+    expect "probability [0-9.]+% \\(model's own [0-9.]+%\\)"
+    expect "<b>after the sampler's filters</b>"
+    expect "<b>the model's own distribution</b>"
+    expect "<tt> there +[0-9.]+% .*</tt> ◀"
     "$work/png_check" "$shot" 800 500 tokens || fail "screenshot check failed"
     ;;
   stop)
