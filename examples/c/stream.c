@@ -1,8 +1,14 @@
 /* Loads a model and streams a completion, printing each token with its probability
- * and the model's top alternatives. Usage: inkling_c_stream MODEL.gguf [PROMPT] */
+ * and the model's top alternatives. Usage: inkling_c_stream [MODEL.gguf [PROMPT]]
+ * Without a model it uses the repository's models/stories260K.gguf (its path is set by
+ * the build as INKLING_EXAMPLE_MODEL). */
 #include <inkling.h>
 #include <stdio.h>
 #include <string.h>
+
+#ifndef INKLING_EXAMPLE_MODEL
+#define INKLING_EXAMPLE_MODEL "models/stories260K.gguf"
+#endif
 
 /* What the callback keeps of each step, to print a probability table after the text. */
 typedef struct {
@@ -29,6 +35,7 @@ static int on_step(const ink_step *step, void *user_data) {
 }
 
 int main(int argc, char **argv) {
+  const char *path = argc > 1 ? argv[1] : INKLING_EXAMPLE_MODEL;
   const char *prompt = argc > 2 ? argv[2] : "Once upon a time";
   ink_model *model = NULL;
   ink_generator *gen = NULL;
@@ -39,12 +46,9 @@ int main(int argc, char **argv) {
   steps_seen seen;
   int i;
 
-  if (argc < 2) {
-    fprintf(stderr, "usage: %s MODEL.gguf [PROMPT]\n", argv[0]);
-    return 2;
-  }
+  if (argc < 2) fprintf(stderr, "no model given, using %s\n", path);
   if (ink_version_number() != INK_VERSION_NUMBER) fprintf(stderr, "warning: header/library version mismatch\n");
-  st = ink_model_load(argv[1], NULL, &model);
+  st = ink_model_load(path, NULL, &model);
   if (st != INK_OK) {
     fprintf(stderr, "error: %s (%s)\n", ink_last_error(), ink_status_name(st));
     return 1;

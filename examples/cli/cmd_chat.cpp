@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "args.hpp"
+#include "default_model.hpp"
 #include "commands.hpp"
 #include "gen_flags.hpp"
 #include "inkling/inkling.hpp"
@@ -20,7 +21,7 @@ namespace {
 
 void usage() {
   std::printf(
-      "usage: inkling chat -m MODEL [--template NAME] [--system TEXT] [options]\n"
+      "usage: inkling chat [-m MODEL] [--template NAME] [--system TEXT] [options]\n"
       "\n"
       "Chats with a model: type a message and press Enter; the reply streams back. The\n"
       "conversation stays in the KV cache, so each turn only computes its new tokens.\n"
@@ -29,7 +30,7 @@ void usage() {
       "Ctrl-C while a reply streams stops that reply.\n"
       "\n"
       "chat:\n"
-      "  -m, --model PATH        GGUF model file\n"
+      "  -m, --model PATH        GGUF model file (default: the built-in stories260K)\n"
       "      --template NAME     chat template family: chatml, llama2, llama3, mistral, phi3, gemma,\n"
       "                          zephyr (default: recognised from the model's tokenizer.chat_template)\n"
       "      --system TEXT       system prompt\n"
@@ -64,7 +65,6 @@ ChatOptions parse(int argc, char** argv) {
     else if (o.flags.parse(a)) continue;
     else a.unknown();
   }
-  if (o.model.empty()) Args::fail("chat needs a model: -m MODEL.gguf (see inkling chat --help)");
   if (!o.template_name.empty()) (void)inkling::ChatTemplate::named(o.template_name);  // a bad name fails before loading
   o.flags.finish();
   o.flags.gen.validate();
@@ -87,7 +87,12 @@ extern "C" void on_interrupt(int sig) {
 
 int cmd_chat(int argc, char** argv) {
   const ChatOptions o = parse(argc, argv);
-  auto model = inkling::Model::load(o.model, o.flags.model_options);
+  // The built-in model writes stories and has no chat template: chat with it only when
+  // the user names a template, and say why otherwise.
+  if (o.model.empty() && o.template_name.empty())
+    Args::fail("the built-in stories260K is a story model without a chat template: give -m CHAT_MODEL.gguf, "
+               "or --template NAME to chat with it anyway");
+  auto model = inkling::cli::load_model_or_default(o.model, o.flags.model_options, "chat");
   const inkling::Tokenizer& tok = model->tokenizer();
   const inkling::ChatTemplate tmpl = o.template_name.empty()
                                          ? inkling::ChatTemplate::for_model(*model)

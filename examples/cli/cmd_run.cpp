@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "args.hpp"
+#include "default_model.hpp"
 #include "commands.hpp"
 #include "gen_flags.hpp"
 #include "inkling/inkling.hpp"
@@ -19,12 +20,12 @@ namespace {
 
 void usage() {
   std::printf(
-      "usage: inkling run -m MODEL -p PROMPT [options]\n"
+      "usage: inkling run [-m MODEL] -p PROMPT [options]\n"
       "\n"
       "Generates text after PROMPT and streams it to stdout, then prints a line of timings.\n"
       "\n"
       "model and context:\n"
-      "  -m, --model PATH        GGUF model file\n"
+      "  -m, --model PATH        GGUF model file (default: the built-in stories260K)\n"
       "  -p, --prompt TEXT       the prompt (BOS is added as the model's vocabulary says)\n"
       "  -n, --max-tokens N      generate at most N tokens (default 128)\n"
       "%s"
@@ -77,7 +78,6 @@ RunOptions parse(int argc, char** argv) {
     else if (a.is("--special")) o.flags.gen.special_text = true;
     else a.unknown();
   }
-  if (o.model.empty()) Args::fail("run needs a model: -m MODEL.gguf (see inkling run --help)");
   o.flags.finish();
   o.flags.gen.validate();
   return o;
@@ -163,7 +163,7 @@ void print_probability_table(const std::vector<inkling::StepInfo>& steps, bool t
 
 int cmd_run(int argc, char** argv) {
   const RunOptions o = parse(argc, argv);
-  auto model = inkling::Model::load(o.model, o.flags.model_options);
+  auto model = inkling::cli::load_model_or_default(o.model, o.flags.model_options, "run");
   inkling::GenerationConfig gen_config = o.flags.gen;
   if (!o.draft_path.empty()) gen_config.draft_model = inkling::Model::load(o.draft_path, o.flags.model_options);
   if (!o.json) {

@@ -10,6 +10,7 @@
 #include <pthread.h>
 
 #include "args.hpp"
+#include "default_model.hpp"
 #include "commands.hpp"
 #include "http_server.hpp"
 #include "inkling/inkling.hpp"
@@ -18,7 +19,7 @@ namespace {
 
 void usage() {
   std::puts(
-      "usage: inkling serve -m MODEL [options]\n"
+      "usage: inkling serve [-m MODEL] [options]\n"
       "\n"
       "Serves the model over HTTP: the OpenAI endpoints /v1/completions, /v1/chat/completions\n"
       "(streamed with server-sent events when \"stream\": true), /v1/models, /health, /tokenize,\n"
@@ -26,8 +27,9 @@ void usage() {
       "a page that shows each token's probability and alternatives as the text streams in.\n"
       "Requests from all clients are decoded together in one batch.\n"
       "\n"
-      "  -m, --model PATH        GGUF model file; repeat to serve several (each named by its file name,\n"
-      "                          chosen by the request's \"model\"; the first is the default)\n"
+      "  -m, --model PATH        GGUF model file (default: the built-in stories260K); repeat to serve\n"
+      "                          several (each named by its file name, chosen by the request's\n"
+      "                          \"model\"; the first is the default)\n"
       "      --models DIR        serve every .gguf file in DIR (with or instead of --model)\n"
       "      --host ADDR         address to listen on (default 127.0.0.1: this machine only)\n"
       "      --port N            port (default 8080; 0 = any free port, printed at start)\n"
@@ -89,9 +91,9 @@ int cmd_serve(int argc, char** argv) {
   }
   if (!folder.empty())
     for (std::string& p : models_in(folder)) paths.push_back(std::move(p));
-  if (paths.empty()) Args::fail("serve needs a model: -m MODEL.gguf (see inkling serve --help)");
   if (paths.size() > 1 && !o.model_id.empty())
     Args::fail("--name names one model; with several, each is named by its file name");
+  if (paths.empty()) paths.emplace_back();  // the built-in model
 
   // Ctrl-C / SIGTERM are taken by a thread of ours (sigwait), which stops the server
   // cleanly; blocked before any other thread starts so that every thread inherits it.
@@ -104,11 +106,12 @@ int cmd_serve(int argc, char** argv) {
   std::vector<inkling::server::ServedModel> models;
   for (const std::string& path : paths) {
     inkling::server::ServedModel m;
-    m.model = inkling::Model::load(path, model_options);
-    const std::string stem = std::filesystem::path(path).stem().string();
+    m.model = inkling::cli::load_model_or_default(path, model_options, "serve");
+    const std::string stem = path.empty() ? "stories260K" : std::filesystem::path(path).stem().string();
+    const std::string& name = m.model->config().name;
     // One model keeps its general.name; several are told apart by their file names
     // (quantizations of one model share a general.name).
-    m.id = paths.size() > 1 ? stem : !o.model_id.empty() ? o.model_id : m.model->config().name.empty() ? stem : m.model->config().name;
+    m.id = paths.size() > 1 ? stem : !o.model_id.empty() ? o.model_id : path.empty() || name.empty() ? stem : name;
     // A model's training context may be huge (128k); each of the parallel sequences gets a
     // slice of cache this long, so cap the default.
     m.n_ctx = o.batch.n_ctx > 0 ? o.batch.n_ctx : std::min(m.model->config().n_ctx_train, 4096);

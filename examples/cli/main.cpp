@@ -23,7 +23,7 @@ void usage() {
       "  quantize  convert a model's weight matrices to f16, bf16, q8_0 or q4_0\n"
       "  serve     an OpenAI-compatible HTTP server with a token-probability visualizer\n"
       "\n"
-      "Every command takes -m MODEL.gguf; `inkling COMMAND --help` lists its options.");
+      "Every command takes -m MODEL.gguf (run, chat and serve default to the built-in stories260K); `inkling COMMAND --help` lists its options.");
 }
 
 }  // namespace

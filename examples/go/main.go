@@ -1,6 +1,6 @@
 // Streams a completion with per-token probabilities through inkling's C ABI (cgo).
 // Build: CGO_CFLAGS=-I<inkling>/capi CGO_LDFLAGS="-L<libdir> -linkling" go build
-// Usage: stream MODEL.gguf [PROMPT]
+// Usage: stream [MODEL.gguf [PROMPT]] (no model: the repository's models/stories260K.gguf)
 package main
 
 /*
@@ -23,6 +23,8 @@ import "C"
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"runtime"
 	"runtime/cgo"
 	"unsafe"
 )
@@ -41,18 +43,30 @@ func goOnStep(step *C.ink_step, user unsafe.Pointer) C.int {
 	return 1 // 0 would cancel
 }
 
+// defaultModel is the repository's small model, found from this source file's place
+// (examples/go), so `go run .` works from any directory of a checkout.
+func defaultModel() string {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return filepath.Join("..", "..", "models", "stories260K.gguf")
+	}
+	return filepath.Join(filepath.Dir(file), "..", "..", "models", "stories260K.gguf")
+}
+
 func lastError() string { return C.GoString(C.ink_last_error()) }
 
 func main() {
-	if len(os.Args) < 2 {
-		fmt.Fprintf(os.Stderr, "usage: %s MODEL.gguf [PROMPT]\n", os.Args[0])
-		os.Exit(2)
+	modelPath := defaultModel()
+	if len(os.Args) > 1 {
+		modelPath = os.Args[1]
+	} else {
+		fmt.Fprintln(os.Stderr, "no model given, using", modelPath)
 	}
 	prompt := "Once upon a time"
 	if len(os.Args) > 2 {
 		prompt = os.Args[2]
 	}
-	path := C.CString(os.Args[1])
+	path := C.CString(modelPath)
 	defer C.free(unsafe.Pointer(path))
 	var model *C.ink_model
 	if C.ink_model_load(path, nil, &model) != C.INK_OK {

@@ -1,6 +1,6 @@
 //! Streams a completion with per-token probabilities through inkling's C ABI, wrapped
 //! in a small safe Rust API (owned handles freed on drop, errors as Result).
-//! Usage: inkling-example MODEL.gguf [PROMPT]
+//! Usage: inkling-example [MODEL.gguf [PROMPT]] (no model: the repository's models/stories260K.gguf)
 
 mod ffi;
 
@@ -68,15 +68,17 @@ impl Drop for Generator {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.len() < 2 {
-        eprintln!("usage: {} MODEL.gguf [PROMPT]", args[0]);
-        std::process::exit(2);
-    }
+    // Without a model argument: the repository's small default model.
+    let default_model = concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/stories260K.gguf");
+    let model_path = args.get(1).map(String::as_str).unwrap_or_else(|| {
+        eprintln!("no model given, using {default_model}");
+        default_model
+    });
     let prompt = args.get(2).map(String::as_str).unwrap_or("Once upon a time");
     let version = unsafe { CStr::from_ptr(ffi::ink_version()) }.to_string_lossy();
     eprintln!("inkling {version}");
     let run = || -> Result<(), String> {
-        let model = Model::load(&args[1])?;
+        let model = Model::load(model_path)?;
         let mut generator = Generator::new(&model, 40)?;
         let mut probs = Vec::new();
         print!("{prompt}");
