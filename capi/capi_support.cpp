@@ -156,6 +156,10 @@ void fill_metrics(const inkling::Metrics& m, ink_metrics* out) {
   std::memcpy(out, &c, std::min<std::size_t>(out->struct_size, sizeof c));
 }
 
+void DraftModel::to_cpp(std::shared_ptr<const Model>& m, const ink_model* v) {
+  if (v) m = v->model;
+}
+
 ink_status to_generation_config(const char* fn, const ink_generator_params* params, inkling::GenerationConfig& c) {
   ink_generator_params p = ink_generator_params_default();
   if (params) {
@@ -167,31 +171,7 @@ ink_status to_generation_config(const char* fn, const ink_generator_params* para
     return fail(INK_ERR_INVALID_ARGUMENT, std::string(fn) + ": top_n_alternatives must be <= " +
                                               std::to_string(INK_MAX_ALTERNATIVES));
   c = inkling::GenerationConfig{};
-  c.max_new_tokens = p.max_new_tokens;
-  c.min_new_tokens = p.min_new_tokens;
-  c.n_ctx = p.n_ctx;
-  c.sampling.temperature = p.temperature;
-  c.sampling.top_k = p.top_k;
-  c.sampling.top_p = p.top_p;
-  c.sampling.min_p = p.min_p;
-  c.sampling.typical_p = p.typical_p;
-  c.sampling.repeat_penalty = p.repeat_penalty;
-  c.sampling.presence_penalty = p.presence_penalty;
-  c.sampling.frequency_penalty = p.frequency_penalty;
-  c.sampling.penalty_window = p.penalty_window;
-  c.sampling.seed = p.seed;
-  c.num_beams = p.num_beams;
-  c.length_penalty = p.length_penalty;
-  c.num_return_sequences = p.num_return_sequences;
-  c.top_n_alternatives = p.top_n_alternatives;
-  c.stop_at_eog = p.stop_at_eog != 0;
-  c.on_context_full = p.context_full_is_error ? inkling::ContextFullPolicy::Error : inkling::ContextFullPolicy::Stop;
-  c.kv_type = p.kv_q8_0 ? inkling::DType::Q8_0 : p.kv_f16 ? inkling::DType::F16 : inkling::DType::F32;
-  c.memory_budget = static_cast<std::size_t>(p.memory_budget);
-  c.lookup_draft = p.lookup_draft;
-  if (p.draft_model) c.draft_model = p.draft_model->model;
-  c.draft_tokens = p.draft_tokens;
-  c.draft_p_min = p.draft_p_min;
+  config_from_params(p, c);
   if (p.n_stop_strings && !p.stop_strings) return null_arg(fn, "stop_strings");
   for (size_t i = 0; i < p.n_stop_strings; ++i) {
     if (!p.stop_strings[i]) return null_arg(fn, "a stop string");

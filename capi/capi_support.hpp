@@ -24,6 +24,8 @@ struct ink_generator {
   bool have_result = false;
 };
 
+#include "param_map.hpp"
+
 namespace inkling::capi {
 
 // Records the calling thread's error message and returns `status`.

@@ -133,30 +133,9 @@ ink_status ink_generator_params_init(ink_generator_params* p) {
 }
 
 ink_generator_params ink_generator_params_default(void) {
-  const inkling::GenerationConfig d;
   ink_generator_params p{};
   p.struct_size = sizeof p;
-  p.max_new_tokens = d.max_new_tokens;
-  p.min_new_tokens = d.min_new_tokens;
-  p.n_ctx = 0;
-  p.temperature = d.sampling.temperature;
-  p.top_k = d.sampling.top_k;
-  p.top_p = d.sampling.top_p;
-  p.min_p = d.sampling.min_p;
-  p.typical_p = d.sampling.typical_p;
-  p.repeat_penalty = d.sampling.repeat_penalty;
-  p.presence_penalty = d.sampling.presence_penalty;
-  p.frequency_penalty = d.sampling.frequency_penalty;
-  p.penalty_window = d.sampling.penalty_window;
-  p.seed = d.sampling.seed;
-  p.num_beams = 1;
-  p.length_penalty = d.length_penalty;
-  p.num_return_sequences = 1;
-  p.top_n_alternatives = d.top_n_alternatives;
-  p.stop_at_eog = 1;
-  p.context_full_is_error = 0;
-  p.draft_tokens = d.draft_tokens;
-  p.draft_p_min = d.draft_p_min;
+  inkling::capi::params_from_config(inkling::GenerationConfig{}, p);
   return p;
 }
 
@@ -289,6 +268,51 @@ ink_status ink_generator_metrics(const ink_generator* gen, ink_metrics* out) {
     if (out->struct_size < sizeof(uint32_t))
       return fail(INK_ERR_INVALID_ARGUMENT, "ink_generator_metrics: set out->struct_size = sizeof(ink_metrics)");
     fill_metrics(gen->have_result ? gen->last.metrics : gen->gen->metrics(), out);
+    return INK_OK;
+  });
+}
+
+ink_status ink_generator_seed(const ink_generator* gen, uint64_t* out) {
+  return guard([&]() -> ink_status {
+    if (!gen) return null_arg("ink_generator_seed", "gen");
+    if (!out) return null_arg("ink_generator_seed", "out");
+    *out = gen->gen->seed();
+    return INK_OK;
+  });
+}
+
+ink_status ink_generator_sequence_count(const ink_generator* gen, size_t* n_out) {
+  return guard([&]() -> ink_status {
+    if (!gen) return null_arg("ink_generator_sequence_count", "gen");
+    if (!n_out) return null_arg("ink_generator_sequence_count", "n_out");
+    *n_out = gen->have_result ? gen->last.sequences.size() : 0;
+    return INK_OK;
+  });
+}
+
+ink_status ink_generator_sequence(const ink_generator* gen, size_t index, ink_sequence* out) {
+  return guard([&]() -> ink_status {
+    constexpr const char* fn = "ink_generator_sequence";
+    if (!gen) return null_arg(fn, "gen");
+    if (!out) return null_arg(fn, "out");
+    if (out->struct_size < sizeof(uint32_t))
+      return fail(INK_ERR_INVALID_ARGUMENT, std::string(fn) + ": set out->struct_size = sizeof(ink_sequence)");
+    const std::size_t n = gen->have_result ? gen->last.sequences.size() : 0;
+    if (index >= n)
+      return fail(INK_ERR_INVALID_ARGUMENT, std::string(fn) + ": index " + std::to_string(index) + " is not below the " +
+                                                std::to_string(n) + " sequences of the last ink_generate");
+    const inkling::Sequence& s = gen->last.sequences[index];
+    ink_sequence c{};
+    c.struct_size = out->struct_size;
+    c.text = s.text.c_str();
+    c.text_len = s.text.size();
+    c.tokens = s.tokens.data();
+    c.n_tokens = s.tokens.size();
+    c.logprob = s.logprob;
+    c.score = s.score;
+    c.length = s.length;
+    c.stop_reason = to_c(s.stop_reason);
+    std::memcpy(out, &c, std::min<std::size_t>(out->struct_size, sizeof c));
     return INK_OK;
   });
 }

@@ -136,7 +136,8 @@ typedef struct ink_generator_params {
   float presence_penalty;
   float frequency_penalty;
   int32_t penalty_window;      /* default 64; -1 = whole history */
-  uint64_t seed;               /* same seed, same inputs: same tokens */
+  uint64_t seed;               /* same seed, same inputs: same tokens; INK_SEED_RANDOM: drawn
+                                  (ink_generator_seed reports it) */
   int32_t num_beams;           /* > 1: beam search (through ink_generate only) */
   float length_penalty;
   int32_t num_return_sequences;
@@ -237,6 +238,30 @@ typedef struct ink_metrics {
 } ink_metrics;
 
 INK_API ink_status ink_generator_metrics(const ink_generator *gen, ink_metrics *out);
+
+/* The seed the generator's sampler uses: params.seed, or the one drawn when params.seed
+ * is INK_SEED_RANDOM (report it so that a good sample can be reproduced). */
+#define INK_SEED_RANDOM UINT64_MAX
+INK_API ink_status ink_generator_seed(const ink_generator *gen, uint64_t *out);
+
+/* The sequences of the last ink_generate: with beam search (num_beams > 1) up to
+ * num_return_sequences, best score first; otherwise the one sampled sequence. */
+typedef struct ink_sequence {
+  uint32_t struct_size;       /* set by the caller: sizeof(ink_sequence) */
+  const char *text;           /* valid until the next call on the generator */
+  size_t text_len;
+  const int32_t *tokens;      /* generated ids (without a final end-of-generation token) */
+  size_t n_tokens;
+  double logprob;             /* sum of the counted tokens' log-probabilities */
+  double score;               /* logprob / length^length_penalty */
+  int32_t length;             /* tokens counted in logprob (includes a final end token) */
+  ink_stop_reason stop_reason;
+} ink_sequence;
+
+/* *n_out = how many sequences the last ink_generate returned (0 before any). */
+INK_API ink_status ink_generator_sequence_count(const ink_generator *gen, size_t *n_out);
+/* Sequence `index` (< the count; INK_ERR_INVALID_ARGUMENT otherwise). */
+INK_API ink_status ink_generator_sequence(const ink_generator *gen, size_t index, ink_sequence *out);
 
 /* ---- many requests at once --------------------------------------------------------- */
 

@@ -21,8 +21,8 @@
 #include "inkling/gguf.hpp"
 #include "inkling/kv_cache.hpp"
 #include "inkling/model.hpp"
+#include "inkling/system.hpp"
 #include "commands.hpp"
-#include "kernels/kernels.hpp"
 
 namespace {
 
@@ -198,7 +198,7 @@ std::vector<double> probe_bandwidth(const std::vector<int>& threads) {
   if (pid == 0) {
     close(fds[0]);
     for (int t : threads) {
-      const double gbs = inkling::kernels::triad_bandwidth(t > 0 ? t : inkling::Model::default_threads());
+      const double gbs = inkling::memory_bandwidth_gbs(t > 0 ? t : inkling::Model::default_threads());
       if (write(fds[1], &gbs, sizeof gbs) != static_cast<ssize_t>(sizeof gbs)) break;
     }
     _exit(0);
@@ -331,6 +331,6 @@ int cmd_bench(int argc, char** argv) {
   }
   if (!o.json)
     std::printf("\npeak resident memory: %.1f MiB; CPU: %s\n", peak_rss_bytes() / 1048576.0,
-                inkling::kernels::cpu_description().c_str());
+                inkling::cpu_info().description.c_str());
   return 0;
 }

@@ -107,6 +107,7 @@ int cmd_chat(int argc, char** argv) {
   for (auto& s : tmpl.stop_strings()) config.stop.push_back(s);
   for (auto id : tmpl.stop_tokens(tok)) config.stop_tokens.push_back(id);
   inkling::Generator gen(model, config);
+  o.flags.report_seed(gen);
 
   const bool interactive = isatty(STDIN_FILENO) != 0;
   std::fprintf(stderr, "[chat: %s template, %d-token context; /reset forgets the conversation, /exit quits]\n",

@@ -7,7 +7,6 @@
 #include "args.hpp"
 #include "commands.hpp"
 #include "inkling/inkling.hpp"
-#include "kernels/kernels.hpp"
 
 int cmd_info(int argc, char** argv) {
   std::string path;
@@ -83,6 +82,6 @@ int cmd_info(int argc, char** argv) {
       specials += std::string(" ") + what + " " + std::to_string(id) + " '" + tok.token_to_piece(id, true) + "'";
   std::printf("special tokens:%s\n", specials.empty() ? " none" : specials.c_str());
   std::printf("weights: %.1f MiB; kernels chosen: %s (CPU: %s); threads: %d\n", model->weight_bytes() / 1048576.0,
-              model->isa().c_str(), inkling::kernels::cpu_description().c_str(), model->threads());
+              model->isa().c_str(), inkling::cpu_info().description.c_str(), model->threads());
   return 0;
 }

@@ -52,8 +52,22 @@ void usage() {
 struct RunOptions {
   std::string model, prompt, draft_path;
   GenerationFlags flags;
-  bool show_probs = false, json = false, metrics = false;
+  bool prompt_given = false, show_probs = false, json = false, metrics = false;
 };
+
+// Beam search is deterministic and reports whole sequences at the end: flags that only
+// make sense for one sampled, streamed sequence are refused rather than ignored.
+void refuse_with_beams(const RunOptions& o) {
+  auto refuse = [](const std::string& flag, const char* why) {
+    Args::fail(flag + " cannot combine with --beams (" + why + ")");
+  };
+  if (!o.flags.sampling_flags.empty())
+    refuse(o.flags.sampling_flags.front(), "beam search is deterministic: it applies --bias and the penalties, "
+                                           "no sampling filter or seed");
+  if (o.show_probs) refuse("--show-probs", "the best sequence is known only at the end; see --json for every beam");
+  if (o.flags.gen.lookup_draft > 0) refuse("--lookup", "speculation checks one sequence's tokens");
+  if (!o.draft_path.empty()) refuse("--draft", "speculation checks one sequence's tokens");
+}
 
 RunOptions parse(int argc, char** argv) {
   RunOptions o;
@@ -62,7 +76,7 @@ RunOptions parse(int argc, char** argv) {
   while (a.next()) {
     if (a.is("-h", "--help")) { usage(); std::exit(0); }
     else if (a.is("-m", "--model")) o.model = a.value();
-    else if (a.is("-p", "--prompt")) o.prompt = a.value();
+    else if (a.is("-p", "--prompt")) o.prompt = a.value(), o.prompt_given = true;
     else if (o.flags.parse(a)) continue;
     else if (a.is("--lookup")) o.flags.gen.lookup_draft = static_cast<int>(a.integer(0, 64));
     else if (a.is("--draft")) o.draft_path = a.value();
@@ -78,6 +92,8 @@ RunOptions parse(int argc, char** argv) {
     else if (a.is("--special")) o.flags.gen.special_text = true;
     else a.unknown();
   }
+  if (!o.prompt_given) Args::fail("run needs a prompt: -p TEXT (-p '' starts from the beginning-of-text token alone)");
+  if (o.flags.gen.num_beams > 1) refuse_with_beams(o);
   o.flags.finish();
   o.flags.gen.validate();
   return o;
@@ -173,6 +189,7 @@ int cmd_run(int argc, char** argv) {
                  c.n_ctx_train, model->isa().c_str(), model->threads());
   }
   inkling::Generator gen(model, gen_config);
+  o.flags.report_seed(gen);
   const bool tty = isatty(STDOUT_FILENO) != 0;
   std::vector<inkling::StepInfo> steps;
 
@@ -197,13 +214,16 @@ int cmd_run(int argc, char** argv) {
     std::string seqs = "[";
     for (std::size_t i = 0; i < result.sequences.size(); ++i) {
       const auto& s = result.sequences[i];
-      seqs += (i ? ", " : "") + std::string("{\"text\": ") + json_string(s.text) + ", \"logprob\": " +
+      std::string ids;
+      for (std::size_t k = 0; k < s.tokens.size(); ++k) ids += (k ? ", " : "") + std::to_string(s.tokens[k]);
+      seqs += (i ? ", " : "") + std::string("{\"text\": ") + json_string(s.text) + ", \"tokens\": [" + ids + "], \"logprob\": " +
               json_number(s.logprob) + ", \"score\": " + json_number(s.score) + ", \"stop_reason\": \"" +
               std::string(inkling::stop_reason_name(s.stop_reason)) + "\"}";
     }
-    std::printf("{\"done\": true, \"stop_reason\": \"%s\", \"text\": %s, \"sequences\": %s], \"metrics\": %s}\n",
+    std::printf("{\"done\": true, \"stop_reason\": \"%s\", \"text\": %s, \"seed\": %llu, \"sequences\": %s], "
+                "\"metrics\": %s}\n",
                 std::string(inkling::stop_reason_name(result.stop_reason)).c_str(), json_string(result.text).c_str(),
-                seqs.c_str(), metrics_json(m).c_str());
+                static_cast<unsigned long long>(gen.seed()), seqs.c_str(), metrics_json(m).c_str());
     return 0;
   }
   if (o.flags.gen.num_beams > 1) {

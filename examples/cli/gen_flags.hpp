@@ -5,8 +5,10 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
-#include <random>
+#include <algorithm>
+#include <cstdio>
 #include <string>
+#include <vector>
 
 #include "args.hpp"
 #include "inkling/generator.hpp"
@@ -22,7 +24,7 @@ inline constexpr const char* kGenerationFlagsHelp =
     "      --no-mmap           read the model into memory instead of mapping it\n"
     "sampling (applied in this order: bias, penalties, top-k, typical-p, top-p, min-p, temp):\n"
     "      --temp T            temperature; 0 = greedy, always the most likely token (default 0.8)\n"
-    "      --top-k K           keep the K most likely tokens; 0 = off (default 40)\n"
+    "      --top-k K           keep the K most likely tokens; 0 or -1 = off (default 40)\n"
     "      --top-p P           keep the smallest set whose probability reaches P; 1 = off (default 0.95)\n"
     "      --min-p P           drop tokens less likely than P x the most likely one; 0 = off (default 0.05)\n"
     "      --typical-p P       locally typical sampling; 1 = off (default 1)\n"
@@ -41,9 +43,13 @@ struct GenerationFlags {
   inkling::ModelOptions model_options;
   inkling::GenerationConfig gen;
   bool seed_given = false;
+  // The flags given that shape the sampled distribution (beam search refuses them).
+  std::vector<std::string> sampling_flags;
 
   // Consumes the current flag if it is one of kGenerationFlagsHelp's (or -n); false if not.
   bool parse(Args& a) {
+    for (const char* flag : {"--temp", "--top-k", "--top-p", "--min-p", "--typical-p", "--seed"})
+      if (a.is(flag)) sampling_flags.emplace_back(flag);
     if (a.is("-n", "--max-tokens")) gen.max_new_tokens = static_cast<int>(a.integer(0, 1 << 24));
     else if (a.is("--min-tokens")) gen.min_new_tokens = static_cast<int>(a.integer(0, 1 << 24));
     else if (a.is("--ctx")) gen.n_ctx = static_cast<int>(a.integer(1, 1 << 24));
@@ -52,7 +58,7 @@ struct GenerationFlags {
     else if (a.is("-t", "--threads")) model_options.threads = static_cast<int>(a.integer(1, 1024));
     else if (a.is("--no-mmap")) model_options.use_mmap = false;
     else if (a.is("--temp")) gen.sampling.temperature = a.real();
-    else if (a.is("--top-k")) gen.sampling.top_k = static_cast<int>(a.integer(-1, 1 << 24));
+    else if (a.is("--top-k")) gen.sampling.top_k = std::max(0, static_cast<int>(a.integer(-1, 1 << 24)));  // -1: off, as llama.cpp
     else if (a.is("--top-p")) gen.sampling.top_p = a.real();
     else if (a.is("--min-p")) gen.sampling.min_p = a.real();
     else if (a.is("--typical-p")) gen.sampling.typical_p = a.real();
@@ -80,8 +86,12 @@ struct GenerationFlags {
     return true;
   }
 
-  // After the last flag: a random seed unless one was given.
+  // After the last flag: a random seed (drawn by the sampler) unless one was given.
   void finish() {
-    if (!seed_given) gen.sampling.seed = (static_cast<std::uint64_t>(std::random_device{}()) << 32) | std::random_device{}();
+    if (!seed_given) gen.sampling.seed = inkling::SamplerConfig::kRandomSeed;
+  }
+  // The seed a run drew, on stderr, so that a good sample can be reproduced with --seed.
+  void report_seed(const inkling::Generator& g) const {
+    if (!seed_given) std::fprintf(stderr, "[seed %llu]\n", static_cast<unsigned long long>(g.seed()));
   }
 };

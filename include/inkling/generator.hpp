@@ -37,7 +37,10 @@ struct GenerationConfig {
   int n_ctx = 0;                      // KV cache positions; 0 = the model's training context
   DType kv_type = DType::F32;         // F32, F16 or Q8_0 (see KVCacheOptions::type)
   std::size_t memory_budget = 0;      // > 0: the KV cache may not exceed this many bytes
-  int num_beams = 1;                  // > 1: beam search (deterministic; the sampler's filters are not used)
+  // > 1: beam search. Deterministic: the logit processors (logit bias, penalties, the
+  // ending-token ban) apply as in sampling, the distribution-shaping steps (top-k, top-p,
+  // temperature, ...) do not. Cannot combine with lookup_draft or draft_model.
+  int num_beams = 1;
   float length_penalty = 1.0f;        // beam score = sum of logprobs / length^length_penalty
   bool early_stopping = true;         // beam search ends once num_beams hypotheses have finished
   int num_return_sequences = 1;       // beam search: how many finished sequences to return (<= num_beams)
@@ -158,6 +161,9 @@ class Generator {
   const std::string& text() const noexcept;               // emitted so far
   const std::vector<TokenId>& tokens() const noexcept;    // generated so far
   const GenerationConfig& config() const noexcept;
+  // The sampler's seed: config().sampling.seed, or the one drawn for
+  // SamplerConfig::kRandomSeed (report it so a good sample can be reproduced).
+  std::uint64_t seed() const noexcept;
   const KVCache& cache() const noexcept;
   const Model& model() const noexcept;
 

@@ -10,5 +10,7 @@
 #include "inkling/model.hpp"
 #include "inkling/quantize.hpp"
 #include "inkling/sampler.hpp"
+#include "inkling/synth.hpp"
+#include "inkling/system.hpp"
 #include "inkling/tensor.hpp"
 #include "inkling/tokenizer.hpp"

@@ -4,12 +4,16 @@
 
 #include <cstddef>
 #include <memory>
+#include <span>
 
 #include "inkling/tensor.hpp"
 
 namespace inkling {
 
 class Model;
+namespace detail {
+struct KVCacheAccess;
+}
 
 struct KVCacheOptions {
   int n_ctx = 0;              // positions per sequence; 0 = the model's training context
@@ -47,11 +51,20 @@ class KVCache {
   // cached positions.
   void remove(int seq, int p0, int p1);
 
-  struct Impl;
-  Impl& impl() noexcept { return *impl_; }
-  const Impl& impl() const noexcept { return *impl_; }
+  // Serialization of one sequence's first `n` positions, as raw rows in the cache's type:
+  // for each layer, n key rows then n value rows. row_bytes() is one position's key (or
+  // value) row in one layer, so the whole is 2 * n_layer * n * row_bytes() bytes.
+  // save_rows: Error(InvalidArgument) if n exceeds the sequence's length or `out` has
+  // another size. load_rows replaces the sequence with the rows and sets its length to n:
+  // Error(InvalidArgument) if n exceeds n_ctx or `in` has another size.
+  std::size_t row_bytes() const noexcept;
+  std::size_t rows_bytes(int n) const noexcept;
+  void save_rows(int seq, int n, std::span<std::byte> out) const;
+  void load_rows(int seq, int n, std::span<const std::byte> in);
 
  private:
+  struct Impl;
+  friend struct detail::KVCacheAccess;  // the forward pass: the storage and its workspace
   std::unique_ptr<Impl> impl_;
 };
 

@@ -27,7 +27,7 @@
 #include <utility>
 #include <vector>
 
-#include "inkling/tokenizer.hpp"
+#include "inkling/types.hpp"
 
 namespace inkling {
 
@@ -48,7 +48,10 @@ struct SamplerConfig {
   // Added to the token's logit; -inf bans it. Several entries for one id add up. Ids at
   // or beyond the vocabulary size are ignored.
   std::vector<std::pair<TokenId, float>> logit_bias;
-  std::uint64_t seed = 0;        // same seed + same inputs = same tokens
+  // Same seed + same inputs = same tokens. kRandomSeed: a seed drawn from the system's
+  // entropy source when the Sampler is made (Sampler::seed() reports it).
+  std::uint64_t seed = 0;
+  static constexpr std::uint64_t kRandomSeed = ~std::uint64_t{0};
   int min_keep = 1;              // >= 1; the truncating filters keep at least this many
   int top_n = 10;                // in [0, 100]: how many entries top() / raw_top() can report
   std::vector<SamplerStep> order = default_order();
@@ -104,7 +107,15 @@ class Sampler {
   float raw_entropy() const noexcept;     // nats, raw distribution
   int candidates_kept() const noexcept;   // tokens with a finite logit in the final distribution
 
+  // Runs only the steps that adjust logits without shaping the distribution (logit bias,
+  // penalties: the ones greedy decoding applies too), in the configured order, writing
+  // the adjusted logits back into `logits`. Beam search scores its candidates on these.
+  // Same errors as sample().
+  void adjust_logits(std::span<float> logits, std::span<const TokenId> history);
+
   const SamplerConfig& config() const noexcept;
+  // The seed in use: config().seed, or the one drawn for kRandomSeed.
+  std::uint64_t seed() const noexcept;
   // Restarts the random sequence as if constructed with this seed.
   void reseed(std::uint64_t seed) noexcept;
   // The random generator's state (kRngStateWords words), to save and restore a session

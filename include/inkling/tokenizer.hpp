@@ -10,12 +10,11 @@
 #include <string_view>
 #include <vector>
 
+#include "inkling/types.hpp"
+
 namespace inkling {
 
 class GgufFile;
-
-using TokenId = std::int32_t;
-inline constexpr TokenId kNoToken = -1;
 
 // Token attributes (bit flags), as GGUF token types map to them.
 enum TokenAttr : std::uint32_t {

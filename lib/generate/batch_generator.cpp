@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "generate/decoding.hpp"
+#include "generate/prefix.hpp"
 #include "inkling/error.hpp"
 
 namespace inkling {
@@ -41,12 +42,6 @@ struct Slot {
   Request* request = nullptr;
   std::uint64_t last_used = 0;
 };
-
-std::size_t common_prefix(const std::vector<TokenId>& a, const std::vector<TokenId>& b) {
-  std::size_t n = 0;
-  while (n < a.size() && n < b.size() && a[n] == b[n]) ++n;
-  return n;
-}
 
 }  // namespace
 
@@ -119,12 +114,11 @@ struct BatchGenerator::Impl {
   // Gives `r` a sequence: the free slot holding the longest prefix of its prompt, or a
   // copy of a busier slot's entries when another sequence holds a longer one.
   void admit(Request& r) {
-    const std::size_t limit = r.prompt.size() - 1;  // the last prompt token is always computed, for its logits
     int best_free = -1, best_any = -1;
     std::size_t free_len = 0, any_len = 0;
     for (int s = 0; s < static_cast<int>(slots.size()); ++s) {
       const Slot& slot = slots[static_cast<std::size_t>(s)];
-      const std::size_t len = std::min(limit, common_prefix(slot.tokens, r.prompt));
+      const std::size_t len = detail::reusable_prefix(slot.tokens, r.prompt);
       if (!slot.request &&
           (best_free < 0 || len > free_len ||
            (len == free_len && slot.last_used < slots[static_cast<std::size_t>(best_free)].last_used))) {

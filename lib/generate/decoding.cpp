@@ -36,13 +36,6 @@ std::size_t peak_rss_bytes() {
 #endif
 }
 
-void ban_ending_tokens(const Tokenizer& tok, const GenerationConfig& c, std::span<float> logits) {
-  for (std::size_t i = 0; i < logits.size(); ++i)
-    if (tok.is_eog(static_cast<TokenId>(i))) logits[i] = -INFINITY;
-  for (TokenId id : c.stop_tokens)
-    if (id >= 0 && static_cast<std::size_t>(id) < logits.size()) logits[static_cast<std::size_t>(id)] = -INFINITY;
-}
-
 namespace {
 SamplerConfig sampler_config(const GenerationConfig& c) {
   c.validate();
@@ -148,13 +141,11 @@ std::optional<StepInfo> Decoding::choose(std::span<float> logits, int position, 
   }
   t_prev = now;
 
-  const bool is_eog = config.stop_at_eog && tok.is_eog(id);
-  const bool is_stop_token = std::find(config.stop_tokens.begin(), config.stop_tokens.end(), id) != config.stop_tokens.end();
-  if (may_end && (is_eog || is_stop_token)) {
+  if (const auto ending = may_end ? ending_token(tok, config, id) : std::nullopt) {
     s.text = stop_text.flush() + detok.flush();
     text += s.text;
     s.final = true;
-    end(is_eog ? StopReason::EndOfSequence : StopReason::StopToken);
+    end(*ending);
     return s;
   }
 

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "generate/stop_text.hpp"
+#include "generate/stop_rules.hpp"
 #include "inkling/generator.hpp"
 
 namespace inkling::detail {
@@ -64,7 +64,5 @@ struct Decoding {
 
 double ms_between(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b);
 std::size_t peak_rss_bytes();
-// Logits of tokens that may not end generation yet are set to -inf.
-void ban_ending_tokens(const Tokenizer& tok, const GenerationConfig& config, std::span<float> logits);
 
 }  // namespace inkling::detail

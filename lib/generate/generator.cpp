@@ -4,6 +4,7 @@
 #include <string>
 
 #include "generate/generator_impl.hpp"
+#include "generate/prefix.hpp"
 #include "inkling/error.hpp"
 
 namespace inkling {
@@ -29,6 +30,9 @@ void GenerationConfig::validate() const {
     bad("min_new_tokens must be in [0, max_new_tokens], got " + std::to_string(min_new_tokens));
   if (n_ctx < 0) bad("n_ctx must be >= 0 (0 = the model's context), got " + std::to_string(n_ctx));
   if (num_beams < 1 || num_beams > 64) bad("num_beams must be in [1, 64], got " + std::to_string(num_beams));
+  if (num_beams > 1 && (lookup_draft > 0 || draft_model))
+    bad(std::string("num_beams > 1 cannot combine with ") + (draft_model ? "draft_model" : "lookup_draft") +
+        " (speculation checks one sequence's tokens; beam search keeps several)");
   if (num_return_sequences < 1 || num_return_sequences > num_beams)
     bad("num_return_sequences must be in [1, num_beams], got " + std::to_string(num_return_sequences));
   if (!std::isfinite(length_penalty)) bad("length_penalty must be finite");
@@ -71,8 +75,7 @@ void Generator::Impl::draft_with_model(TokenId id, int max_tokens, std::vector<T
   KVCache& dc = *draft_cache;
   std::vector<TokenId> context = cached;
   context.push_back(id);
-  std::size_t same = 0;
-  while (same < draft_cached.size() && same + 1 < context.size() && draft_cached[same] == context[same]) ++same;
+  const std::size_t same = detail::reusable_prefix(draft_cached, context);
   dc.truncate(0, static_cast<int>(same));
   draft_cached.resize(same);
   Batch b;
@@ -113,13 +116,7 @@ void Generator::Impl::begin(std::span<const TokenId> prompt) {
   drop_speculation();
   const int n = static_cast<int>(prompt.size());
   logits.resize(static_cast<std::size_t>(model->config().n_vocab));
-  // Prefix reuse: positions whose tokens equal what the cache already holds (a system
-  // prompt, the conversation so far) are kept; only the rest is computed. At least the
-  // last prompt token is recomputed, for its logits.
-  int reuse = 0;
-  while (reuse < n - 1 && reuse < static_cast<int>(cached.size()) &&
-         cached[static_cast<std::size_t>(reuse)] == prompt[static_cast<std::size_t>(reuse)])
-    ++reuse;
+  const int reuse = static_cast<int>(detail::reusable_prefix(cached, prompt));
   cache.truncate(0, reuse);
   cached.assign(prompt.begin(), prompt.begin() + reuse);
   Batch batch;
@@ -300,6 +297,7 @@ const Metrics& Generator::metrics() const noexcept { return impl_->metrics; }
 const std::string& Generator::text() const noexcept { return impl_->text; }
 const std::vector<TokenId>& Generator::tokens() const noexcept { return impl_->generated; }
 const GenerationConfig& Generator::config() const noexcept { return impl_->config; }
+std::uint64_t Generator::seed() const noexcept { return impl_->sampler.seed(); }
 const KVCache& Generator::cache() const noexcept { return impl_->cache; }
 const Model& Generator::model() const noexcept { return *impl_->model; }
 

@@ -10,7 +10,6 @@
 #include "generate/generator_impl.hpp"
 #include "inkling/error.hpp"
 #include "inkling/gguf.hpp"
-#include "model/kv_cache_impl.hpp"
 
 namespace inkling {
 namespace {
@@ -75,7 +74,6 @@ struct Reader {
 
 void Generator::save_state(const std::filesystem::path& path) const {
   const Impl& m = *impl_;
-  const KVCache::Impl& c = m.cache.impl();
   const int len = m.cache.length(0);
   if (static_cast<int>(m.cached.size()) != len)
     throw Error(ErrorCode::InvalidArgument, "Generator::save_state: nothing consistent to save (after beam search, "
@@ -89,12 +87,9 @@ void Generator::save_state(const std::filesystem::path& path) const {
   const auto rng = m.sampler.rng_state();
   w.pod(static_cast<std::uint32_t>(rng.size()));
   w.raw(rng.data(), rng.size() * sizeof(std::uint64_t));
-  const std::size_t row = c.row_bytes;
-  for (int l = 0; l < c.n_layer; ++l) {
-    auto& mc = const_cast<KVCache::Impl&>(c);  // the accessors are non-const; nothing is written
-    w.raw(mc.k_row(l, 0, 0), row * static_cast<std::size_t>(len));
-    w.raw(mc.v_row(l, 0, 0), row * static_cast<std::size_t>(len));
-  }
+  std::vector<std::byte> rows(m.cache.rows_bytes(len));
+  m.cache.save_rows(0, len, rows);
+  w.raw(rows.data(), rows.size());
   w.pod(fnv1a(w.out.data(), w.out.size()));
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   if (!f) throw Error(ErrorCode::Io, path.string() + ": cannot create the state file");
@@ -135,23 +130,14 @@ void Generator::load_state(const std::filesystem::path& path) {
   if (n_rng > 16) throw Error(ErrorCode::Format, name + ": bad random state");
   std::vector<std::uint64_t> rng(n_rng);
   r.raw(rng.data(), n_rng * sizeof(std::uint64_t));
-  KVCache::Impl& c = m.cache.impl();
-  const std::size_t row = c.row_bytes;
-  std::vector<std::byte> kv(row * len * 2 * static_cast<std::size_t>(c.n_layer));
+  std::vector<std::byte> kv(m.cache.rows_bytes(static_cast<int>(len)));
   r.raw(kv.data(), kv.size());
   if (r.pos != bytes.size() - 8) throw Error(ErrorCode::Format, name + ": trailing bytes in the state file");
 
   // Everything is validated: now change the generator.
   m.sampler.set_rng_state(rng);
   reset();
-  std::size_t off = 0;
-  for (int l = 0; l < c.n_layer; ++l) {
-    std::memcpy(c.k_row(l, 0, 0), kv.data() + off, row * len);
-    off += row * len;
-    std::memcpy(c.v_row(l, 0, 0), kv.data() + off, row * len);
-    off += row * len;
-  }
-  c.length[0] = static_cast<int>(len);
+  m.cache.load_rows(0, static_cast<int>(len), kv);
   m.cached = std::move(cached);
 }
 

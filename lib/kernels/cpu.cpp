@@ -108,13 +108,4 @@ std::string cpu_description() {
   return s + "]";
 }
 
-const KernelTable& table_for(Isa isa) {
-  switch (isa) {
-    case Isa::Avx512: return avx512_table();
-    case Isa::Avx2: return avx2_table();
-    case Isa::Scalar: break;
-  }
-  return scalar_table();
-}
-
 }  // namespace inkling::kernels

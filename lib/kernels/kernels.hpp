@@ -35,9 +35,11 @@ bool is_supported(DType type) noexcept;
 // Dequantizes n elements (a multiple of the type's block size) of a row.
 void dequantize_row(DType type, const std::byte* src, float* dst, std::int64_t n);
 
-// Scratch memory shared by the threads of one forward pass; grows, never shrinks.
+// Scratch memory shared by the threads of one forward pass; grows, never shrinks. The
+// kernels own no memory: what they need between calls or per thread comes from here.
 struct Workspace {
-  std::vector<std::byte> activations;
+  std::vector<std::byte> activations;  // converted activation rows, shared by all threads
+  std::vector<std::byte> gemm_scratch;  // one 64-byte aligned slice per thread (GemmFn)
 };
 
 // Collective. y[t * M + m] = dot(row m of w, x[t * K ...]) for t < n_tokens, where

@@ -2,9 +2,11 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <string>
 
 #include "inkling/error.hpp"
+#include "kernels/formats/f16.hpp"
 #include "kernels/kernel_table.hpp"
 
 namespace inkling::kernels {
@@ -34,11 +36,25 @@ void matmul(Isa isa, const TensorView& w, const float* x, int n_tokens, float* y
 
   const std::byte* act = reinterpret_cast<const std::byte*>(x);
   std::size_t act_row = static_cast<std::size_t>(k) * sizeof(float);
-  if (wk->quantize) {
-    act_row = static_cast<std::size_t>(dtype_row_bytes(wk->activation_type, k));
-    const std::size_t need = act_row * static_cast<std::size_t>(n_tokens);
+  if (wk->quantize) act_row = static_cast<std::size_t>(dtype_row_bytes(wk->activation_type, k));
+  const GemmFn gemm = n_tokens > 1 ? wk->gemm : nullptr;
+  // Each thread's gemm scratch: a slice of the workspace, rounded to whole cache lines.
+  const std::size_t slot = gemm && wk->gemm_scratch ? (wk->gemm_scratch(k) + 63) / 64 * 64 : 0;
+  const std::size_t act_need = wk->quantize ? act_row * static_cast<std::size_t>(n_tokens) : 0;
+  const std::size_t scratch_need = slot ? slot * static_cast<std::size_t>(omp_get_num_threads()) + 64 : 0;
+  if (act_need || scratch_need) {  // the same on every thread, so all or none meet the single
 #pragma omp single
-    if (ws.activations.size() < need) ws.activations.resize(need);
+    {
+      if (ws.activations.size() < act_need) ws.activations.resize(act_need);
+      if (ws.gemm_scratch.size() < scratch_need) ws.gemm_scratch.resize(scratch_need);
+    }
+  }
+  std::byte* scratch = nullptr;
+  if (slot) {
+    const auto base = reinterpret_cast<std::uintptr_t>(ws.gemm_scratch.data());
+    scratch = ws.gemm_scratch.data() + ((64 - base % 64) % 64) + slot * static_cast<std::size_t>(omp_get_thread_num());
+  }
+  if (wk->quantize) {
 #pragma omp for schedule(static)
     for (int t = 0; t < n_tokens; ++t)
       wk->quantize(x + static_cast<std::int64_t>(t) * k, ws.activations.data() + act_row * static_cast<std::size_t>(t), k);
@@ -47,7 +63,6 @@ void matmul(Isa isa, const TensorView& w, const float* x, int n_tokens, float* y
 
   const std::size_t w_row = w.row_bytes();
   const VecDotFn dot = wk->vec_dot;
-  const GemmFn gemm = n_tokens > 1 ? wk->gemm : nullptr;
   const std::int64_t row_block = gemm ? kGemmRowBlock : kRowBlock;
   const std::int64_t n_blocks = (m + row_block - 1) / row_block;
 #pragma omp for schedule(static)
@@ -55,7 +70,7 @@ void matmul(Isa isa, const TensorView& w, const float* x, int n_tokens, float* y
     const std::int64_t r0 = blk * row_block, r1 = std::min(m, r0 + row_block);
     if (gemm) {
       gemm(k, w.data + w_row * static_cast<std::size_t>(r0), w_row, static_cast<int>(r1 - r0), act, act_row, n_tokens,
-           y + r0, m);
+           y + r0, m, scratch);
       continue;
     }
     for (int t = 0; t < n_tokens; ++t) {
@@ -80,13 +95,13 @@ void weighted_sum_f32(Isa isa, const float* w, const float* v, std::int64_t stri
 }
 
 float dot_f16(Isa isa, const std::uint16_t* a, const std::uint16_t* b, std::int64_t n) {
-  return table_for(isa).f16.vec_dot(n, a, b);
+  return table_for(isa).for_type(DType::F16)->vec_dot(n, a, b);
 }
 
 void axpy_f16(Isa isa, float a, const std::uint16_t* x, float* y, std::int64_t n) { table_for(isa).axpy_f16(a, x, y, n); }
 
 float dot_q8_0(Isa isa, const std::byte* a, const std::byte* b, std::int64_t n) {
-  return table_for(isa).q8_0.vec_dot(n, a, b);
+  return table_for(isa).for_type(DType::Q8_0)->vec_dot(n, a, b);
 }
 
 void to_f16(const float* x, std::uint16_t* y, std::int64_t n) { ref::quantize_f16(x, y, n); }

@@ -101,7 +101,7 @@ ModelConfig read_config(const GgufFile& f) {
 
   c.n_rot = checked_count(f, a + "rope.dimension_count",
                           f.get_uint(a + "rope.dimension_count").value_or(c.head_dim), kMaxDim);
-  if (c.n_rot != c.head_dim && (c.architecture == "llama" || c.n_rot > c.head_dim || c.n_rot % 2))
+  if (c.n_rot != c.head_dim && (!arch->partial_rotary || c.n_rot > c.head_dim || c.n_rot % 2))
     throw Error(ErrorCode::Unsupported,
                 f.name() + ": rope.dimension_count (" + std::to_string(c.n_rot) +
                     ") differs from the head size (" + std::to_string(c.head_dim) +

@@ -40,11 +40,9 @@ KVCache::KVCache(const Model& model, KVCacheOptions options) : impl_(std::make_u
   m.n_ctx = n_ctx;
   m.n_seq = options.n_seq;
   m.n_layer = c.n_layer;
-  m.kv_dim = c.kv_dim();
-  m.type = options.type;
   if (const auto* arch = detail::find_arch(c.architecture)) {
     m.rope = arch->rope;
-    m.rope_style = static_cast<int>(arch->rope_style);
+    m.rope_style = arch->rope_style;
   }
   m.n_rot = c.n_rot;
   m.head_dim = c.head_dim;
@@ -52,20 +50,14 @@ KVCache::KVCache(const Model& model, KVCacheOptions options) : impl_(std::make_u
   m.rope_base = c.rope_freq_base;
   m.rope_scale = c.rope_freq_scale;
   m.rope_freqs = detail::rope_freq_factors(model);
-  m.row_bytes = static_cast<std::size_t>(dtype_row_bytes(m.type, m.kv_dim));
   const std::size_t rows = static_cast<std::size_t>(m.n_layer) * m.n_seq * m.n_ctx;
-  const std::size_t bytes = 2 * rows * m.row_bytes;
+  const std::size_t bytes = 2 * rows * static_cast<std::size_t>(dtype_row_bytes(options.type, c.kv_dim()));
   if (options.memory_budget > 0 && bytes > options.memory_budget)
     throw Error(ErrorCode::OutOfMemory,
                 "KVCache: " + std::to_string(n_ctx) + " positions x " + std::to_string(m.n_seq) +
                     " sequences need " + std::to_string(bytes) + " bytes, over the memory budget of " +
                     std::to_string(options.memory_budget) + " bytes (lower n_ctx or raise the budget)");
-  try {
-    m.kb.assign(rows * m.row_bytes, std::byte{0});
-    m.vb.assign(rows * m.row_bytes, std::byte{0});
-  } catch (const std::bad_alloc&) {
-    throw Error(ErrorCode::OutOfMemory, "KVCache: cannot allocate " + std::to_string(bytes) + " bytes");
-  }
+  m.kv.allocate(options.type, m.n_layer, m.n_seq, m.n_ctx, c.kv_dim());
   m.length.assign(static_cast<std::size_t>(m.n_seq), 0);
 }
 
@@ -75,14 +67,14 @@ KVCache& KVCache::operator=(KVCache&&) noexcept = default;
 
 int KVCache::n_ctx() const noexcept { return impl_->n_ctx; }
 int KVCache::n_seq() const noexcept { return impl_->n_seq; }
-DType KVCache::type() const noexcept { return impl_->type; }
+DType KVCache::type() const noexcept { return impl_->kv.type(); }
 
 int KVCache::length(int seq) const {
   impl_->check_seq(seq, "length");
   return impl_->length[static_cast<std::size_t>(seq)];
 }
 
-std::size_t KVCache::bytes() const noexcept { return impl_->kb.size() + impl_->vb.size(); }
+std::size_t KVCache::bytes() const noexcept { return impl_->kv.bytes(); }
 
 void KVCache::clear(int seq) {
   if (seq == -1) {
@@ -107,10 +99,10 @@ void KVCache::copy(int src, int dst) {
   m.check_seq(dst, "copy");
   if (src == dst) return;
   const int len = m.length[static_cast<std::size_t>(src)];
-  const std::size_t count = static_cast<std::size_t>(len) * m.row_bytes;
+  const std::size_t count = static_cast<std::size_t>(len) * m.kv.row_bytes();
   for (int l = 0; l < m.n_layer; ++l) {
-    std::memcpy(m.k_row(l, dst, 0), m.k_row(l, src, 0), count);
-    std::memcpy(m.v_row(l, dst, 0), m.v_row(l, src, 0), count);
+    std::memcpy(m.kv.k_row(l, dst, 0), m.kv.k_row(l, src, 0), count);
+    std::memcpy(m.kv.v_row(l, dst, 0), m.kv.v_row(l, src, 0), count);
   }
   m.length[static_cast<std::size_t>(dst)] = len;
 }
@@ -127,20 +119,66 @@ void KVCache::remove(int seq, int p0, int p1) {
   if (gap == 0) return;
   // Later entries move down by `gap` positions; their keys were rotated for their old
   // positions, so rotate them back by `gap` (rotations by angles add up).
-  std::vector<float> cos_v(static_cast<std::size_t>(m.n_rot / 2)), sin_v(cos_v.size()), row(static_cast<std::size_t>(m.kv_dim));
+  const int kv_dim = m.kv.kv_dim();
+  const DType type = m.kv.type();
+  std::vector<float> cos_v(static_cast<std::size_t>(m.n_rot / 2)), sin_v(cos_v.size()), row(static_cast<std::size_t>(kv_dim));
   if (m.rope) detail::rope_angles(-gap, m.n_rot, m.rope_base, m.rope_scale, m.rope_freqs, cos_v.data(), sin_v.data());
-  const auto style = static_cast<detail::RopeStyle>(m.rope_style);
   for (int l = 0; l < m.n_layer; ++l) {
     for (int p = p1; p < len; ++p) {
       // Decode, rotate, encode again (exact for F32; F16/Q8_0 round once more, as they
       // did when the key was first stored).
-      kernels::dequantize_row(m.type, m.k_row(l, seq, p), row.data(), m.kv_dim);
-      if (m.rope) detail::rope_apply(row.data(), m.n_head_kv, m.head_dim, m.n_rot, style, cos_v.data(), sin_v.data());
-      kernels::quantize_row(m.type, row.data(), m.k_row(l, seq, p - gap), m.kv_dim);
-      std::memcpy(m.v_row(l, seq, p - gap), m.v_row(l, seq, p), m.row_bytes);
+      kernels::dequantize_row(type, m.kv.k_row(l, seq, p), row.data(), kv_dim);
+      if (m.rope) detail::rope_apply(row.data(), m.n_head_kv, m.head_dim, m.n_rot, m.rope_style, cos_v.data(), sin_v.data());
+      kernels::quantize_row(type, row.data(), m.kv.k_row(l, seq, p - gap), kv_dim);
+      std::memcpy(m.kv.v_row(l, seq, p - gap), m.kv.v_row(l, seq, p), m.kv.row_bytes());
     }
   }
   m.length[static_cast<std::size_t>(seq)] = len - gap;
+}
+
+std::size_t KVCache::row_bytes() const noexcept { return impl_->kv.row_bytes(); }
+
+std::size_t KVCache::rows_bytes(int n) const noexcept {
+  return n < 0 ? 0 : 2 * static_cast<std::size_t>(impl_->n_layer) * static_cast<std::size_t>(n) * row_bytes();
+}
+
+void KVCache::save_rows(int seq, int n, std::span<std::byte> out) const {
+  const Impl& m = *impl_;
+  m.check_seq(seq, "save_rows");
+  if (n < 0 || n > m.length[static_cast<std::size_t>(seq)])
+    throw Error(ErrorCode::InvalidArgument, "KVCache::save_rows: " + std::to_string(n) + " positions requested, " +
+                                                std::to_string(m.length[static_cast<std::size_t>(seq)]) + " cached");
+  if (out.size() != rows_bytes(n))
+    throw Error(ErrorCode::InvalidArgument, "KVCache::save_rows: the buffer holds " + std::to_string(out.size()) +
+                                                " bytes, " + std::to_string(rows_bytes(n)) + " needed");
+  const std::size_t count = static_cast<std::size_t>(n) * m.kv.row_bytes();
+  std::byte* dst = out.data();
+  for (int l = 0; l < m.n_layer; ++l) {
+    if (count == 0) break;
+    std::memcpy(dst, m.kv.k_row(l, seq, 0), count);
+    std::memcpy(dst + count, m.kv.v_row(l, seq, 0), count);
+    dst += 2 * count;
+  }
+}
+
+void KVCache::load_rows(int seq, int n, std::span<const std::byte> in) {
+  Impl& m = *impl_;
+  m.check_seq(seq, "load_rows");
+  if (n < 0 || n > m.n_ctx)
+    throw Error(ErrorCode::InvalidArgument, "KVCache::load_rows: " + std::to_string(n) +
+                                                " positions do not fit in a context of " + std::to_string(m.n_ctx));
+  if (in.size() != rows_bytes(n))
+    throw Error(ErrorCode::InvalidArgument, "KVCache::load_rows: " + std::to_string(in.size()) + " bytes given, " +
+                                                std::to_string(rows_bytes(n)) + " expected");
+  const std::size_t count = static_cast<std::size_t>(n) * m.kv.row_bytes();
+  const std::byte* src = in.data();
+  for (int l = 0; l < m.n_layer; ++l) {
+    if (count == 0) break;
+    std::memcpy(m.kv.k_row(l, seq, 0), src, count);
+    std::memcpy(m.kv.v_row(l, seq, 0), src + count, count);
+    src += 2 * count;
+  }
+  m.length[static_cast<std::size_t>(seq)] = n;
 }
 
 }  // namespace inkling

@@ -80,6 +80,10 @@ void silu_mul(const float* gate, const float* up, float* out, std::int64_t n) {
   }
 }
 
+void silu_in_place(float* x, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) x[i] = x[i] / (1.0f + std::exp(-x[i]));
+}
+
 void add_in_place(float* x, const float* y, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) x[i] += y[i];
 }

@@ -37,6 +37,7 @@ void rope_apply(float* x, int n_heads, int head_dim, int n_rot, RopeStyle style,
 
 // out[i] = silu(gate[i]) * up[i], silu(z) = z / (1 + e^-z).
 void silu_mul(const float* gate, const float* up, float* out, std::int64_t n);
+void silu_in_place(float* x, std::int64_t n);
 
 void add_in_place(float* x, const float* y, std::int64_t n);
 

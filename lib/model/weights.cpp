@@ -134,7 +134,7 @@ Weights bind_weights(const GgufFile& file, const ArchTraits& arch, ModelConfig& 
     if (arch.fused_gate_up) {
       l.w_up = b.matrix(p + "ffn_up.weight", c.n_embd, 2 * static_cast<std::int64_t>(c.n_ff));
     } else {
-      if (arch.ffn != FfnKind::GeluMlp) l.w_gate = b.matrix(p + "ffn_gate.weight", c.n_embd, c.n_ff);
+      if (arch.ffn == FfnKind::Gated) l.w_gate = b.matrix(p + "ffn_gate.weight", c.n_embd, c.n_ff);
       l.w_up = b.matrix(p + "ffn_up.weight", c.n_embd, c.n_ff);
       l.b_up = b.vector(p + "ffn_up.bias", c.n_ff, true);
     }

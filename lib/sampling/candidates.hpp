@@ -7,7 +7,7 @@
 #include <span>
 #include <vector>
 
-#include "inkling/tokenizer.hpp"
+#include "inkling/types.hpp"
 
 namespace inkling::sampling {
 

@@ -4,12 +4,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 #include <string>
 
 #include "inkling/error.hpp"
 #include "sampling/candidates.hpp"
 #include "sampling/rng.hpp"
-#include "sampling/steps.hpp"
+#include "sampling/step_table.hpp"
 
 namespace inkling {
 
@@ -17,43 +18,33 @@ using sampling::Candidate;
 
 struct Sampler::Impl {
   explicit Impl(SamplerConfig c)
-      : config((c.validate(), std::move(c))),
-        rng(config.seed),
-        bias(sampling::merge_logit_bias(config.logit_bias)),
-        penalties{config.repeat_penalty, config.frequency_penalty, config.presence_penalty, config.penalty_window},
-        min_keep(static_cast<std::size_t>(config.min_keep)) {}
+      : config((c.validate(), std::move(c))), seed(resolve_seed(config.seed)), rng(seed), state(config) {}
 
-  void run(SamplerStep step, std::span<const TokenId> history);
+  static std::uint64_t resolve_seed(std::uint64_t s) {
+    if (s != SamplerConfig::kRandomSeed) return s;
+    std::random_device dev;
+    std::uint64_t drawn = SamplerConfig::kRandomSeed;
+    while (drawn == SamplerConfig::kRandomSeed) drawn = (static_cast<std::uint64_t>(dev()) << 32) | dev();
+    return drawn;
+  }
+
   std::size_t draw();
   // TokenProbs of `best`, against a softmax with this log-sum-exp.
   void report(std::vector<TokenProb>& out, std::size_t n, double log_sum_exp) const;
 
   SamplerConfig config;
+  std::uint64_t seed;
   sampling::Xoshiro256 rng;
-  std::vector<sampling::TokenBias> bias;
-  sampling::PenaltyParams penalties;
-  std::size_t min_keep;
+  sampling::ChainState state;
+  std::vector<const sampling::StepDef*> chain;  // config.order's rows (validated above)
 
   sampling::CandidateSet set;
-  sampling::PenaltyScratch scratch;
   std::vector<Candidate> best;  // select_best's output
   std::vector<TokenProb> top, raw_top;
   TokenProb chosen{}, chosen_raw{};
   float entropy = 0, raw_entropy = 0;
   int kept = 0;
 };
-
-void Sampler::Impl::run(SamplerStep step, std::span<const TokenId> history) {
-  switch (step) {
-    case SamplerStep::LogitBias: return sampling::apply_logit_bias(set, bias);
-    case SamplerStep::Penalties: return sampling::apply_penalties(set, history, penalties, scratch);
-    case SamplerStep::TopK: return sampling::apply_top_k(set, config.top_k, min_keep);
-    case SamplerStep::TypicalP: return sampling::apply_typical_p(set, config.typical_p, min_keep);
-    case SamplerStep::TopP: return sampling::apply_top_p(set, config.top_p, min_keep);
-    case SamplerStep::MinP: return sampling::apply_min_p(set, config.min_p, min_keep);
-    case SamplerStep::Temperature: return sampling::apply_temperature(set, config.temperature);
-  }
-}
 
 // Inverse CDF: one uniform in [0, total), then walk the cumulative mass in the current
 // (deterministic) order. Zero-probability candidates can never be picked.
@@ -80,6 +71,7 @@ void Sampler::Impl::report(std::vector<TokenProb>& out, std::size_t n, double lo
 }
 
 Sampler::Sampler(SamplerConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {
+  for (const SamplerStep step : impl_->config.order) impl_->chain.push_back(sampling::find_step(step));
   impl_->top.reserve(static_cast<std::size_t>(impl_->config.top_n));
   impl_->raw_top.reserve(static_cast<std::size_t>(impl_->config.top_n));
   impl_->best.reserve(static_cast<std::size_t>(impl_->config.top_n) + 1);
@@ -106,10 +98,9 @@ TokenId Sampler::sample(std::span<const float> logits, std::span<const TokenId> 
   s.raw_entropy = static_cast<float>(raw.entropy);
 
   const bool greedy = s.config.temperature <= 0;
-  for (const SamplerStep step : s.config.order) {
-    const bool shapes_distribution = step != SamplerStep::LogitBias && step != SamplerStep::Penalties;
-    if (greedy && shapes_distribution) continue;  // see sampler.hpp: greedy is the plain argmax
-    s.run(step, history);
+  for (const sampling::StepDef* step : s.chain) {
+    if (greedy && step->shapes_distribution) continue;  // see sampler.hpp: greedy is the plain argmax
+    step->apply(s.config, s.state, s.set, history);
   }
 
   Candidate pick{};
@@ -129,11 +120,24 @@ TokenId Sampler::sample(std::span<const float> logits, std::span<const TokenId> 
   s.kept = static_cast<int>(std::count_if(s.set.items().begin(), s.set.items().end(),
                                           [](const Candidate& c) { return c.logit != -INFINITY; }));
   s.chosen = {pick.id, pick.p, static_cast<float>(pick.logit - final_stats.log_sum_exp), pick.logit};
+  for (const sampling::StepDef* step : s.chain)
+    if (step->accept && !(greedy && step->shapes_distribution)) step->accept(s.config, s.state, s.chosen);
   const float raw_logit = logits[static_cast<std::size_t>(pick.id)];
   const double raw_logprob = raw_logit - raw.log_sum_exp;
   s.chosen_raw = {pick.id, static_cast<float>(std::exp(raw_logprob)), static_cast<float>(raw_logprob), raw_logit};
   return pick.id;
 }
+
+void Sampler::adjust_logits(std::span<float> logits, std::span<const TokenId> history) {
+  Impl& s = *impl_;
+  s.set.reset(logits);
+  for (const sampling::StepDef* step : s.chain)
+    if (!step->shapes_distribution) step->apply(s.config, s.state, s.set, history);
+  if (!s.set.modified()) return;
+  for (const Candidate& c : s.set.items()) logits[static_cast<std::size_t>(c.id)] = c.logit;
+}
+
+std::uint64_t Sampler::seed() const noexcept { return impl_->seed; }
 
 std::span<const TokenProb> Sampler::top(int n) const {
   const auto& v = impl_->top;
@@ -152,7 +156,10 @@ float Sampler::raw_entropy() const noexcept { return impl_->raw_entropy; }
 int Sampler::candidates_kept() const noexcept { return impl_->kept; }
 const SamplerConfig& Sampler::config() const noexcept { return impl_->config; }
 
-void Sampler::reseed(std::uint64_t seed) noexcept { impl_->rng.reseed(seed); }
+void Sampler::reseed(std::uint64_t seed) noexcept {
+  impl_->seed = seed;
+  impl_->rng.reseed(seed);
+}
 
 std::vector<std::uint64_t> Sampler::rng_state() const {
   const auto& s = impl_->rng.state();

@@ -1,10 +1,12 @@
-// SamplerConfig: the default chain order, step names and parameter validation.
+// SamplerConfig: parameter validation (the steps, their names and the default order are
+// the step table's, sampling/step_table.cpp).
 #include <cmath>
 #include <cstdio>
 #include <string>
 
 #include "inkling/error.hpp"
 #include "inkling/sampler.hpp"
+#include "sampling/step_table.hpp"
 
 namespace inkling {
 namespace {
@@ -17,38 +19,7 @@ std::string num(double v) {
   return buf;
 }
 
-bool known_step(SamplerStep step) {
-  switch (step) {
-    case SamplerStep::LogitBias:
-    case SamplerStep::Penalties:
-    case SamplerStep::TopK:
-    case SamplerStep::TypicalP:
-    case SamplerStep::TopP:
-    case SamplerStep::MinP:
-    case SamplerStep::Temperature: return true;
-  }
-  return false;  // a value cast from an out-of-range integer (e.g. through the C ABI)
-}
-
 }  // namespace
-
-std::string_view sampler_step_name(SamplerStep step) noexcept {
-  switch (step) {
-    case SamplerStep::LogitBias: return "logit_bias";
-    case SamplerStep::Penalties: return "penalties";
-    case SamplerStep::TopK: return "top_k";
-    case SamplerStep::TypicalP: return "typical_p";
-    case SamplerStep::TopP: return "top_p";
-    case SamplerStep::MinP: return "min_p";
-    case SamplerStep::Temperature: return "temperature";
-  }
-  return "unknown";
-}
-
-std::vector<SamplerStep> SamplerConfig::default_order() {
-  return {SamplerStep::LogitBias, SamplerStep::Penalties, SamplerStep::TopK,       SamplerStep::TypicalP,
-          SamplerStep::TopP,      SamplerStep::MinP,      SamplerStep::Temperature};
-}
 
 void SamplerConfig::validate() const {
   auto finite = [](float v) { return std::isfinite(v); };
@@ -72,7 +43,7 @@ void SamplerConfig::validate() const {
       bad("logit_bias for token " + std::to_string(id) + " must be a number or -inf, got " + num(b));
   }
   for (std::size_t i = 0; i < order.size(); ++i)
-    if (!known_step(order[i]))
+    if (!sampling::find_step(order[i]))
       bad("order[" + std::to_string(i) + "] is not a SamplerStep (value " +
           std::to_string(static_cast<int>(order[i])) + ")");
 }

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "inkling/tokenizer.hpp"
+#include "inkling/types.hpp"
 #include "sampling/candidates.hpp"
 
 namespace inkling::sampling {

@@ -304,10 +304,18 @@ TEST_CASE("chat is refused clearly for a model without a template; an API key is
   auto unauth = c.Post("/v1/completions", R"({"prompt": "hi"})", "application/json");
   REQUIRE(unauth);
   CHECK(unauth->status == 401);
+  for (const char* path : {"/tokenize", "/detokenize"}) {  // the tokens endpoints show the model too
+    auto refused = c.Post(path, R"({"content": "hi", "tokens": [1]})", "application/json");
+    REQUIRE(refused);
+    CHECK(refused->status == 401);
+  }
   c.set_bearer_token_auth("s3cret");
   auto ok = c.Post("/v1/completions", R"({"prompt": "hi", "max_tokens": 2})", "application/json");
   REQUIRE(ok);
   CHECK(ok->status == 200);
+  auto tokens = c.Post("/tokenize", R"({"content": "hi"})", "application/json");
+  REQUIRE(tokens);
+  CHECK(tokens->status == 200);
   auto chat = c.Post("/v1/chat/completions", R"({"messages": [{"role": "user", "content": "hi"}]})", "application/json");
   REQUIRE(chat);
   CHECK(chat->status == 400);

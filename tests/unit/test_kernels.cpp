@@ -11,7 +11,7 @@
 
 #include "inkling/error.hpp"
 #include "inkling/tensor.hpp"
-#include "kernels/blocks.hpp"
+#include "kernels/formats/all.hpp"
 #include "kernels/fp16.hpp"
 #include "kernels/kernel_table.hpp"
 #include "kernels/kernels.hpp"
@@ -158,7 +158,12 @@ TEST_CASE("gemm tiles equal the same table's vec_dot on every row and token tail
       for (int rows = 1; rows <= kMaxRows; ++rows)
         for (int tokens = 1; tokens <= kMaxTokens; ++tokens) {
           std::vector<float> y(static_cast<std::size_t>(ldy * (kMaxTokens + 1)), -777.0f);
-          wk->gemm(k, wdata.data(), w_row, rows, act.data(), a_row, tokens, y.data() + 1, ldy);
+          // The caller's scratch, 64-byte aligned, filled with NaN bytes: a tile must
+          // write what it reads there.
+          const std::size_t scratch_bytes = wk->gemm_scratch ? wk->gemm_scratch(k) : 0;
+          std::vector<std::byte> scratch(scratch_bytes + 64, std::byte{0xFF});
+          std::byte* aligned = scratch.data() + (64 - reinterpret_cast<std::uintptr_t>(scratch.data()) % 64) % 64;
+          wk->gemm(k, wdata.data(), w_row, rows, act.data(), a_row, tokens, y.data() + 1, ldy, aligned);
           double worst = 0;
           float worst_got = 0, worst_want = 0;
           int clobbered = 0;
@@ -235,7 +240,7 @@ TEST_CASE("Q8_0 layout and activation quantization") {
   for (int i = 0; i < 32; ++i) CHECK(y[i] == doctest::Approx(x[i]).epsilon(0.02));
   if (isa_supported(Isa::Avx2)) {
     BlockQ8_0 v{};
-    avx2_table().q8_0.quantize(x, &v, 32);
+    avx2_table().for_type(DType::Q8_0)->quantize(x, &v, 32);
     CHECK(std::memcmp(&q, &v, sizeof q) == 0);
   }
 }
@@ -373,7 +378,7 @@ TEST_CASE("vectorised Q8_K activation quantization is byte-identical to the refe
   for (Isa isa : {Isa::Avx2, Isa::Avx512}) {
     if (!isa_supported(isa)) continue;
     std::fill(got.begin(), got.end(), std::byte{0x5A});
-    table_for(isa).q4_k.quantize(x.data(), got.data(), 256 * kBlocks);
+    table_for(isa).for_type(DType::Q4_K)->quantize(x.data(), got.data(), 256 * kBlocks);
     INFO(isa_name(isa));
     for (int blk = 0; blk < kBlocks; ++blk) {
       INFO("block " << blk);

@@ -13,7 +13,6 @@
 #include "inkling/generator.hpp"
 #include "inkling/kv_cache.hpp"
 #include "kernels/kernels.hpp"
-#include "model/kv_cache_impl.hpp"
 #include "shared_data.hpp"
 
 using namespace inkling;
@@ -113,15 +112,20 @@ TEST_CASE("fork and remove on a Q8_0 cache match recomputing from scratch") {
   shortened.insert(shortened.end(), ids.begin() + 10, ids.begin() + 20);
   KVCache again(m, {.n_ctx = 64, .type = DType::Q8_0});
   run(m, again, shortened, 0, 15);
-  auto& moved = c.impl();
-  auto& fresh_rows = again.impl();
-  std::vector<float> x(static_cast<std::size_t>(moved.kv_dim)), y(x.size());
+  // Layer 0's rows of the 15 positions: 15 key rows, then 15 value rows.
+  const std::size_t row = c.row_bytes();
+  std::vector<std::byte> moved(c.rows_bytes(15)), fresh_rows(again.rows_bytes(15));
+  c.save_rows(0, 15, moved);
+  again.save_rows(0, 15, fresh_rows);
+  const int kv_dim = m.config().kv_dim();
+  std::vector<float> x(static_cast<std::size_t>(kv_dim)), y(x.size());
   double worst_k = 0;
   for (int p = 0; p < 15; ++p) {
-    kernels::dequantize_row(DType::Q8_0, moved.k_row(0, 0, p), x.data(), moved.kv_dim);
-    kernels::dequantize_row(DType::Q8_0, fresh_rows.k_row(0, 0, p), y.data(), moved.kv_dim);
+    const std::size_t k_off = static_cast<std::size_t>(p) * row, v_off = (15 + static_cast<std::size_t>(p)) * row;
+    kernels::dequantize_row(DType::Q8_0, moved.data() + k_off, x.data(), kv_dim);
+    kernels::dequantize_row(DType::Q8_0, fresh_rows.data() + k_off, y.data(), kv_dim);
     for (std::size_t e = 0; e < x.size(); ++e) worst_k = std::max(worst_k, static_cast<double>(std::abs(x[e] - y[e])));
-    CHECK(std::memcmp(moved.v_row(0, 0, p), fresh_rows.v_row(0, 0, p), moved.row_bytes) == 0);  // values move as they are
+    CHECK(std::memcmp(moved.data() + v_off, fresh_rows.data() + v_off, row) == 0);  // values move as they are
   }
   MESSAGE("re-rotated Q8_0 keys: worst difference " << worst_k);
   CHECK(worst_k < 0.05);  // one more Q8_0 rounding of a rotated key

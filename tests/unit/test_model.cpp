@@ -3,13 +3,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "inkling/error.hpp"
 #include "inkling/gguf.hpp"
 #include "inkling/kv_cache.hpp"
 #include "inkling/model.hpp"
-#include "model/kv_cache_impl.hpp"
 #include "shared_data.hpp"
 
 using inkling::Batch;
@@ -201,19 +203,28 @@ TEST_CASE("removing positions re-rotates the keys that move down") {
     cache.remove(0, 2, 5);  // drop tokens 2, 3, 4
     CHECK(cache.length() == static_cast<int>(kPrompt.size()) - 3);
     prefill(*m, fresh, {kPrompt[0], kPrompt[1], kPrompt[5], kPrompt[6], kPrompt[7]});
-    auto& a = cache.impl();
-    auto& b = fresh.impl();
+    // Layer 0's rows of the first 5 positions: 5 key rows, then 5 value rows.
+    const std::size_t row = cache.row_bytes();
+    std::vector<std::byte> a(cache.rows_bytes(5)), b(fresh.rows_bytes(5));
+    cache.save_rows(0, 5, a);
+    fresh.save_rows(0, 5, b);
     const int kv_dim = m->config().kv_dim();
+    auto value = [&](const std::vector<std::byte>& rows, bool v, int p, int i) -> double {
+      const std::byte* r = rows.data() + (v ? 5 * row : 0) + static_cast<std::size_t>(p) * row;
+      if (type == inkling::DType::F32) {
+        float f;
+        std::memcpy(&f, r + 4 * i, 4);
+        return f;
+      }
+      std::uint16_t h;  // compared as fp16 bit patterns: the difference counts ulps
+      std::memcpy(&h, r + 2 * i, 2);
+      return h;
+    };
     double worst_k = 0, worst_v = 0;
     for (int p = 0; p < 5; ++p)
       for (int i = 0; i < kv_dim; ++i) {
-        if (type == inkling::DType::F32) {
-          worst_k = std::max(worst_k, double(std::abs(a.k_at(0, 0, p)[i] - b.k_at(0, 0, p)[i])));
-          worst_v = std::max(worst_v, double(std::abs(a.v_at(0, 0, p)[i] - b.v_at(0, 0, p)[i])));
-        } else {
-          worst_k = std::max(worst_k, double(std::abs(int(a.k16_at(0, 0, p)[i]) - int(b.k16_at(0, 0, p)[i]))));
-          worst_v = std::max(worst_v, double(std::abs(int(a.v16_at(0, 0, p)[i]) - int(b.v16_at(0, 0, p)[i]))));
-        }
+        worst_k = std::max(worst_k, std::abs(value(a, false, p, i) - value(b, false, p, i)));
+        worst_v = std::max(worst_v, std::abs(value(a, true, p, i) - value(b, true, p, i)));
       }
     INFO(inkling::dtype_name(type));
     CHECK(worst_v == 0.0);
@@ -225,4 +236,31 @@ TEST_CASE("removing positions re-rotates the keys that move down") {
   prefill(*m, cache, kPrompt);
   CHECK(code_of([&] { cache.remove(0, 3, 100); }) == ErrorCode::InvalidArgument);
   CHECK(code_of([&] { cache.remove(0, 4, 2); }) == ErrorCode::InvalidArgument);
+}
+
+TEST_CASE("a sequence's rows saved from one cache and loaded into another continue identically") {
+  auto m = load("stories260K-f32.gguf");
+  if (!m) return;
+  for (auto type : {inkling::DType::F32, inkling::DType::F16}) {
+    KVCache a(*m, {.n_ctx = 32, .type = type}), b(*m, {.n_ctx = 32, .n_seq = 2, .type = type});
+    prefill(*m, a, kPrompt);
+    const int n = a.length();
+    CHECK(a.rows_bytes(n) == 2u * static_cast<std::size_t>(m->config().n_layer * n) * a.row_bytes());
+    std::vector<std::byte> rows(a.rows_bytes(n));
+    a.save_rows(0, n, rows);
+    b.load_rows(1, n, rows);  // into another sequence of a cache with more of them
+    CHECK(b.length(1) == n);
+    CHECK(b.length(0) == 0);
+    const auto next_a = prefill(*m, a, {300});
+    const auto next_b = prefill(*m, b, {300}, 1);
+    CHECK(max_abs_diff(next_a, next_b) == 0.0);
+
+    // Wrong counts and sizes are refused, naming the problem.
+    std::vector<std::byte> short_buf(rows.size() - 1);
+    CHECK(code_of([&] { a.save_rows(0, n + 2, rows); }) == ErrorCode::InvalidArgument);  // more than cached
+    CHECK(code_of([&] { a.save_rows(0, n, short_buf); }) == ErrorCode::InvalidArgument);
+    CHECK(code_of([&] { a.save_rows(2, n, rows); }) == ErrorCode::InvalidArgument);       // no such sequence
+    CHECK(code_of([&] { b.load_rows(0, n, short_buf); }) == ErrorCode::InvalidArgument);
+    CHECK(code_of([&] { b.load_rows(0, 33, rows); }) == ErrorCode::InvalidArgument);    // over n_ctx
+  }
 }

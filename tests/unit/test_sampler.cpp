@@ -486,6 +486,15 @@ TEST_CASE("a custom order changes what the filters see") {
   CHECK(std::string(inkling::sampler_step_name(SamplerStep::TypicalP)) == "typical_p");
 }
 
+TEST_CASE("sampler steps: llama.cpp's default order, each with its own name") {
+  const std::vector<std::string> expected = {"logit_bias", "penalties", "top_k",      "typical_p",
+                                             "top_p",      "min_p",     "temperature"};
+  std::vector<std::string> names;
+  for (SamplerStep step : SamplerConfig::default_order()) names.emplace_back(inkling::sampler_step_name(step));
+  CHECK(names == expected);
+  CHECK(std::string(inkling::sampler_step_name(static_cast<SamplerStep>(42))) == "unknown");
+}
+
 TEST_CASE("penalties: window, whole history, banned tokens, ignored ids") {
   SamplerConfig c = plain();
   c.presence_penalty = 1.0f;

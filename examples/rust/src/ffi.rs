@@ -1,4 +1,7 @@
-//! Declarations matching capi/inkling.h (the parts this example uses).
+//! Declarations matching capi/inkling.h (the parts this example uses), kept by hand:
+//! `check_layout` compares them with the library's own sizes at start-up, so a field
+//! added to the C struct and not here fails the example (and its ctest) instead of
+//! silently shifting every later field.
 #![allow(non_camel_case_types, dead_code)]
 
 use std::os::raw::{c_char, c_int, c_void};
@@ -108,4 +111,16 @@ extern "C" {
         user_data: *mut c_void,
     ) -> ink_status;
     pub fn ink_generator_stop_reason(gen: *const ink_generator) -> c_int;
+}
+
+/// Err naming the struct when a mirrored struct's size differs from the C library's.
+pub fn check_layout() -> Result<(), String> {
+    let c_size = unsafe { ink_generator_params_default() }.struct_size as usize;
+    let rust_size = std::mem::size_of::<ink_generator_params>();
+    if c_size != rust_size {
+        return Err(format!(
+            "ffi.rs is out of date: ink_generator_params is {c_size} bytes in the C library, {rust_size} here"
+        ));
+    }
+    Ok(())
 }

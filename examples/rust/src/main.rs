@@ -78,6 +78,7 @@ fn main() {
     let version = unsafe { CStr::from_ptr(ffi::ink_version()) }.to_string_lossy();
     eprintln!("inkling {version}");
     let run = || -> Result<(), String> {
+        ffi::check_layout()?;
         let model = Model::load(model_path)?;
         let mut generator = Generator::new(&model, 40)?;
         let mut probs = Vec::new();

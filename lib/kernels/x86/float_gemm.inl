@@ -6,7 +6,7 @@
 // Each (row, token) sum is accumulated in exactly the lanes and order of the same
 // table's vec_dot (dot_f16 / dot_f32), and reduced the same way, so a token computed in
 // a batch gets bit-identical logits to the same token computed alone: speculative
-// decoding stays exact. Included from simd_x86.inl (needs hsum, h2f, FBatch, kLanes).
+// decoding stays exact. Included from float.inl (needs hsum, h2f, FBatch, kLanes).
 
 namespace float_gemm {
 
@@ -122,7 +122,7 @@ struct Driver {
   // GemmFn: token tiles outside, row tiles inside, so a tile's activations stay in
   // registers / L1 while the rows of the (small, cache-resident) weight block stream by.
   static void gemm(std::int64_t k, const std::byte* w, std::size_t w_row, int rows, const std::byte* a, std::size_t a_row,
-                   int tokens, float* y, std::int64_t ldy) {
+                   int tokens, float* y, std::int64_t ldy, std::byte* /*scratch: none needed*/) {
     for (int t0 = 0; t0 < tokens; t0 += T) {
       const int nt = std::min(T, tokens - t0);
       const Elem* ap[T];

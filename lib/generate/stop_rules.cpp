@@ -1,8 +1,22 @@
-#include "generate/stop_text.hpp"
+#include "generate/stop_rules.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace inkling::detail {
+
+std::optional<StopReason> ending_token(const Tokenizer& tok, const GenerationConfig& c, TokenId id) {
+  if (c.stop_at_eog && tok.is_eog(id)) return StopReason::EndOfSequence;
+  if (std::find(c.stop_tokens.begin(), c.stop_tokens.end(), id) != c.stop_tokens.end()) return StopReason::StopToken;
+  return std::nullopt;
+}
+
+void ban_ending_tokens(const Tokenizer& tok, const GenerationConfig& c, std::span<float> logits) {
+  for (std::size_t i = 0; i < logits.size(); ++i)
+    if (tok.is_eog(static_cast<TokenId>(i))) logits[i] = -INFINITY;
+  for (TokenId id : c.stop_tokens)
+    if (id >= 0 && static_cast<std::size_t>(id) < logits.size()) logits[static_cast<std::size_t>(id)] = -INFINITY;
+}
 
 StopText::Result StopText::push(std::string_view text, bool allow_stop) {
   held_ += text;

@@ -1,6 +1,6 @@
 // Q2_K and Q3_K dot products against Q8_K activations (AVX2 integer code, also used by
 // the AVX-512 table). Every integer sum is exact, and the per-super-block float step is
-// the scalar reference's, so results equal it bit for bit. Included from simd_x86.inl.
+// the scalar reference's, so results equal it bit for bit. Included from backend.inl.
 
 namespace low_bit {
 
@@ -80,4 +80,14 @@ float dot_q3_k(std::int64_t k, const void* w, const void* a) {
     sum += y[i].d * (h2f(x[i].d) * static_cast<float>(scaled));  // Q3_K has no mins
   }
   return sum;
+}
+
+void install_q2_k(KernelTable& t) {
+  t.at(DType::Q2_K).quantize = quantize_q8_k;
+  t.at(DType::Q2_K).vec_dot = dot_q2_k;
+}
+
+void install_q3_k(KernelTable& t) {
+  t.at(DType::Q3_K).quantize = quantize_q8_k;
+  t.at(DType::Q3_K).vec_dot = dot_q3_k;
 }

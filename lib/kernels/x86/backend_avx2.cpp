@@ -4,18 +4,16 @@
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
-#include <vector>
 
 #include <xsimd/xsimd.hpp>
 
-#include "kernels/blocks.hpp"
-#include "kernels/fp16.hpp"
+#include "kernels/formats/all.hpp"
 #include "kernels/kernel_table.hpp"
 
 namespace inkling::kernels {
 namespace avx2_impl {
 using Arch = xsimd::avx2;
-#include "kernels/simd_x86.inl"
+#include "kernels/x86/backend.inl"
 }  // namespace avx2_impl
 
 const KernelTable& avx2_table() {

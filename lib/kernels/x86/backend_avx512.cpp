@@ -11,18 +11,16 @@
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
-#include <vector>
 
 #include <xsimd/xsimd.hpp>
 
-#include "kernels/blocks.hpp"
-#include "kernels/fp16.hpp"
+#include "kernels/formats/all.hpp"
 #include "kernels/kernel_table.hpp"
 
 namespace inkling::kernels {
 namespace avx512_impl {
 using Arch = xsimd::avx512bw;
-#include "kernels/simd_x86.inl"
+#include "kernels/x86/backend.inl"
 }  // namespace avx512_impl
 
 const KernelTable& avx512_table() {

@@ -1,0 +1,75 @@
+// The feed-forward block of one layer: norm, (gate and) up projections, activation, down
+// projection, residual.
+#include <cstring>
+
+#include "model/forward_pass.hpp"
+#include "model/layers.hpp"
+
+namespace inkling::detail {
+namespace {
+
+// Token t's activation into `out` (the input of the down projection): act(gate) * up for
+// a gated FFN, act(up + bias) for a plain MLP. `gate` and `up` may alias `out`.
+void activate(const ArchTraits& arch, const LayerWeights& l, const float* gate, const float* up, float* out,
+              int n_ff) {
+  if (arch.ffn == FfnKind::Mlp) {
+    if (out != up) std::memcpy(out, up, sizeof(float) * static_cast<std::size_t>(n_ff));
+    if (l.b_up) add_in_place(out, f32(l.b_up), n_ff);
+    if (arch.act == Activation::Gelu)
+      gelu_in_place(out, n_ff);
+    else
+      silu_in_place(out, n_ff);
+    return;
+  }
+  if (arch.act == Activation::Gelu)
+    gelu_mul(gate, up, out, n_ff);
+  else
+    silu_mul(gate, up, out, n_ff);
+}
+
+}  // namespace
+
+void ffn_block(const Pass& p, int il) {
+  const ModelConfig& c = p.c;
+  const LayerWeights& l = p.w.layers[static_cast<std::size_t>(il)];
+  ForwardWorkspace& b = p.ws;
+  const int n_embd = c.n_embd, n_ff = c.n_ff;
+
+#pragma omp for schedule(static)
+  for (int t = 0; t < p.n; ++t) p.norm(Pass::row(b.x, t, n_embd), l.ffn_norm, l.ffn_norm_b, Pass::row(b.xn, t, n_embd));
+
+  // Fused gate/up (Phi-3): one matmul into ws.gate, rows gate then up per token.
+  if (p.arch.fused_gate_up) {
+    kernels::matmul(p.isa, *l.w_up, b.xn.data(), p.n, b.gate.data(), b.kernel_ws);
+  } else {
+    if (l.w_gate) kernels::matmul(p.isa, *l.w_gate, b.xn.data(), p.n, b.gate.data(), b.kernel_ws);
+    kernels::matmul(p.isa, *l.w_up, b.xn.data(), p.n, b.up.data(), b.kernel_ws);
+  }
+
+#pragma omp for schedule(static)
+  for (int t = 0; t < p.n; ++t) {
+    float* out = Pass::row(b.up, t, n_ff);
+    if (p.arch.fused_gate_up) {
+      const float* gu = Pass::row(b.gate, t, 2 * n_ff);
+      activate(p.arch, l, gu, gu + n_ff, out, n_ff);
+    } else {
+      activate(p.arch, l, Pass::row(b.gate, t, n_ff), out, out, n_ff);
+    }
+  }
+
+  kernels::matmul(p.isa, *l.w_down, b.up.data(), p.n, b.o.data(), b.kernel_ws);
+
+#pragma omp for schedule(static)
+  for (int t = 0; t < p.n; ++t) {
+    float* o = Pass::row(b.o, t, n_embd);
+    if (l.b_down) add_in_place(o, f32(l.b_down), n_embd);
+    if (l.post_ffn_norm) {
+      float* tmp = Pass::row(b.xn, t, n_embd);
+      rms_norm(o, f32(l.post_ffn_norm), c.norm_eps, tmp, n_embd);
+      std::memcpy(o, tmp, sizeof(float) * static_cast<std::size_t>(n_embd));
+    }
+    add_in_place(Pass::row(b.x, t, n_embd), o, n_embd);
+  }
+}
+
+}  // namespace inkling::detail

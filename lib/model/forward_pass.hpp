@@ -1,0 +1,60 @@
+// The blocks of one forward pass. Each is called by every thread of the pass's single
+// OpenMP parallel region (Model::forward): inside, a block is a sequence of collective
+// matmuls (kernels.hpp) and `omp for` loops over tokens or (token, head) pairs, so threads
+// start once per pass. Blocks never throw and never allocate: Model::forward validated
+// the batch and grew the workspace before the region.
+#pragma once
+
+#include <cstddef>
+
+#include "inkling/model.hpp"
+#include "kernels/kernels.hpp"
+#include "model/arch.hpp"
+#include "model/kv_storage.hpp"
+#include "model/weights.hpp"
+#include "model/workspace.hpp"
+
+namespace inkling::detail {
+
+struct Pass {
+  const ModelConfig& c;
+  const ArchTraits& arch;
+  const Weights& w;
+  kernels::Isa isa;
+  int n;  // tokens in the batch
+  const TokenId* tokens;
+  const int* pos;
+  const int* seq;
+  KvStorage& kv;
+  int n_ctx;  // positions per sequence in the cache
+  ForwardWorkspace& ws;
+  int n_out;  // rows whose logits are wanted (ws.logit_rows)
+
+  // Row t of a per-token buffer whose rows are `width` floats.
+  static float* row(std::vector<float>& v, int t, int width) noexcept {
+    return v.data() + static_cast<std::size_t>(t) * static_cast<std::size_t>(width);
+  }
+  // Floats between two tokens' rows of ws.q (fused Q/K/V keeps all three).
+  int q_stride() const noexcept { return arch.fused_qkv ? c.q_dim() + 2 * c.kv_dim() : c.q_dim(); }
+  // The model's norm (RMS or LayerNorm with bias) over one n_embd row.
+  void norm(const float* x, const TensorView* weight, const TensorView* bias, float* y) const noexcept;
+};
+
+// Grows every buffer of `ws` a pass over `p` uses (before the parallel region).
+void grow_workspace(const Pass& p, int threads);
+
+// Token (and position) embeddings into ws.x; RoPE angles of each token's position.
+void embed(const Pass& p);
+// x += attention(norm(x)) for layer `il`, storing the batch's K/V in the cache.
+void attention_block(const Pass& p, int il);
+// x += ffn(norm(x)) for layer `il`.
+void ffn_block(const Pass& p, int il);
+// Final norm and output projection of the wanted rows into `logits`.
+void output_head(const Pass& p, float* logits);
+
+// The F32 view of an optional F32 tensor (norm weights, biases), or nullptr.
+inline const float* f32(const TensorView* t) noexcept {
+  return t ? reinterpret_cast<const float*>(t->data) : nullptr;
+}
+
+}  // namespace inkling::detail

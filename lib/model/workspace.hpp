@@ -1,0 +1,62 @@
+// The activation buffers of forward passes, sized on first use and then reused: no
+// allocation per token once a batch of that size has run. A KVCache owns one (the cache
+// is the per-caller object; the Model is shared and immutable).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "kernels/kernels.hpp"
+#include "model/kv_storage.hpp"
+
+namespace inkling::detail {
+
+struct ForwardWorkspace {
+  // Per token (rows of the batch): the residual stream, normed input, projections, ...
+  std::vector<float> x, xn, q, k, v, att, o, gate, up;
+  std::vector<float> rope_cos, rope_sin;  // per token, n_rot/2 each
+  std::vector<float> out_rows;            // normed rows whose logits are wanted
+  std::vector<int> logit_rows;            // batch index of each wanted row
+  std::vector<int> seq_next;              // validation: next position per sequence
+  std::vector<std::uint8_t> seq_seen;
+  // Per thread: attention scores (n_ctx), a query head in fp16 (F16 cache) or Q8_0 and
+  // one decoded V head (Q8_0 cache).
+  std::vector<float> scores;
+  std::vector<std::uint16_t> q16;
+  std::vector<std::byte> q8;
+  std::vector<float> v_row;
+  kernels::Workspace kernel_ws;
+
+  template <typename T>
+  static void grow(std::vector<T>& v, std::size_t n) {
+    if (v.size() < n) v.resize(n);
+  }
+
+  // Sizes the per-thread attention scratch for `threads` threads over a cache of n_ctx
+  // positions in `type`.
+  void grow_attention(int threads, int n_ctx, int head_dim, DType type) {
+    const auto nt = static_cast<std::size_t>(threads);
+    grow(scores, nt * static_cast<std::size_t>(n_ctx));
+    if (type == DType::F16) grow(q16, nt * static_cast<std::size_t>(head_dim));
+    if (type == DType::Q8_0) {
+      grow(q8, nt * static_cast<std::size_t>(dtype_row_bytes(DType::Q8_0, head_dim)));
+      grow(v_row, nt * static_cast<std::size_t>(head_dim));
+    }
+  }
+
+  // Thread `thread`'s slice of the attention scratch (after grow_attention).
+  AttendScratch attend_scratch(int thread, int n_ctx, int head_dim, DType type) noexcept {
+    const auto t = static_cast<std::size_t>(thread);
+    AttendScratch s;
+    s.scores = scores.data() + t * static_cast<std::size_t>(n_ctx);
+    if (type == DType::F16) s.q16 = q16.data() + t * static_cast<std::size_t>(head_dim);
+    if (type == DType::Q8_0) {
+      s.q8 = q8.data() + t * static_cast<std::size_t>(dtype_row_bytes(DType::Q8_0, head_dim));
+      s.v_row = v_row.data() + t * static_cast<std::size_t>(head_dim);
+    }
+    return s;
+  }
+};
+
+}  // namespace inkling::detail
