@@ -4,7 +4,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <string_view>
 
+#include "embeddings.hpp"
 #include "engine.hpp"
 #include "inkling/error.hpp"
 #include "inkling/model.hpp"
@@ -22,7 +24,8 @@ struct Served {
   std::optional<ChatTemplate> chat;
   std::string chat_unavailable;
   ServingContext ctx;
-  std::unique_ptr<Engine> engine;
+  std::unique_ptr<Engine> engine;  // null for an embedding-only model (an encoder)
+  std::unique_ptr<EmbeddingService> embedding;
 };
 
 struct HttpServer::Impl {
@@ -88,6 +91,9 @@ void HttpServer::Impl::completions(const httplib::Request& req, httplib::Respons
   Served* served_model = nullptr;
   try {
     served_model = &pick(json::parse(req.body, nullptr, false));
+    if (!served_model->engine)
+      throw ApiError(501, served_model->model->config().architecture + " models embed and rerank; they do not generate",
+                     "invalid_request_error", {}, "not_supported");
     *request = parse_request(req.body, chat_endpoint, served_model->ctx);
     // n choices: the same request with seeds seed, seed + 1, ...
     std::vector<GenerationConfig> configs(static_cast<std::size_t>(request->n), request->config);
@@ -164,13 +170,14 @@ void HttpServer::Impl::routes() {
     int running = 0;
     json ids = json::array();
     for (const auto& s : served) {
+      ids.push_back(s->ctx.model_id);
+      if (!s->engine) continue;
       const Engine::Counters e = s->engine->counters();
       c.finished += e.finished;
       c.cancelled += e.cancelled;
       c.failed += e.failed;
       c.tokens += e.tokens;
       running += s->engine->running();
-      ids.push_back(s->ctx.model_id);
     }
     res.set_content(dump({{"status", "ok"},
                           {"model", served.front()->ctx.model_id},
@@ -205,6 +212,20 @@ void HttpServer::Impl::routes() {
   http.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) { completions(req, res, true); });
   http.Post("/tokenize", [this](const httplib::Request& req, httplib::Response& res) { tokens_endpoint(req, res, true); });
   http.Post("/detokenize", [this](const httplib::Request& req, httplib::Response& res) { tokens_endpoint(req, res, false); });
+  // Embeddings and reranking (embeddings.hpp), also under llama.cpp's unversioned paths.
+  for (const char* path : {"/v1/embeddings", "/embeddings", "/v1/rerank", "/rerank"}) {
+    const bool rerank = std::string_view(path).find("rerank") != std::string_view::npos;
+    http.Post(path, [this, rerank](const httplib::Request& req, httplib::Response& res) {
+      if (!authorized(req, res)) return;
+      try {
+        Served& s = pick(json::parse(req.body, nullptr, false));
+        res.set_content(dump(rerank ? s.embedding->rerank(req.body, s.ctx) : s.embedding->embeddings(req.body, s.ctx)),
+                        "application/json");
+      } catch (const ApiError& e) {
+        send_error(res, e);
+      }
+    });
+  }
   http.Get("/", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(std::string(web_page()), "text/html; charset=utf-8");
   });
@@ -247,9 +268,11 @@ void HttpServer::Impl::add(ServedModel m) {
       throw Error(ErrorCode::InvalidArgument, "serve: two models are named '" + s->ctx.model_id + "'; give each its own name");
   BatchOptions batch = options.batch;
   if (m.n_ctx > 0) batch.n_ctx = m.n_ctx;
-  s->engine = std::make_unique<Engine>(s->model, batch, options.max_queued);
+  if (!is_embedding_only(*s->model)) s->engine = std::make_unique<Engine>(s->model, batch, options.max_queued);
+  s->embedding = std::make_unique<EmbeddingService>(s->model);
   s->ctx.chat = s->chat ? &*s->chat : nullptr;
-  s->ctx.n_ctx = s->engine->n_ctx();  // the cache's own answer, not a second derivation of it
+  // the cache's own answer, not a second derivation of it
+  s->ctx.n_ctx = s->engine ? s->engine->n_ctx() : s->model->config().n_ctx_train;
   served.push_back(std::move(s));
 }
 
@@ -299,7 +322,8 @@ std::vector<std::string> HttpServer::model_ids() const {
 }
 std::size_t HttpServer::kv_cache_bytes() const noexcept {
   std::size_t bytes = 0;
-  for (const auto& s : impl_->served) bytes += s->engine->kv_cache_bytes();
+  for (const auto& s : impl_->served)
+    if (s->engine) bytes += s->engine->kv_cache_bytes();
   return bytes;
 }
 const std::string& HttpServer::chat_unavailable() const noexcept { return impl_->served.front()->chat_unavailable; }
