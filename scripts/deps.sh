@@ -13,7 +13,8 @@ case "$INKLING_TARGET" in
     PACKAGES+=(libbenchmark-dev libutf8proc-dev
                libcpp-httplib-dev nlohmann-json3-dev   # inkling serve, JSON Schema -> grammar
                python3 python3-jsonschema              # validates structured output in the tests
-               chromium curl)                          # the visualizer's browser test
+               chromium curl                           # the visualizer's browser test
+               libgtk-4-dev xvfb xauth)                # inkling-desktop and its test under Xvfb
     # The Rust and Go examples need a toolchain; Debian's are used when none is installed.
     command -v cargo >/dev/null 2>&1 || PACKAGES+=(cargo)
     command -v go >/dev/null 2>&1 || PACKAGES+=(golang-go)

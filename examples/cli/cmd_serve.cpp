@@ -1,4 +1,5 @@
 // `inkling serve`: an OpenAI-compatible HTTP server and the visualizer page.
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -6,6 +7,7 @@
 #include <filesystem>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <pthread.h>
 
@@ -23,15 +25,19 @@ void usage() {
       "usage: inkling serve [-m MODEL] [options]\n"
       "\n"
       "Serves the model over HTTP: the OpenAI endpoints /v1/completions, /v1/chat/completions\n"
-      "(streamed with server-sent events when \"stream\": true), /v1/models, /health, and at /\n"
+      "(streamed with server-sent events when \"stream\": true), /v1/models, /health, /tokenize,\n"
+      "/detokenize, and at /\n"
       "a page that shows each token's probability and alternatives as the text streams in.\n"
       "Requests from all clients are decoded together in one batch.\n"
       "\n"
-      "  -m, --model PATH        GGUF model file (default: the built-in stories260K)\n"
+      "  -m, --model PATH        GGUF model file (default: the built-in stories260K); repeat to serve\n"
+      "                          several (each named by its file name, chosen by the request's\n"
+      "                          \"model\"; the first is the default)\n"
+      "      --models DIR        serve every .gguf file in DIR (with or instead of --model)\n"
       "      --host ADDR         address to listen on (default 127.0.0.1: this machine only)\n"
       "      --port N            port (default 8080; 0 = any free port, printed at start)\n"
-      "      --name NAME         model name clients pass as \"model\" (default: the file's general.name,\n"
-      "                          else the file name)\n"
+      "      --name NAME         model name clients pass as \"model\" (one model only; default: the\n"
+      "                          file's general.name, else the file name)\n"
       "      --parallel N        requests decoded at once (default 4); more wait in a queue\n"
       "      --max-queued N      requests that may wait (default 64); more get HTTP 503\n"
       "      --ctx N             context per request in tokens (default: the model's, at most 4096)\n"
@@ -60,10 +66,23 @@ void usage() {
       "       -d '{\"prompt\": \"Once upon a time\", \"max_tokens\": 32, \"stream\": true}'");
 }
 
+// --models DIR: its .gguf files, in name order (so the default model is predictable).
+std::vector<std::string> models_in(const std::string& dir) {
+  std::error_code ec;
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+    if (e.path().extension() == ".gguf" && e.is_regular_file()) out.push_back(e.path().string());
+  if (ec) Args::fail("--models: cannot read the folder " + dir + ": " + ec.message());
+  if (out.empty()) Args::fail("--models: no .gguf file in " + dir);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 }  // namespace
 
 int cmd_serve(int argc, char** argv) {
-  std::string path;
+  std::vector<std::string> paths;
+  std::string folder;
   inkling::ModelOptions model_options;
   inkling::server::ServerOptions o;
   o.batch.max_sequences = 4;
@@ -72,7 +91,8 @@ int cmd_serve(int argc, char** argv) {
   Args a(argc, argv);
   while (a.next()) {
     if (a.is("-h", "--help")) { usage(); return 0; }
-    else if (a.is("-m", "--model")) path = a.value();
+    else if (a.is("-m", "--model")) paths.push_back(a.value());
+    else if (a.is("--models")) folder = a.value();
     else if (a.is("--host")) o.host = a.value();
     else if (a.is("--port")) o.port = static_cast<int>(a.integer(0, 65535));
     else if (a.is("--name")) o.model_id = a.value();
@@ -93,6 +113,11 @@ int cmd_serve(int argc, char** argv) {
     else if (a.is("-t", "--threads")) model_options.threads = static_cast<int>(a.integer(1, 1024));
     else a.unknown();
   }
+  if (!folder.empty())
+    for (std::string& p : models_in(folder)) paths.push_back(std::move(p));
+  if (paths.size() > 1 && !o.model_id.empty())
+    Args::fail("--name names one model; with several, each is named by its file name");
+  if (paths.empty()) paths.emplace_back();  // the built-in model
   try {
     o.api_key = inkling::server::resolve_api_key(key_flag, key_file, std::getenv("INKLING_API_KEY"));
   } catch (const inkling::Error& e) {
@@ -113,19 +138,26 @@ int cmd_serve(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto model = inkling::cli::load_model_or_default(path, model_options, "serve");
-  if (o.model_id.empty() && path.empty()) o.model_id = "stories260K";
-  if (o.model_id.empty())
-    o.model_id = model->config().name.empty() ? std::filesystem::path(path).stem().string() : model->config().name;
-  // A model's training context may be huge (128k); each of the parallel sequences gets a
-  // slice of cache this long, so cap the default.
-  if (o.batch.n_ctx == 0) o.batch.n_ctx = std::min(model->config().n_ctx_train, 4096);
-  inkling::server::HttpServer server(model, o);
+  std::vector<inkling::server::ServedModel> models;
+  for (const std::string& path : paths) {
+    inkling::server::ServedModel m;
+    m.model = inkling::cli::load_model_or_default(path, model_options, "serve");
+    const std::string stem = path.empty() ? "stories260K" : std::filesystem::path(path).stem().string();
+    const std::string& name = m.model->config().name;
+    // One model keeps its general.name; several are told apart by their file names
+    // (quantizations of one model share a general.name).
+    m.id = paths.size() > 1 ? stem : !o.model_id.empty() ? o.model_id : path.empty() || name.empty() ? stem : name;
+    // A model's training context may be huge (128k); each of the parallel sequences gets a
+    // slice of cache this long, so cap the default.
+    m.n_ctx = o.batch.n_ctx > 0 ? o.batch.n_ctx : std::min(m.model->config().n_ctx_train, 4096);
+    const auto& c = m.model->config();
+    std::fprintf(stderr, "inkling: %s (%s, %d layers, %d-wide), %d parallel x %d context\n", m.id.c_str(),
+                 c.architecture.c_str(), c.n_layer, c.n_embd, o.batch.max_sequences, m.n_ctx);
+    models.push_back(std::move(m));
+  }
+  inkling::server::HttpServer server(std::move(models), o);
   const int port = server.bind();
-  const auto& c = model->config();
-  std::fprintf(stderr, "inkling: %s (%s, %d layers, %d-wide), %d parallel x %d context, KV cache %.1f MiB (%s)\n",
-               o.model_id.c_str(), c.architecture.c_str(), c.n_layer, c.n_embd, o.batch.max_sequences, o.batch.n_ctx,
-               static_cast<double>(server.kv_cache_bytes()) / 1048576.0,
+  std::fprintf(stderr, "inkling: KV cache %.1f MiB (%s)\n", static_cast<double>(server.kv_cache_bytes()) / 1048576.0,
                std::string(inkling::dtype_name(o.batch.kv_type)).c_str());
   if (!server.chat_unavailable().empty())
     std::fprintf(stderr, "inkling: /v1/chat/completions is off: %s (use --chat-template NAME)\n",

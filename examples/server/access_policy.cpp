@@ -111,7 +111,8 @@ std::string AccessPolicy::cors_header(const RequestHead& head) const {
 
 std::string AccessPolicy::methods_of(std::string_view path) {
   if (path == "/" || path == "/health" || path == "/v1/models") return "GET, HEAD, OPTIONS";
-  if (path == "/v1/completions" || path == "/v1/chat/completions" || path == "/v1/embeddings" || path == "/embeddings" ||
+  if (path == "/v1/completions" || path == "/v1/chat/completions" || path == "/tokenize" || path == "/detokenize" ||
+      path == "/v1/embeddings" || path == "/embeddings" ||
       path == "/v1/rerank" || path == "/rerank")
     return "POST, OPTIONS";
   return {};

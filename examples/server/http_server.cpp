@@ -4,34 +4,39 @@
 
 #include <algorithm>
 #include <atomic>
-#include <functional>
 #include <chrono>
+#include <string_view>
 #include <cstdint>
 #include <cstdlib>
+#include <functional>
 
 #include "access_policy.hpp"
-#include <string_view>
-
 #include "embeddings.hpp"
 #include "engine.hpp"
 #include "guarded_http.hpp"
 #include "inkling/error.hpp"
 #include "inkling/model.hpp"
 #include "openai.hpp"
+#include "tokens_api.hpp"
 #include "web_page.hpp"
 
 namespace inkling::server {
 
 using nlohmann::json;
 
-struct HttpServer::Impl {
+// One served model: its chat template, what requests are read against, its engine.
+struct Served {
   std::shared_ptr<const Model> model;
-  ServerOptions options;
   std::optional<ChatTemplate> chat;
   std::string chat_unavailable;
   ServingContext ctx;
   std::unique_ptr<Engine> engine;  // null for an embedding-only model (an encoder)
   std::unique_ptr<EmbeddingService> embedding;
+};
+
+struct HttpServer::Impl {
+  std::vector<std::unique_ptr<Served>> served;  // [0]: the default model
+  ServerOptions options;
   std::unique_ptr<AccessPolicy> policy;
   std::unique_ptr<GuardedServer> http;
   int port = 0;
@@ -75,12 +80,15 @@ struct HttpServer::Impl {
     }
     return true;
   }
+  void add(ServedModel m);
+  Served& pick(const json& body);
   void completions(const httplib::Request& req, const std::string& body, httplib::Response& res, bool chat_endpoint);
-  // A POST handler that reads the body itself, counting bytes whatever the transfer
-  // encoding (the library bounds only Content-Length bodies), then calls `handle`.
+  void tokens_endpoint(const std::string& body, httplib::Response& res, bool tokenize);
   using BodyHandler = std::function<void(const httplib::Request&, const std::string&, httplib::Response&)>;
-  httplib::Server::HandlerWithContentReader read_body(BodyHandler handle) {
-    return [this, handle](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+  // A POST handler that reads the body itself, counting bytes whatever the transfer
+  // encoding (the library bounds only Content-Length bodies).
+  httplib::Server::HandlerWithContentReader post(BodyHandler handler) {
+    return [this, handler](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
       std::string body;
       bool too_big = false;
       const bool ok = reader([&](const char* data, std::size_t n) {
@@ -95,29 +103,58 @@ struct HttpServer::Impl {
         return send_error(res, ApiError(413, "the request body is over the limit of " + std::to_string(options.max_body_bytes) +
                                                  " bytes", "invalid_request_error", {}, "body_too_large"));
       if (!ok) return send_error(res, ApiError(400, "the request body could not be read (incomplete, malformed or too slow)"));
-      handle(req, body, res);
+      handler(req, body, res);
     };
-  }
-  httplib::Server::HandlerWithContentReader post(bool chat_endpoint) {
-    return read_body([this, chat_endpoint](const httplib::Request& req, const std::string& body, httplib::Response& res) {
-      completions(req, body, res, chat_endpoint);
-    });
   }
   void routes();
 };
+
+// The model a request names in "model" (absent, null or "": the default). A body that is
+// not a JSON object goes to the default, whose parser reports what is wrong with it.
+Served& HttpServer::Impl::pick(const json& body) {
+  if (!body.is_object()) return *served.front();
+  auto it = body.find("model");
+  if (it == body.end() || !it->is_string() || it->get<std::string>().empty()) return *served.front();
+  const std::string name = it->get<std::string>();
+  std::string known;
+  for (auto& s : served) {
+    if (s->ctx.model_id == name) return *s;
+    known += (known.empty() ? "'" : ", '") + s->ctx.model_id + "'";
+  }
+  throw ApiError(404, "the model '" + name + "' does not exist; this server serves " + known, "invalid_request_error",
+                 "model", "model_not_found");
+}
+
+void HttpServer::Impl::tokens_endpoint(const std::string& text, httplib::Response& res, bool tokenize) {
+  try {
+    const json body = json::parse(text, nullptr, false);
+    if (body.is_discarded()) throw ApiError(400, "the request body is not valid JSON");
+    const Served& s = pick(body);
+    const json out = tokenize ? tokenize_response(*s.model, body) : detokenize_response(*s.model, body);
+    res.set_content(dump(out), "application/json");
+  } catch (const ApiError& e) {
+    send_error(res, e);
+  } catch (const Error& e) {
+    send_error(res, ApiError(400, e.what()));
+  }
+}
 
 void HttpServer::Impl::completions(const httplib::Request& req, const std::string& body, httplib::Response& res,
                                    bool chat_endpoint) {
   auto request = std::make_shared<CompletionRequest>();
   std::shared_ptr<Stream> stream;
+  Served* served_model = nullptr;
   try {
-    if (!engine) throw ApiError(501, model->config().architecture + " models embed and rerank; they do not generate",
-                                "invalid_request_error", {}, "not_supported");
+    served_model = &pick(json::parse(body, nullptr, false));
+    if (!served_model->engine)
+      throw ApiError(501, served_model->model->config().architecture + " models embed and rerank; they do not generate",
+                     "invalid_request_error", {}, "not_supported");
+    const ServingContext& ctx = served_model->ctx;
     *request = parse_request(body, chat_endpoint, ctx);
     // n choices: the same request with seeds seed, seed + 1, ...
     std::vector<GenerationConfig> configs(static_cast<std::size_t>(request->n), request->config);
     for (std::size_t i = 0; i < configs.size(); ++i) configs[i].sampling.seed += i;
-    stream = engine->submit(request->prompt, configs);
+    stream = served_model->engine->submit(request->prompt, configs);
   } catch (const ApiError& e) {
     return send_error(res, e);
   } catch (const Error& e) {
@@ -127,7 +164,8 @@ void HttpServer::Impl::completions(const httplib::Request& req, const std::strin
     return send_error(res, ApiError(400, e.what()));
   }
   const std::string id = std::string(chat_endpoint ? "chatcmpl-" : "cmpl-") + std::to_string(next_id++);
-  auto writer = std::make_shared<ResponseWriter>(*request, ctx, id);
+  auto writer = std::make_shared<ResponseWriter>(*request, served_model->ctx, id);
+  Engine* eng = served_model->engine.get();
 
   if (!request->stream) {
     std::string error;
@@ -145,7 +183,7 @@ void HttpServer::Impl::completions(const httplib::Request& req, const std::strin
         break;
       }
       if (!client_left && http->client_gone(req)) {  // nobody will read the answer: stop generating
-        engine->cancel(*stream);
+        eng->cancel(*stream);
         client_left = true;
       }
     }
@@ -157,7 +195,6 @@ void HttpServer::Impl::completions(const httplib::Request& req, const std::strin
 
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");
-  Engine* eng = engine.get();
   res.set_chunked_content_provider(
       "text/event-stream",
       [stream, writer, request, ended = std::make_shared<int>(0)](std::size_t, httplib::DataSink& sink) {
@@ -191,10 +228,23 @@ void HttpServer::Impl::completions(const httplib::Request& req, const std::strin
 
 void HttpServer::Impl::routes() {
   http->Get("/health", [this](const httplib::Request&, httplib::Response& res) {
-    const Engine::Counters c = engine ? engine->counters() : Engine::Counters{};
+    Engine::Counters c;
+    int running = 0;
+    json ids = json::array();
+    for (const auto& s : served) {
+      ids.push_back(s->ctx.model_id);
+      if (!s->engine) continue;
+      const Engine::Counters e = s->engine->counters();
+      c.finished += e.finished;
+      c.cancelled += e.cancelled;
+      c.failed += e.failed;
+      c.tokens += e.tokens;
+      running += s->engine->running();
+    }
     res.set_content(dump({{"status", "ok"},
-                          {"model", ctx.model_id},
-                          {"running", engine ? engine->running() : 0},
+                          {"model", served.front()->ctx.model_id},
+                          {"models", ids},
+                          {"running", running},
                           {"finished", c.finished},
                           {"cancelled", c.cancelled},
                           {"failed", c.failed},
@@ -202,22 +252,40 @@ void HttpServer::Impl::routes() {
                     "application/json");
   });
   http->Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
-    const ModelConfig& c = model->config();
-    json m = {{"id", ctx.model_id},
-              {"object", "model"},
-              {"created", 0},
-              {"owned_by", "inkling"},
-              {"meta",
-               {{"architecture", c.architecture},
-                {"n_ctx", ctx.n_ctx},
-                {"n_vocab", c.n_vocab},
-                {"n_layer", c.n_layer},
-                {"n_embd", c.n_embd},
-                {"chat_template", chat ? json(std::string(chat->name())) : json(nullptr)}}}};
-    res.set_content(dump({{"object", "list"}, {"data", json::array({m})}}), "application/json");
+    json data = json::array();
+    for (const auto& s : served) {
+      const ModelConfig& c = s->model->config();
+      data.push_back({{"id", s->ctx.model_id},
+                      {"object", "model"},
+                      {"created", 0},
+                      {"owned_by", "inkling"},
+                      {"meta",
+                       {{"architecture", c.architecture},
+                        {"n_ctx", s->ctx.n_ctx},
+                        {"n_vocab", c.n_vocab},
+                        {"n_layer", c.n_layer},
+                        {"n_embd", c.n_embd},
+                        {"chat_template", s->chat ? json(std::string(s->chat->name())) : json(nullptr)}}}});
+    }
+    res.set_content(dump({{"object", "list"}, {"data", data}}), "application/json");
   });
-  http->Post("/v1/completions", post(false));
-  http->Post("/v1/chat/completions", post(true));
+  http->Post("/v1/completions", post([this](auto& req, auto& body, auto& res) { completions(req, body, res, false); }));
+  http->Post("/v1/chat/completions", post([this](auto& req, auto& body, auto& res) { completions(req, body, res, true); }));
+  http->Post("/tokenize", post([this](auto&, auto& body, auto& res) { tokens_endpoint(body, res, true); }));
+  http->Post("/detokenize", post([this](auto&, auto& body, auto& res) { tokens_endpoint(body, res, false); }));
+  // Embeddings and reranking (embeddings.hpp), also under llama.cpp's unversioned paths.
+  for (const char* path : {"/v1/embeddings", "/embeddings", "/v1/rerank", "/rerank"}) {
+    const bool rerank = std::string_view(path).find("rerank") != std::string_view::npos;
+    http->Post(path, post([this, rerank](auto&, auto& body, auto& res) {
+      try {
+        Served& s = pick(json::parse(body, nullptr, false));
+        res.set_content(dump(rerank ? s.embedding->rerank(body, s.ctx) : s.embedding->embeddings(body, s.ctx)),
+                        "application/json");
+      } catch (const ApiError& e) {
+        send_error(res, e);
+      }
+    }));
+  }
   // Host, origin, method, content type, announced size and API key: all before the body.
   http->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     return screen(req, res) ? httplib::Server::HandlerResponse::Unhandled : httplib::Server::HandlerResponse::Handled;
@@ -227,17 +295,6 @@ void HttpServer::Impl::routes() {
   http->set_expect_100_continue_handler([this](const httplib::Request& req, httplib::Response& res) {
     return screen(req, res) ? 100 : res.status;
   });
-  // Embeddings and reranking (embeddings.hpp), also under llama.cpp's unversioned paths.
-  for (const char* path : {"/v1/embeddings", "/embeddings", "/v1/rerank", "/rerank"}) {
-    const bool rerank = std::string_view(path).find("rerank") != std::string_view::npos;
-    http->Post(path, read_body([this, rerank](const httplib::Request&, const std::string& body, httplib::Response& res) {
-      try {
-        res.set_content(dump(rerank ? embedding->rerank(body, ctx) : embedding->embeddings(body, ctx)), "application/json");
-      } catch (const ApiError& e) {
-        send_error(res, e);
-      }
-    }));
-  }
   http->Get("/", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(std::string(web_page()), "text/html; charset=utf-8");
   });
@@ -259,20 +316,46 @@ void HttpServer::Impl::routes() {
   });
 }
 
-HttpServer::HttpServer(std::shared_ptr<const Model> model, ServerOptions options) : impl_(std::make_unique<Impl>()) {
-  if (!model) throw Error(ErrorCode::InvalidArgument, "serve: null model");
-  Impl& m = *impl_;
-  m.model = std::move(model);
-  m.options = std::move(options);
-  if (m.options.max_queued < 0) throw Error(ErrorCode::InvalidArgument, "serve: max_queued must be >= 0");
+void HttpServer::Impl::add(ServedModel m) {
+  if (!m.model) throw Error(ErrorCode::InvalidArgument, "serve: null model");
+  auto s = std::make_unique<Served>();
+  s->model = std::move(m.model);
   try {
-    m.chat = m.options.chat_template.empty() ? ChatTemplate::for_model(*m.model)
-                                             : ChatTemplate::named(m.options.chat_template).adapted_to(m.model->tokenizer());
+    s->chat = options.chat_template.empty() ? ChatTemplate::for_model(*s->model)
+                                            : ChatTemplate::named(options.chat_template).adapted_to(s->model->tokenizer());
   } catch (const Error& e) {
-    if (!m.options.chat_template.empty()) throw;  // a name the user gave must be right
-    m.chat_unavailable = e.what();
+    if (!options.chat_template.empty()) throw;  // a name the user gave must be right
+    s->chat_unavailable = e.what();
   }
-  const int slots = m.options.batch.max_sequences + m.options.max_queued;
+  s->ctx.model = s->model.get();
+  s->ctx.model_id = !m.id.empty() ? m.id
+                    : !s->model->config().name.empty() ? s->model->config().name
+                    : served.empty() ? std::string("inkling")
+                                     : "model-" + std::to_string(served.size() + 1);
+  for (const auto& other : served)
+    if (other->ctx.model_id == s->ctx.model_id)
+      throw Error(ErrorCode::InvalidArgument, "serve: two models are named '" + s->ctx.model_id + "'; give each its own name");
+  BatchOptions batch = options.batch;
+  if (m.n_ctx > 0) batch.n_ctx = m.n_ctx;
+  if (!is_embedding_only(*s->model)) s->engine = std::make_unique<Engine>(s->model, batch, options.max_queued);
+  s->embedding = std::make_unique<EmbeddingService>(s->model);
+  s->ctx.chat = s->chat ? &*s->chat : nullptr;
+  // the cache's own answer, not a second derivation of it
+  s->ctx.n_ctx = s->engine ? s->engine->n_ctx() : s->model->config().n_ctx_train;
+  s->ctx.max_prompt_bytes = max_prompt_bytes(s->model->tokenizer(), s->ctx.n_ctx);
+  served.push_back(std::move(s));
+}
+
+HttpServer::HttpServer(std::shared_ptr<const Model> model, ServerOptions options)
+    : HttpServer(std::vector<ServedModel>{{std::move(model), options.model_id, 0}}, options) {}
+
+HttpServer::HttpServer(std::vector<ServedModel> models, ServerOptions options) : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  m.options = std::move(options);
+  if (models.empty()) throw Error(ErrorCode::InvalidArgument, "serve: no model");
+  if (m.options.max_queued < 0) throw Error(ErrorCode::InvalidArgument, "serve: max_queued must be >= 0");
+  // Each model has its own generation slots and queue.
+  const int slots = (m.options.batch.max_sequences + m.options.max_queued) * static_cast<int>(models.size());
   if (m.options.http_threads == 0) m.options.http_threads = slots + 64;
   if (m.options.http_threads < slots + 2)
     throw Error(ErrorCode::InvalidArgument, "serve: http_threads (" + std::to_string(m.options.http_threads) +
@@ -284,14 +367,7 @@ HttpServer::HttpServer(std::shared_ptr<const Model> model, ServerOptions options
     throw Error(ErrorCode::InvalidArgument,
                 "serve: listening on " + m.options.host + " lets other machines in, which needs an API key "
                 "(--api-key-file FILE or INKLING_API_KEY); --no-api-key serves without one");
-  if (!is_embedding_only(*m.model)) m.engine = std::make_unique<Engine>(m.model, m.options.batch, m.options.max_queued);
-  m.embedding = std::make_unique<EmbeddingService>(m.model);
-  m.ctx.model = m.model.get();
-  m.ctx.model_id = m.options.model_id.empty() ? (m.model->config().name.empty() ? "inkling" : m.model->config().name)
-                                              : m.options.model_id;
-  m.ctx.chat = m.chat ? &*m.chat : nullptr;
-  m.ctx.n_ctx = m.engine ? m.engine->n_ctx() : m.model->config().n_ctx_train;  // the cache's own answer, not a second derivation of it
-  m.ctx.max_prompt_bytes = max_prompt_bytes(m.model->tokenizer(), m.ctx.n_ctx);
+  for (ServedModel& sm : models) m.add(std::move(sm));
   m.policy = std::make_unique<AccessPolicy>(AccessOptions{m.options.host, m.options.allowed_hosts, m.options.cors_origins,
                                                           m.options.api_key, m.options.max_body_bytes});
   ConnectionLimits limits;
@@ -327,8 +403,18 @@ void HttpServer::stop() {
   if (impl_->http && impl_->http->is_running()) impl_->http->stop();
 }
 int HttpServer::port() const noexcept { return impl_->port; }
-const std::string& HttpServer::model_id() const noexcept { return impl_->ctx.model_id; }
-std::size_t HttpServer::kv_cache_bytes() const noexcept { return impl_->engine ? impl_->engine->kv_cache_bytes() : 0; }
-const std::string& HttpServer::chat_unavailable() const noexcept { return impl_->chat_unavailable; }
+const std::string& HttpServer::model_id() const noexcept { return impl_->served.front()->ctx.model_id; }
+std::vector<std::string> HttpServer::model_ids() const {
+  std::vector<std::string> ids;
+  for (const auto& s : impl_->served) ids.push_back(s->ctx.model_id);
+  return ids;
+}
+std::size_t HttpServer::kv_cache_bytes() const noexcept {
+  std::size_t bytes = 0;
+  for (const auto& s : impl_->served)
+    if (s->engine) bytes += s->engine->kv_cache_bytes();
+  return bytes;
+}
+const std::string& HttpServer::chat_unavailable() const noexcept { return impl_->served.front()->chat_unavailable; }
 
 }  // namespace inkling::server

@@ -7,6 +7,7 @@
 #include <vector>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "inkling/batch_generator.hpp"
 #include "inkling/chat_template.hpp"
@@ -34,9 +35,21 @@ struct ServerOptions {
   bool allow_no_key = false;
 };
 
+// One model of several (--model repeated, or a folder of them): clients pick it by its id
+// in the request's "model".
+struct ServedModel {
+  std::shared_ptr<const Model> model;
+  std::string id;  // empty: general.name, else "model-N"
+  int n_ctx = 0;   // > 0: this model's context per sequence instead of options.batch.n_ctx
+};
+
 class HttpServer {
  public:
+  // One model, named options.model_id.
   HttpServer(std::shared_ptr<const Model> model, ServerOptions options);
+  // Several models, each with its own engine (options.batch applies to each); the first is
+  // the default for requests that name none. Ids must be distinct (Error(InvalidArgument)).
+  HttpServer(std::vector<ServedModel> models, ServerOptions options);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -47,8 +60,9 @@ class HttpServer {
   void run();
   void stop();
   int port() const noexcept;
-  const std::string& model_id() const noexcept;
-  std::size_t kv_cache_bytes() const noexcept;
+  const std::string& model_id() const noexcept;  // the default (first) model's
+  std::vector<std::string> model_ids() const;
+  std::size_t kv_cache_bytes() const noexcept;   // all models' caches
   // Why chat completions are unavailable (no or unknown template), or empty.
   const std::string& chat_unavailable() const noexcept;
 

@@ -385,7 +385,8 @@ json ResponseWriter::envelope(const char* object) const {
 namespace {
 json alternatives_json(const std::vector<Alternative>& alts) {
   json a = json::array();
-  for (const auto& x : alts) a.push_back({{"token", x.id}, {"text", x.text}, {"prob", x.prob}, {"logprob", x.logprob}});
+  for (const auto& x : alts)
+    a.push_back({{"token", x.id}, {"text", x.text}, {"prob", x.prob}, {"logprob", x.logprob}, {"logit", x.logit}});
   return a;
 }
 json bytes_of(const std::string& s) {
@@ -404,6 +405,8 @@ json ResponseWriter::step_extension(const StepInfo& s) const {
           {"logprob", s.logprob},
           {"raw_prob", s.raw_prob},
           {"raw_logprob", s.raw_logprob},
+          {"logit", s.logit},
+          {"raw_logit", s.raw_logit},
           {"entropy", s.entropy},
           {"raw_entropy", s.raw_entropy},
           {"ms", s.ms_since_prev},

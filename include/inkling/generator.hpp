@@ -94,6 +94,7 @@ struct Alternative {
   std::string text;  // the token's piece (may be part of a UTF-8 character)
   float prob = 0;
   float logprob = 0;
+  float logit = 0;   // the score behind prob (see TokenProb::logit)
 };
 
 // One generated token, as streamed.
@@ -104,6 +105,8 @@ struct StepInfo {
                                  // held back while it could start a stop string)
   float prob = 0, logprob = 0;   // of the chosen token in the final (filtered) distribution
   float raw_prob = 0, raw_logprob = 0;  // in the model's own distribution
+  float logit = 0, raw_logit = 0;       // the scores behind them: after the sampler's steps and
+                                        // temperature, and the model's own logit
   float entropy = 0, raw_entropy = 0;   // nats
   std::vector<Alternative> alternatives;      // final distribution, most likely first
   std::vector<Alternative> raw_alternatives;  // model's distribution, most likely first

@@ -111,6 +111,8 @@ struct TokenProb {
   TokenId id = kNoToken;
   float prob = 0;     // in [0, 1]
   float logprob = 0;  // natural log
+  float logit = 0;    // the score it came from: the model's logit (raw distribution), or after
+                      // the sampler's steps and temperature (final distribution)
 };
 
 // One thread at a time. After the first call for a vocabulary size, sample() allocates

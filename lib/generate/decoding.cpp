@@ -85,7 +85,7 @@ std::vector<Alternative> Decoding::alternatives(std::span<const TokenProb> probs
   std::vector<Alternative> out;
   out.reserve(probs.size());
   for (const TokenProb& p : probs)
-    out.push_back({p.id, model->tokenizer().token_to_piece(p.id, true), p.prob, p.logprob});
+    out.push_back({p.id, model->tokenizer().token_to_piece(p.id, true), p.prob, p.logprob, p.logit});
   return out;
 }
 
@@ -123,6 +123,8 @@ std::optional<StepInfo> Decoding::choose(std::span<float> logits, int position, 
   s.logprob = sampler.chosen().logprob;
   s.raw_prob = sampler.chosen_raw().prob;
   s.raw_logprob = sampler.chosen_raw().logprob;
+  s.logit = sampler.chosen().logit;
+  s.raw_logit = sampler.chosen_raw().logit;
   s.entropy = sampler.entropy();
   s.raw_entropy = sampler.raw_entropy();
   s.alternatives = alternatives(sampler.top(config.top_n_alternatives));

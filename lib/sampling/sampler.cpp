@@ -80,7 +80,7 @@ std::size_t Sampler::Impl::draw() {
 void Sampler::Impl::report(std::vector<TokenProb>& out, std::size_t n, double log_sum_exp) const {
   out.clear();
   for (std::size_t i = 0; i < std::min(n, best.size()); ++i)
-    out.push_back({best[i].id, best[i].p, static_cast<float>(best[i].logit - log_sum_exp)});
+    out.push_back({best[i].id, best[i].p, static_cast<float>(best[i].logit - log_sum_exp), best[i].logit});
 }
 
 Sampler::Sampler(SamplerConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {
@@ -131,11 +131,12 @@ TokenId Sampler::sample(std::span<const float> logits, std::span<const TokenId> 
   s.entropy = static_cast<float>(final_stats.entropy);
   s.kept = static_cast<int>(std::count_if(s.set.items().begin(), s.set.items().end(),
                                           [](const Candidate& c) { return c.logit != -INFINITY; }));
-  s.chosen = {pick.id, pick.p, static_cast<float>(pick.logit - final_stats.log_sum_exp)};
+  s.chosen = {pick.id, pick.p, static_cast<float>(pick.logit - final_stats.log_sum_exp), pick.logit};
   for (const sampling::StepDef* step : s.chain)
     if (step->accept && !(greedy && step->shapes_distribution)) step->accept(s.config, s.state, s.chosen);
-  const double raw_logprob = logits[static_cast<std::size_t>(pick.id)] - raw.log_sum_exp;
-  s.chosen_raw = {pick.id, static_cast<float>(std::exp(raw_logprob)), static_cast<float>(raw_logprob)};
+  const float raw_logit = logits[static_cast<std::size_t>(pick.id)];
+  const double raw_logprob = raw_logit - raw.log_sum_exp;
+  s.chosen_raw = {pick.id, static_cast<float>(std::exp(raw_logprob)), static_cast<float>(raw_logprob), raw_logit};
   return pick.id;
 }
 

@@ -2,8 +2,9 @@
 # Browser test of the web visualizer: starts `inkling serve`, drives the page in
 # headless Debian Chromium (playwright-core, no browser download), stops the server.
 #
-# usage: tests/browser/run.sh INKLING_BIN MODEL [PORT] [SCREENSHOT]
-#   or env: INKLING, MODEL, PORT (default 18080; 0 = any free port), INKLING_SCREENSHOT
+# usage: tests/browser/run.sh INKLING_BIN MODEL [PORT] [SCREENSHOT] [MODEL2]
+#   or env: INKLING, MODEL, PORT (default 18080; 0 = any free port), INKLING_SCREENSHOT, MODEL2
+# With MODEL2 the server serves both (the page's compare-across-models checks run).
 # Exit status is the test's; 1 if a prerequisite is missing or the server
 # never became healthy.
 set -euo pipefail
@@ -13,11 +14,17 @@ INKLING="${1:-${INKLING:-}}"
 MODEL="${2:-${MODEL:-}}"
 PORT="${3:-${PORT:-18080}}"
 SHOT="${4:-${INKLING_SCREENSHOT:-${TMPDIR:-/tmp}/inkling-visualizer.png}}"
+MODEL2="${5:-${MODEL2:-}}"
 CHROMIUM=/usr/bin/chromium
 
 die() { echo "run.sh: $*" >&2; exit 1; }
 [ -n "$INKLING" ] && [ -x "$INKLING" ] || die "inkling binary not given or not executable: '${INKLING}'"
 [ -n "$MODEL" ] && [ -f "$MODEL" ] || die "model not found: '${MODEL}'"
+models=(-m "$MODEL")
+if [ -n "$MODEL2" ]; then
+  [ -f "$MODEL2" ] || die "second model not found: '${MODEL2}'"
+  models+=(-m "$MODEL2")
+fi
 [ -x "$CHROMIUM" ] || die "$CHROMIUM missing (apt-get install chromium)"
 command -v node >/dev/null || die "node missing"
 command -v npm >/dev/null || die "npm missing"
@@ -30,7 +37,9 @@ command -v curl >/dev/null || die "curl missing"
 log="$(mktemp "${TMPDIR:-/tmp}/inkling-serve.XXXXXX.log")"
 # A context longer than the tiny test model's 128 positions: the Stop check needs a run
 # that is still going when the page aborts it (128 tokens take a few milliseconds).
-"$INKLING" serve -m "$MODEL" --port "$PORT" --ctx 4096 >"$log" 2>&1 &
+# One thread: the tiny models gain nothing from more, and on a busy CI machine threads
+# waiting for each other at every layer slow a token down a hundredfold.
+"$INKLING" serve "${models[@]}" --port "$PORT" --ctx 4096 --threads 1 >"$log" 2>&1 &
 server_pid=$!
 cleanup() {
   # Only the server this script started, by its pid.

@@ -1,6 +1,9 @@
 // End-to-end check of the web visualizer served by `inkling serve` at GET /.
 // Drives Debian's /usr/bin/chromium through playwright-core (no browser
-// download), runs a completion and a Compare run, and saves a screenshot.
+// download), runs a completion and a Compare run, and saves a screenshot. Checks the
+// tokenization view (/tokenize, /detokenize), logits in the token detail, the context
+// window's fill, the typical-p / logit-bias / min-tokens / ignore-EOS controls and, when
+// the server serves two models, Compare across them.
 //
 //   node visualizer.test.mjs [URL] [SCREENSHOT]   (or INKLING_URL / INKLING_SCREENSHOT)
 //
@@ -41,7 +44,32 @@ try {
   check(resp && resp.ok(), `GET ${url} answers 200`);
   await page.waitForFunction(() => !/…$/.test(document.querySelector('#model').textContent), null, { timeout: 10_000 });
   const modelText = await page.textContent('#model');
-  check(/^model: (?!unavailable|unknown).+/.test(modelText), `header shows the model name (${modelText})`);
+  check(/^models?: (?!unavailable|unknown).+/.test(modelText), `header shows the model name (${modelText})`);
+  const twoModels = /^models: /.test(modelText);
+
+  // --- tokenization view: the prompt's tokens, from /tokenize, and back via /detokenize ---
+  const post = (p, body) => page.evaluate(async ([p, body]) => {
+    const r = await fetch(p, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    return r.json();
+  }, [p, body]);
+  const chipIds = async () => (await page.locator('#tokchips .pid').allTextContents()).map(Number);
+  await page.fill('#prompt', 'Once upon a time');
+  await page.waitForFunction(() => /Once upon a time/.test(document.querySelector('#detok').textContent), null, { timeout: 10_000 });
+  const direct = (await post('/tokenize', { content: 'Once upon a time', add_special: true })).tokens;
+  const shownIds = await chipIds();
+  check(direct.length >= 3 && JSON.stringify(shownIds) === JSON.stringify(direct),
+    `tokenization view shows the prompt's token ids, BOS included (${shownIds.join(' ')})`);
+  check((await page.textContent('#tokcount')) === `${direct.length} tokens`, 'tokenization view counts the tokens');
+  const chipText = (await page.locator('#tokchips .pt').allTextContents()).join('|');
+  check(/Once/.test(chipText) && /time/.test(chipText), `chips show each token's piece (${chipText})`);
+  const back = (await post('/detokenize', { tokens: direct })).content;
+  check((await page.textContent('#detok')).includes(JSON.stringify(back)), `the view shows /detokenize's text (${JSON.stringify(back)})`);
+  await page.fill('#prompt', 'Once upon a time there was');
+  await page.waitForFunction(n => document.querySelectorAll('#tokchips .ptok').length > n, direct.length, { timeout: 10_000 });
+  check(true, 'typing re-tokenizes the prompt');
+  await page.fill('#prompt', '\u65e5\u672c');
+  await page.waitForFunction(() => document.querySelectorAll('#tokchips .ptok.bytes').length > 0, null, { timeout: 10_000 });
+  check(/<0xE6>/.test(await page.textContent('#tokchips')), 'a character split into byte tokens shows its bytes (<0xE6>...)');
 
   // Wait for a run to start and then for the page to report it idle again.
   async function runAndWait() {
@@ -76,8 +104,27 @@ try {
   check(chosenLabel.replace(/␣/g, ' ').replace(/↵/g, '\n').replace(/ \*$/, '').length > 0,
     `chosen alternative is labelled (${chosenLabel} for ${JSON.stringify(clickedText)})`);
 
+  // Logits beside the probabilities: the model's and the sampler's, and one per alternative.
+  const detail = await page.textContent('#detail');
+  check(/model logit-?\d+\.\d\d/.test(detail) && /sampling logit-?\d+\.\d\d/.test(detail),
+    'token detail shows the model logit and the sampling logit');
+  const logitCells = await page.locator('#detail .alt-bar .logit').allTextContents();
+  check(logitCells.length === nBars && logitCells.every(t => /^(-?\d+\.\d\d|−∞)$/.test(t)),
+    `each alternative shows its logit (${logitCells.slice(0, 3).join(' ')})`);
+  const rawBars = await page.locator('#detail .alt-bar').evaluateAll(rows => rows.map(r => [r.querySelector('.pct').textContent, Number(r.querySelector('.logit').textContent)]));
+  const rawSorted = rawBars.slice(-3).every((r, i, a) => i === 0 || a[i - 1][1] >= r[1] - 1e-6);
+  check(rawSorted, 'the model distribution is ordered by logit as by probability');
+
   const metrics = (await page.textContent('#metrics')) || '';
   check(/[\d.]+ tok\/s/.test(metrics), 'metrics panel shows tokens/s');
+  // Context window: prompt + generated out of n_ctx (4096 in this test's server).
+  const fill = /context: (\d+) prompt \+ (\d+) generated = (\d+) \/ 4096/.exec(metrics);
+  const genMetric = +(/(\d+)generated/.exec(metrics) || [0, -1])[1];
+  check(fill && +fill[1] + +fill[2] === +fill[3] && +fill[1] === direct.length && +fill[2] === genMetric && genMetric > 0,
+    `context fill shows prompt + generated / n_ctx (${fill && fill[0]})`);
+  check(/prefix reuse saved \d+ of \d+ prompt tokens/.test(metrics), 'context fill says what prefix reuse saved');
+  const genWidth = await page.locator('#metrics .ctxbar .gen').evaluate(e => e.getBoundingClientRect().width);
+  check(genWidth > 0, `the context bar shows the generated part (${genWidth.toFixed(1)} px)`);
   check(/time to first token/.test(metrics) && /prompt tokens/.test(metrics), 'metrics panel shows TTFT and prompt tokens');
   check(await page.locator('#metrics svg.sparkline').count() === 1, 'entropy sparkline exists');
   check(await page.locator('#metrics svg.sparkline polyline').count() >= 1, 'sparkline has a line');
@@ -97,6 +144,8 @@ try {
   const stopped = (await toks.allTextContents()).join('');
   check(stopped === expected, `stop string ${JSON.stringify(stop)}: text ends right before it (${stopped.length} chars)`);
   check(/done \(stop\)/.test(await colA.locator('.state').textContent()), 'finish reason stop is shown');
+  const reuse = /prefix reuse saved (\d+) of (\d+)/.exec(await page.textContent('#metrics'));
+  check(reuse && +reuse[1] > 0, `the same prompt again reuses the cached prefix (${reuse && reuse[0]})`);
   const held = await colA.locator('.out .held').count();
   console.log(`     (${held} held-back token(s) shown struck through)`);
   await colA.locator('input[name="stop"]').fill('');
@@ -136,6 +185,101 @@ try {
     console.log(`skip Stop check: the model finished before Stop landed (state ${stateAfterStop})`);
   }
   await maxTok.fill(keepMax);
+
+  // --- controls: logit bias, typical-p, min tokens, ignore EOS ---
+  const temp = colA.locator('input[name="temperature"]');
+  const keepTemp = await temp.inputValue(), keepMax2 = await maxTok.inputValue();
+  const firstTokenId = async () => {
+    await toks.first().click();
+    const dl = await page.locator('#detail dl').evaluate(d => {
+      const o = {}; const dts = d.querySelectorAll('dt');
+      dts.forEach(dt => { o[dt.textContent] = dt.nextElementSibling.textContent; });
+      return o;
+    });
+    return Number(dl['token id']);
+  };
+  await temp.fill('0');
+  await maxTok.fill('8');
+  await runAndWait();
+  const greedyFirst = await firstTokenId();
+  const greedyText = (await toks.allTextContents()).join('');
+  await colA.locator('input[name="logit_bias"]').fill(`${greedyFirst}:-100`);
+  await runAndWait();
+  const biasedFirst = await firstTokenId();
+  check(Number.isInteger(greedyFirst) && biasedFirst !== greedyFirst,
+    `logit bias -100 bans the greedy first token (${greedyFirst} -> ${biasedFirst})`);
+  await colA.locator('input[name="logit_bias"]').fill('');
+  // typical-p 0.01 keeps only the most typical token: every final probability is 1
+  await temp.fill('1.5');
+  await maxTok.fill('16');
+  const allCertain = () => toks.evaluateAll(sp => sp.length > 0 && sp.every(s => Number(s.dataset.p) > 0.999));
+  await runAndWait();
+  const hotCertain = await allCertain();
+  await colA.locator('input[name="typical_p"]').fill('0.01');
+  await runAndWait();
+  check(!hotCertain && await allCertain(), 'typical-p 0.01 leaves one candidate per step (final p = 100%)');
+  await colA.locator('input[name="typical_p"]').fill('1');
+  // ignore EOS and min tokens: a logit bias of +100 on EOS ends the text at once; ignore
+  // EOS runs on to max tokens, min tokens holds the end back that long.
+  const eos = (await post('/tokenize', { content: '</s>' })).tokens;
+  check(eos.length === 1, `EOS is one token (${eos})`);
+  const finishOf = async () => (await colA.locator('.state').textContent());
+  const generated = async () => +(/(\d+)generated/.exec(await page.textContent('#metrics')) || [0, -1])[1];
+  await temp.fill('0');
+  await maxTok.fill('12');
+  await colA.locator('input[name="logit_bias"]').fill(`${eos[0]}:100`);
+  await runAndWait();
+  const nAlone = await generated();
+  check(/done \(stop\)/.test(await finishOf()) && nAlone <= 1, `EOS favoured by the bias ends the text at once (${nAlone} tokens)`);
+  await colA.locator('input[name="ignore_eos"]').check();
+  await runAndWait();
+  check(/done \(length\)/.test(await finishOf()) && await generated() === 12,
+    `ignore EOS runs on to max tokens (${await finishOf()}, ${await generated()} tokens)`);
+  await colA.locator('input[name="ignore_eos"]').uncheck();
+  await colA.locator('input[name="min_tokens"]').fill('5');
+  await runAndWait();
+  const nMin = await generated();
+  check(/done \(stop\)/.test(await finishOf()) && nMin >= 5 && nMin <= 6,
+    `min tokens 5 holds the end back five tokens (${nMin} tokens)`);
+  await colA.locator('input[name="min_tokens"]').fill('0');
+  await colA.locator('input[name="logit_bias"]').fill('');
+  await temp.fill(keepTemp);
+  await maxTok.fill(keepMax2);
+  console.log(`     (greedy 8 tokens: ${JSON.stringify(greedyText)})`);
+
+  // --- Compare across models: the same prompt, greedy, one model per column ---
+  if (twoModels) {
+    await page.check('#compare');
+    const pickA = colA.locator('select[name="model"]'), pickB = page.locator('.col[data-side="B"] select[name="model"]');
+    const ids = await pickA.locator('option').allTextContents();
+    check(ids.length === 2 && await pickA.inputValue() === ids[0] && await pickB.inputValue() === ids[1],
+      `each column picks a model (A ${ids[0]}, B ${ids[1]})`);
+    await temp.fill('0');
+    await page.locator('.col[data-side="B"] input[name="temperature"]').fill('0');
+    await maxTok.fill('30');
+    await page.locator('.col[data-side="B"] input[name="max_tokens"]').fill('30');
+    await runAndWait();
+    const textA = (await colA.locator('.out .tok').allTextContents()).join('');
+    const textB = (await page.locator('.col[data-side="B"] .out .tok').allTextContents()).join('');
+    check(textA !== textB && textA.length > 0 && textB.length > 0,
+      `two models, one prompt, two greedy answers (${JSON.stringify(textA.slice(40, 80))} vs ${JSON.stringify(textB.slice(40, 80))})`);
+    const names = await page.locator('.col .mname').allTextContents();
+    check(names[0] === ids[0] && names[1] === ids[1], `column headings name their model (${names.join(', ')})`);
+    // B on the first model gives A's answer: the pick, not the column, decides
+    await pickB.selectOption(ids[0]);
+    await runAndWait();
+    const textB2 = (await page.locator('.col[data-side="B"] .out .tok').allTextContents()).join('');
+    check(textB2 === textA, 'both columns on one model give the same greedy answer');
+    await pickB.selectOption(ids[1]);
+    await maxTok.fill(keepMax2);
+    await page.locator('.col[data-side="B"] input[name="max_tokens"]').fill(keepMax2);
+    await temp.fill(keepTemp);
+    await page.locator('.col[data-side="B"] input[name="temperature"]').fill('1.5');
+    await page.uncheck('#compare');
+  } else {
+    skipped++;
+    console.log('skip compare across models: the server serves one model');
+  }
 
   // --- Compare mode: A greedy, B hot, two concurrent requests ---
   await page.check('#compare');

@@ -1,7 +1,7 @@
-// libFuzzer target: arbitrary bytes as the body of /v1/completions and
-// /v1/chat/completions, parsed against the real stories260K model with the chatml
-// template. Every input must end in a request or an ApiError (a 4xx); nothing else may
-// escape, crash or trip a sanitizer.
+// libFuzzer target: arbitrary bytes as the body of /v1/completions,
+// /v1/chat/completions, /tokenize or /detokenize (the first byte picks), read against the
+// real stories260K model with the chatml template. Every input must end in a request (or
+// a response) or an ApiError (a 4xx); nothing else may escape, crash or trip a sanitizer.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -10,6 +10,7 @@
 #include "inkling/chat_template.hpp"
 #include "inkling/model.hpp"
 #include "openai.hpp"
+#include "tokens_api.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const auto model = [] {
@@ -25,6 +26,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   const bool is_chat = data[0] & 1;
   const std::string body(reinterpret_cast<const char*>(data + 1), size - 1);
+  if (data[0] & 2) {  // the tokens endpoints, as the server calls them
+    try {
+      const auto j = nlohmann::json::parse(body, nullptr, false);
+      const auto out = is_chat ? inkling::server::detokenize_response(*model, j) : inkling::server::tokenize_response(*model, j);
+      (void)inkling::server::dump(out);
+    } catch (const inkling::server::ApiError& e) {
+      if (e.status != 400) std::abort();
+    }
+    return 0;
+  }
   try {
     const auto r = inkling::server::parse_request(body, is_chat, ctx);
     // What passes must be a request the engine accepts as it is.

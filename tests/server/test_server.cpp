@@ -36,6 +36,14 @@ struct RunningServer {
   RunningServer(std::shared_ptr<const Model> model, server::ServerOptions o) {
     o.port = 0;
     server = std::make_unique<server::HttpServer>(std::move(model), o);
+    start();
+  }
+  RunningServer(std::vector<server::ServedModel> models, server::ServerOptions o) {
+    o.port = 0;
+    server = std::make_unique<server::HttpServer>(std::move(models), o);
+    start();
+  }
+  void start() {
     port = server->bind();
     thread = std::thread([this] { server->run(); });
   }
@@ -297,10 +305,18 @@ TEST_CASE("chat is refused clearly for a model without a template; an API key is
   auto unauth = c.Post("/v1/completions", R"({"prompt": "hi"})", "application/json");
   REQUIRE(unauth);
   CHECK(unauth->status == 401);
+  for (const char* path : {"/tokenize", "/detokenize"}) {  // the tokens endpoints show the model too
+    auto refused = c.Post(path, R"({"content": "hi", "tokens": [1]})", "application/json");
+    REQUIRE(refused);
+    CHECK(refused->status == 401);
+  }
   c.set_bearer_token_auth("s3cret");
   auto ok = c.Post("/v1/completions", R"({"prompt": "hi", "max_tokens": 2})", "application/json");
   REQUIRE(ok);
   CHECK(ok->status == 200);
+  auto tokens = c.Post("/tokenize", R"({"content": "hi"})", "application/json");
+  REQUIRE(tokens);
+  CHECK(tokens->status == 200);
   auto chat = c.Post("/v1/chat/completions", R"({"messages": [{"role": "user", "content": "hi"}]})", "application/json");
   REQUIRE(chat);
   CHECK(chat->status == 400);
@@ -417,6 +433,125 @@ TEST_CASE("n choices: independent generations, streamed and not") {
   CHECK(finishes == 3);
   CHECK(streamed == texts);
   CHECK(sse.chunks.back()["choices"].empty());
+}
+
+TEST_CASE("/tokenize and /detokenize: the prompt as the model sees it, and back") {
+  auto model = load("models/stories260K-f32.gguf");
+  if (!model) return;
+  RunningServer srv(model, options());
+  const Tokenizer& tok = model->tokenizer();
+  const std::string text = "Once upon a time";
+  // add_special as the request says (llama.cpp's default: no BOS)
+  const json plain = post(srv, "/tokenize", {{"content", text}});
+  CHECK(plain["tokens"] == json(tok.encode(text, false, true)));
+  const json with_bos = post(srv, "/tokenize", {{"content", text}, {"add_special", true}});
+  CHECK(with_bos["tokens"] == json(tok.encode(text, true, true)));
+  CHECK(with_bos["tokens"].size() == plain["tokens"].size() + 1);
+  // with_pieces: each token with its text; joined they are the text
+  const json pieces = post(srv, "/tokenize", {{"content", text}, {"with_pieces", true}});
+  REQUIRE(pieces["tokens"].size() == plain["tokens"].size());
+  std::string joined;
+  for (std::size_t i = 0; i < pieces["tokens"].size(); ++i) {
+    CHECK(pieces["tokens"][i]["id"] == plain["tokens"][i]);
+    joined += pieces["tokens"][i]["piece"].get<std::string>();
+  }
+  CHECK(joined.find(text) != std::string::npos);
+  // a character split into byte tokens: each piece is its bytes, not invalid text
+  const json bytes = post(srv, "/tokenize", {{"content", "\xe6\x97\xa5"}, {"with_pieces", true}});
+  bool saw_bytes = false;
+  for (const auto& t : bytes["tokens"])
+    if (t["piece"].is_array()) saw_bytes = true;
+  CHECK(saw_bytes);
+  // parse_special: "<s>" written in the text is the BOS id only when asked
+  const auto bos = tok.special().bos;
+  CHECK(post(srv, "/tokenize", {{"content", "<s>"}})["tokens"] == json::array({bos}));
+  CHECK(post(srv, "/tokenize", {{"content", "<s>"}, {"parse_special", false}})["tokens"].size() > 1);
+  // back: the pieces joined
+  CHECK(post(srv, "/detokenize", {{"tokens", plain["tokens"]}})["content"] == joined);
+  CHECK(post(srv, "/detokenize", {{"tokens", json::array()}})["content"] == "");
+  // bad requests name the field
+  CHECK(post(srv, "/tokenize", {{"text", text}}, 400)["error"]["param"] == "content");
+  CHECK(post(srv, "/tokenize", {{"content", 5}}, 400)["error"]["param"] == "content");
+  CHECK(post(srv, "/tokenize", {{"content", text}, {"with_pieces", "yes"}}, 400)["error"]["param"] == "with_pieces");
+  CHECK(post(srv, "/detokenize", {{"tokens", {1, 100000}}}, 400)["error"]["param"] == "tokens");
+  CHECK(post(srv, "/detokenize", {{"tokens", {1, -1}}}, 400)["error"]["param"] == "tokens");
+  CHECK(post(srv, "/detokenize", {{"tokens", "1 2"}}, 400)["error"]["param"] == "tokens");
+  auto c = srv.client();
+  auto res = c.Post("/tokenize", "{not json", "application/json");
+  REQUIRE(res);
+  CHECK(res->status == 400);
+}
+
+TEST_CASE("each step carries the logits behind its probabilities") {
+  auto model = load("models/stories260K-f32.gguf");
+  if (!model) return;
+  RunningServer srv(model, options());
+  auto c = srv.client();
+  const json body = {{"prompt", "Once upon a time"}, {"max_tokens", 6}, {"temperature", 0.5}, {"seed", 3}, {"stream", true}, {"logprobs", 5}};
+  auto res = c.Post("/v1/completions", body.dump(), "application/json");
+  REQUIRE(res);
+  const Sse sse = parse_sse(res->body);
+  REQUIRE(sse.chunks.size() == 7);
+  for (std::size_t i = 0; i + 1 < sse.chunks.size(); ++i) {
+    const json& s = sse.chunks[i]["inkling"];
+    const json& raw = s["raw_alternatives"];
+    REQUIRE(raw.size() >= 2);
+    // log-softmax: logit - logprob is the same constant (the log-sum-exp) for a distribution
+    const double lse = raw[0]["logit"].get<double>() - raw[0]["logprob"].get<double>();
+    for (const auto& a : raw) CHECK(a["logit"].get<double>() - a["logprob"].get<double>() == doctest::Approx(lse).epsilon(1e-4));
+    CHECK(s["raw_logit"].get<double>() - s["raw_logprob"].get<double>() == doctest::Approx(lse).epsilon(1e-4));
+    CHECK(raw[0]["logit"].get<double>() > raw[1]["logit"].get<double>() - 1e-6);
+    // temperature 0.5 doubles the logits of the final distribution
+    for (const auto& a : s["alternatives"])
+      for (const auto& r : raw)
+        if (r["token"] == a["token"]) CHECK(a["logit"].get<double>() == doctest::Approx(2 * r["logit"].get<double>()));
+    CHECK(s["logit"].get<double>() == doctest::Approx(2 * s["raw_logit"].get<double>()));
+  }
+}
+
+TEST_CASE("several models: each its own engine, chosen by \"model\"") {
+  auto a = load("models/stories260K-f32.gguf");
+  auto b = load("models/stories260K-pad192-q4_0.gguf");
+  if (!a || !b) return;
+  server::ServerOptions o = options();
+  o.port = 0;
+  std::vector<server::ServedModel> models = {{a, "big", 0}, {b, "small", 64}};
+  auto srv_ptr = std::make_unique<server::HttpServer>(models, o);
+  CHECK(srv_ptr->model_ids() == std::vector<std::string>{"big", "small"});
+  CHECK(srv_ptr->model_id() == "big");
+  srv_ptr.reset();
+  RunningServer srv(models, o);
+  auto c = srv.client();
+  auto m = c.Get("/v1/models");
+  REQUIRE(m);
+  const json list = json::parse(m->body)["data"];
+  REQUIRE(list.size() == 2);
+  CHECK(list[0]["id"] == "big");
+  CHECK(list[1]["id"] == "small");
+  CHECK(list[1]["meta"]["n_ctx"] == 64);  // the per-model context
+  CHECK(json::parse(c.Get("/health")->body)["models"] == json::array({"big", "small"}));
+  const json body = {{"prompt", "Once upon a time"}, {"max_tokens", 30}, {"temperature", 0}};
+  json pick = body;
+  CHECK(post(srv, "/v1/completions", body)["choices"][0]["text"] == greedy_alone(a, "Once upon a time", 30));
+  pick["model"] = "small";
+  const json small = post(srv, "/v1/completions", pick);
+  CHECK(small["model"] == "small");
+  CHECK(small["choices"][0]["text"] == greedy_alone(b, "Once upon a time", 30));
+  pick["model"] = "big";
+  CHECK(post(srv, "/v1/completions", pick)["choices"][0]["text"] == greedy_alone(a, "Once upon a time", 30));
+  CHECK(greedy_alone(a, "Once upon a time", 30) != greedy_alone(b, "Once upon a time", 30));  // the test can tell
+  pick["model"] = "medium";
+  const json missing = post(srv, "/v1/completions", pick, 404);
+  CHECK(missing["error"]["code"] == "model_not_found");
+  CHECK(missing["error"]["message"].get<std::string>().find("'big', 'small'") != std::string::npos);
+  CHECK(post(srv, "/tokenize", {{"content", "hi"}, {"model", "medium"}}, 404)["error"]["param"] == "model");
+  CHECK(post(srv, "/tokenize", {{"content", "hi"}, {"model", "small"}})["tokens"].size() > 0);
+  // the prompt must fit the chosen model's own context
+  json long_prompt = {{"prompt", std::string(400, 'a')}, {"max_tokens", 1}, {"model", "small"}};
+  CHECK(post(srv, "/v1/completions", long_prompt, 400)["error"]["code"] == "context_length_exceeded");
+  // two models under one name are refused
+  std::vector<server::ServedModel> twice = {{a, "same", 0}, {b, "same", 0}};
+  CHECK_THROWS_AS(server::HttpServer(twice, o), Error);
 }
 
 TEST_CASE("llama.cpp's sampler fields change the text; the seed used is reported") {

@@ -407,6 +407,25 @@ TEST_CASE("top() and raw_top(): contents, order, ties and limits") {
   CHECK(sk.chosen_raw().prob == doctest::Approx(p[static_cast<std::size_t>(sk.chosen().id)]));
 }
 
+TEST_CASE("logits beside the probabilities: the model's in raw_top(), the tempered and biased ones in top()") {
+  SamplerConfig c = plain();
+  c.temperature = 0.5f;
+  c.logit_bias = {{5, 1.0f}};
+  Sampler s(c);
+  const TokenId id = s.sample(kLogits, {});
+  for (const auto& t : s.raw_top(100)) CHECK(t.logit == kLogits[static_cast<std::size_t>(t.id)]);
+  for (const auto& t : s.top(100)) {
+    const float bias = t.id == 5 ? 1.0f : 0.0f;
+    CHECK(t.logit == doctest::Approx((kLogits[static_cast<std::size_t>(t.id)] + bias) / 0.5f));
+  }
+  CHECK(s.chosen().id == id);
+  CHECK(s.chosen_raw().logit == kLogits[static_cast<std::size_t>(id)]);
+  CHECK(s.chosen().logit == doctest::Approx((kLogits[static_cast<std::size_t>(id)] + (id == 5 ? 1.0f : 0.0f)) / 0.5f));
+  // logprob = logit - log-sum-exp: the same offset for every entry of one distribution
+  const auto raw = s.raw_top(100);
+  for (const auto& t : raw) CHECK(t.logit - t.logprob == doctest::Approx(raw[0].logit - raw[0].logprob));
+}
+
 TEST_CASE("entropy of known distributions") {
   Sampler s(plain());
   s.sample(std::vector<float>{0, 0, 0, 0}, {});
