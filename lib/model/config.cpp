@@ -180,7 +180,8 @@ void check_keys(const GgufFile& f, const std::string& a, const ArchTraits& arch,
   for (const auto& kv : f.metadata()) {
     if (kv.key.substr(0, a.size()) != a) continue;
     const std::string_view rest = kv.key.substr(a.size());
-    if (rest == "attention.causal" && f.get_bool(kv.key).value_or(true)) continue;  // decoders are causal
+    // Decoders are causal; encoders (BERT) are not, and say so.
+    if (rest == "attention.causal" && (arch.encoder || f.get_bool(kv.key).value_or(true))) continue;
     if (!known.count(rest))
       throw Error(ErrorCode::Unsupported, f.name() + ": metadata key '" + std::string(kv.key) +
                                               "' is not implemented for " + c.architecture +
