@@ -188,6 +188,16 @@ ink_status to_generation_config(const char* fn, const ink_generator_params* para
   if (p.n_logit_bias && (!p.logit_bias_tokens || !p.logit_bias_values))
     return null_arg(fn, "logit_bias_tokens or logit_bias_values");
   for (size_t i = 0; i < p.n_logit_bias; ++i) c.sampling.logit_bias.emplace_back(p.logit_bias_tokens[i], p.logit_bias_values[i]);
+  if (p.dry_sequence_breakers) {
+    c.sampling.dry_sequence_breakers.clear();
+    for (size_t i = 0; i < p.n_dry_sequence_breakers; ++i) {
+      if (!p.dry_sequence_breakers[i]) return null_arg(fn, "a DRY sequence breaker");
+      if (ink_status s = check_text(fn, p.dry_sequence_breakers[i], std::strlen(p.dry_sequence_breakers[i])); s != INK_OK)
+        return s;
+      c.sampling.dry_sequence_breakers.emplace_back(p.dry_sequence_breakers[i]);
+    }
+  }
+  if (p.samplers) c.sampling.order = inkling::parse_sampler_order(p.samplers);
   const bool has_grammar = p.grammar && *p.grammar, has_schema = p.json_schema && *p.json_schema;
   if (has_grammar && has_schema) return fail(INK_ERR_INVALID_ARGUMENT, std::string(fn) + ": set grammar or json_schema, not both");
   if (p.json_whitespace_flexible && !has_schema)

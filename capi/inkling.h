@@ -162,6 +162,23 @@ typedef struct ink_generator_params {
   float draft_p_min;           /* the draft stops at a token it gives less than this; default 0.75 */
   int32_t kv_q8_0;             /* nonzero: Q8_0 KV cache (about a quarter of F32; head size a multiple
                                   of 32); overrides kv_f16 */
+  /* Samplers as llama.cpp defines them (see inkling/sampler.hpp for each definition). */
+  int32_t mirostat;            /* 0 = off (default), 1 or 2: replaces top-k/p, min-p, typical-p, xtc */
+  float mirostat_tau;          /* target surprise in bits; default 5 */
+  float mirostat_eta;          /* learning rate; default 0.1 */
+  int32_t mirostat_m;          /* v1: tokens used to estimate the Zipf exponent; default 100 */
+  float dry_multiplier;        /* DRY repetition penalty; 0 = off (default) */
+  float dry_base;              /* default 1.75 */
+  int32_t dry_allowed_length;  /* default 2 */
+  int32_t dry_penalty_last_n;  /* -1 = whole history (default), 0 = off */
+  const char *const *dry_sequence_breakers; /* NULL: the default "\n" ":" "\"" "*"; else
+                                               n_dry_sequence_breakers NUL-terminated strings */
+  size_t n_dry_sequence_breakers;
+  float xtc_probability;       /* 0 = off (default) */
+  float xtc_threshold;         /* default 0.1 */
+  float top_n_sigma;           /* <= 0 = off (default -1) */
+  const char *samplers;        /* NULL: the default order; else llama.cpp's --samplers spelling,
+                                  e.g. "penalties;dry;top_k;typ_p;top_p;min_p;xtc;temperature" */
   /* Constrained output (at most one of the two; NULL or "" = none; copied at create). The
    * generated text follows the grammar; generation ends at an end token only where the
    * grammar can end, and with INK_STOP_GRAMMAR_INCOMPLETE when it had to stop before. A
@@ -284,6 +301,20 @@ INK_API ink_status ink_generator_sequence_count(const ink_generator *gen, size_t
 /* Sequence `index` (< the count; INK_ERR_INVALID_ARGUMENT otherwise). */
 INK_API ink_status ink_generator_sequence(const ink_generator *gen, size_t index, ink_sequence *out);
 
+/* ---- scoring ------------------------------------------------------------------------ */
+
+/* The log-probability (natural log) of each token given the ones before it, in one pass:
+ * logprobs[0] = NAN (the first token has no context), logprobs[i] = log p(ids[i] |
+ * ids[0..i-1]). cap must be >= n_ids (INK_ERR_BUFFER_TOO_SMALL otherwise); n_ids >= 2 and
+ * at most the model's context. */
+INK_API ink_status ink_score_tokens(const ink_model *model, const int32_t *ids, size_t n_ids, float *logprobs,
+                                    size_t cap);
+/* Perplexity of a text's tokens (without BOS) in windows of n_ctx tokens, as llama.cpp's
+ * perplexity tool: stride 0 = consecutive windows scoring their second half, stride > 0
+ * = a window every stride tokens scoring its last stride. */
+INK_API ink_status ink_perplexity(const ink_model *model, const int32_t *ids, size_t n_ids, int32_t n_ctx,
+                                  int32_t stride, double *perplexity_out);
+
 /* ---- many requests at once --------------------------------------------------------- */
 
 /* A batch decodes many independent requests together: every ink_batch_step is one
@@ -352,7 +383,8 @@ typedef struct ink_chat_message {
 } ink_chat_message;
 
 /* Renders a conversation with a chat template: template_name is one of "chatml",
- * "llama2", "llama3", "mistral", "phi3", "gemma", "zephyr", or NULL for the model's own
+ * "llama2", "llama3", "llama3.1", "mistral", "phi3", "phi4", "phi4-mini", "gemma", "zephyr",
+ * "qwen3", "granite", or NULL for the model's own
  * (tokenizer.chat_template; INK_ERR_UNSUPPORTED if it has none or an unknown one).
  * add_generation_prompt: end with the header of the assistant's turn. The text omits the
  * leading BOS (ink_generator_prompt adds it) and is written with the size-query rules.
@@ -374,6 +406,58 @@ INK_API ink_status ink_chat_stop_strings(const ink_model *model, const char *tem
  * tokens as text, so pass these as stop tokens). Size-query rules as ink_tokenize. */
 INK_API ink_status ink_chat_stop_tokens(const ink_model *model, const char *template_name, int32_t *ids, size_t cap,
                                         size_t *n_out);
+
+/* ---- embeddings and reranking ----------------------------------------------------- */
+
+/* How one vector is made from an input's token states (llama.cpp's pooling types). */
+typedef enum ink_pooling {
+  INK_POOLING_DEFAULT = 0, /* the model's own (<arch>.pooling_type); refused if it declares none */
+  INK_POOLING_NONE = 1,    /* one vector per token */
+  INK_POOLING_MEAN = 2,
+  INK_POOLING_CLS = 3,
+  INK_POOLING_LAST = 4,
+  INK_POOLING_RANK = 5     /* a reranker's classification head: its outputs, not a vector */
+} ink_pooling;
+
+typedef struct ink_embed_params {
+  uint32_t struct_size;  /* sizeof(ink_embed_params) */
+  int32_t pooling;       /* ink_pooling; default INK_POOLING_DEFAULT */
+  int32_t normalize;     /* nonzero (default): L2-normalise each vector (never rank outputs) */
+  int32_t truncate;      /* nonzero: cut inputs longer than the context; 0 (default): refuse them */
+} ink_embed_params;
+
+INK_API ink_embed_params ink_embed_params_default(void);
+INK_API ink_status ink_embed_params_init(ink_embed_params *p);
+
+/* Embeds n_texts UTF-8 texts (texts[i] of lens[i] bytes; lens may be NULL for
+ * NUL-terminated texts) with the model (an encoder such as BERT, or a decoder) and
+ * writes the vectors into out, input after input: n_texts * dim floats, or with
+ * INK_POOLING_NONE every input's tokens * dim floats. params may be NULL (defaults).
+ * Size query: out = NULL, cap = 0 (the model does not run). *n_out always receives the
+ * floats needed and *dim_out (may be NULL) the floats per vector;
+ * INK_ERR_BUFFER_TOO_SMALL when cap < *n_out. An empty text embeds the model's special
+ * tokens ([CLS] [SEP]); INK_ERR_INVALID_ARGUMENT for n_texts = 0, invalid UTF-8 or a
+ * too-long input (the message names its index). */
+INK_API ink_status ink_embed(const ink_model *model, const ink_embed_params *params, const char *const *texts,
+                             const size_t *lens, size_t n_texts, float *out, size_t cap, size_t *n_out,
+                             int32_t *dim_out);
+
+typedef struct ink_rerank_params {
+  uint32_t struct_size;     /* sizeof(ink_rerank_params) */
+  int32_t truncate;         /* nonzero: cut long documents; 0 (default): refuse them */
+  const char *instruction;  /* decoder rerankers' task line (NUL-terminated); NULL = default */
+} ink_rerank_params;
+
+INK_API ink_rerank_params ink_rerank_params_default(void);
+INK_API ink_status ink_rerank_params_init(ink_rerank_params *p);
+
+/* Relevance of each of n_docs documents to the query (higher = more relevant): a BERT
+ * reranker's classification head, or a decoder's logit("yes") - logit("no"). Writes
+ * n_docs scores into scores (cap >= n_docs, else INK_ERR_BUFFER_TOO_SMALL). lens and
+ * doc_lens may be NULL for NUL-terminated strings. */
+INK_API ink_status ink_rerank(const ink_model *model, const ink_rerank_params *params, const char *query,
+                              size_t query_len, const char *const *docs, const size_t *doc_lens, size_t n_docs,
+                              float *scores, size_t cap);
 
 #ifdef __cplusplus
 }

@@ -1,8 +1,8 @@
 // The one list of how ink_generator_params fields map to GenerationConfig members. Both
 // directions are generated from it: ink_generator_params_default() (C++ defaults -> C)
 // and to_generation_config() (C -> C++), so a field added here is converted both ways.
-// Arrays and strings (stop strings, stop tokens, logit bias) need validation and copying
-// and are converted by hand in to_generation_config.
+// Arrays and strings (stop strings, stop tokens, logit bias, DRY breakers, the sampler
+// order) need validation and copying and are converted by hand in to_generation_config.
 #pragma once
 
 #include <type_traits>
@@ -62,7 +62,18 @@ struct DraftModel {
   X(lookup_draft, g.lookup_draft, Same)                                 \
   X(draft_model, g.draft_model, DraftModel)                             \
   X(draft_tokens, g.draft_tokens, Same)                                 \
-  X(draft_p_min, g.draft_p_min, Same)
+  X(draft_p_min, g.draft_p_min, Same)                                   \
+  X(mirostat, g.sampling.mirostat, Same)                                \
+  X(mirostat_tau, g.sampling.mirostat_tau, Same)                        \
+  X(mirostat_eta, g.sampling.mirostat_eta, Same)                        \
+  X(mirostat_m, g.sampling.mirostat_m, Same)                            \
+  X(dry_multiplier, g.sampling.dry_multiplier, Same)                    \
+  X(dry_base, g.sampling.dry_base, Same)                                \
+  X(dry_allowed_length, g.sampling.dry_allowed_length, Same)            \
+  X(dry_penalty_last_n, g.sampling.dry_penalty_last_n, Same)            \
+  X(xtc_probability, g.sampling.xtc_probability, Same)                  \
+  X(xtc_threshold, g.sampling.xtc_threshold, Same)                      \
+  X(top_n_sigma, g.sampling.top_n_sigma, Same)
 
 // C++ -> C for every listed field.
 inline void params_from_config(const GenerationConfig& g, ink_generator_params& p) {

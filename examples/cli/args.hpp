@@ -2,6 +2,8 @@
 // and a bad one is an Error(InvalidArgument) naming the flag.
 #pragma once
 
+#include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <string_view>
@@ -25,9 +27,21 @@ class Args {
     const std::string f(flag());
     const std::string v = value();
     char* end = nullptr;
+    errno = 0;
     const long long x = std::strtoll(v.c_str(), &end, 10);
-    if (v.empty() || *end || x < lo || x > hi)
+    if (v.empty() || *end || errno == ERANGE || x < lo || x > hi)
       fail(f + ": '" + v + "' is not an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    return x;
+  }
+  // A 64-bit unsigned value (seeds), the whole range.
+  std::uint64_t unsigned64() {
+    const std::string f(flag());
+    const std::string v = value();
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long long x = std::strtoull(v.c_str(), &end, 10);
+    if (v.empty() || v[0] == '-' || *end || errno == ERANGE)
+      fail(f + ": '" + v + "' is not an integer in [0, 18446744073709551615]");
     return x;
   }
   float real() {

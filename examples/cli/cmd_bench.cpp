@@ -53,7 +53,8 @@ void usage() {
       "  -t, --threads T,... thread counts (default: physical cores)\n"
       "  -r, --reps R        repetitions (default 5)\n"
       "      --parallel N,...  also decode N sequences at once (one batched pass per step) and\n"
-      "                        report the aggregate generated tokens/s, e.g. 1,2,4,8,16\n"
+      "                        report the aggregate generated tokens/s (TPOT: each sequence's time\n"
+      "                        per token, i.e. per batched step), e.g. 1,2,4,8,16\n"
       "      --prefix N        also report time to first token for a 16-token question after an\n"
       "                        N-token shared prefix, computed from scratch and reused from the cache\n"
       "      --no-mmap       read the model into memory instead of mapping it\n"
@@ -248,14 +249,16 @@ int cmd_bench(int argc, char** argv) {
     if (const auto* e = model->file().find_tensor("token_embd.weight"); e && !model->config().tied_output)
       per_token -= e->bytes - e->row_bytes();
 
-    auto report = [&](const std::string& test, int n, const std::vector<double>& secs) {
+    // `per_step`: tokens one decode step produces (n_seq for a parallel run), so that TPOT
+    // is the time each sequence waits per token, not aggregate time per token.
+    auto report = [&](const std::string& test, int n, const std::vector<double>& secs, int per_step = 1) {
       std::vector<double> tps;
       for (double s : secs) tps.push_back(n / s);
       const Stats st = stats(tps);
       // For pp the whole batch is the time to first token; for tg, time per output token.
       const bool is_prompt = test.rfind("pp", 0) == 0;
       const bool is_single_tg = !is_prompt && test.find('x') == std::string::npos;
-      const double ms = is_prompt ? 1000.0 * n / st.mean : 1000.0 / st.mean;
+      const double ms = is_prompt ? 1000.0 * n / st.mean : 1000.0 * per_step / st.mean;
       const double gbs = is_single_tg ? static_cast<double>(per_token) * st.mean / 1e9 : 0.0;
       if (o.json) {
         std::printf("{\"model\": \"%s\", \"bytes\": %zu, \"type\": \"%s\", \"threads\": %d, "
@@ -292,7 +295,7 @@ int cmd_bench(int argc, char** argv) {
       run_parallel(*model, pc, n_seq, 4, rng, logits);
       std::vector<double> secs;
       for (int r = 0; r < o.repetitions; ++r) secs.push_back(run_parallel(*model, pc, n_seq, steps, rng, logits));
-      report("tg" + std::to_string(steps) + "x" + std::to_string(n_seq), steps * n_seq, secs);
+      report("tg" + std::to_string(steps) + "x" + std::to_string(n_seq), steps * n_seq, secs, n_seq);
     }
     logits.resize(static_cast<std::size_t>(model->config().n_vocab));
     if (o.prefix > 0) {

@@ -9,3 +9,6 @@ int cmd_bench(int argc, char** argv);
 int cmd_synth(int argc, char** argv);
 int cmd_serve(int argc, char** argv);
 int cmd_quantize(int argc, char** argv);
+int cmd_perplexity(int argc, char** argv);
+int cmd_embed(int argc, char** argv);   // cmd_embed.cpp
+int cmd_rerank(int argc, char** argv);  // cmd_embed.cpp

@@ -26,7 +26,7 @@ inline constexpr const char* kGenerationFlagsHelp =
     "                          quarter; needs a head size that is a multiple of 32)\n"
     "  -t, --threads N         threads (default: physical cores)\n"
     "      --no-mmap           read the model into memory instead of mapping it\n"
-    "sampling (applied in this order: bias, penalties, top-k, typical-p, top-p, min-p, temp):\n"
+    "sampling (default order: bias, penalties, DRY, top-n-sigma, top-k, typical-p, top-p, min-p, XTC, temp):\n"
     "      --temp T            temperature; 0 = greedy, always the most likely token (default 0.8)\n"
     "      --top-k K           keep the K most likely tokens; 0 or -1 = off (default 40)\n"
     "      --top-p P           keep the smallest set whose probability reaches P; 1 = off (default 0.95)\n"
@@ -37,6 +37,22 @@ inline constexpr const char* kGenerationFlagsHelp =
     "      --frequency-penalty X  subtract X per occurrence of a recent token (default 0)\n"
     "      --penalty-window N  how many recent tokens the penalties look at; -1 = all (default 64)\n"
     "      --bias ID=VALUE     add VALUE to token ID's logit (-inf bans it); repeatable\n"
+    "      --dry-multiplier X  DRY: penalise a token that would extend a repeat of an earlier sequence by\n"
+    "                          X * base^(length - allowed); 0 = off (default 0)\n"
+    "      --dry-base B        DRY's growth per repeated token (default 1.75)\n"
+    "      --dry-allowed-length N  repeats up to N tokens are free (default 2)\n"
+    "      --dry-penalty-last-n N  tokens DRY searches; -1 = all (default), 0 = off\n"
+    "      --dry-sequence-breaker S  text that ends a repeat (repeatable; replaces the default \\n : \" *;\n"
+    "                          'none' for no breakers)\n"
+    "      --top-n-sigma N     keep tokens within N standard deviations of the best logit; <= 0 = off\n"
+    "      --xtc-probability P XTC: with probability P remove the likeliest tokens above the threshold\n"
+    "                          but the least likely of them (default 0 = off)\n"
+    "      --xtc-threshold T   XTC's threshold (default 0.1)\n"
+    "      --mirostat N        mirostat 1 or 2 instead of top-k/p, min-p, typical-p, XTC (default 0 = off)\n"
+    "      --mirostat-ent TAU  mirostat's target surprise in bits (default 5)\n"
+    "      --mirostat-lr ETA   mirostat's learning rate (default 0.1)\n"
+    "      --samplers LIST     the order of the steps, as llama.cpp spells it, e.g.\n"
+    "                          \"penalties;dry;top_n_sigma;top_k;typ_p;top_p;min_p;xtc;temperature\"\n"
     "      --seed S            random seed; the same seed gives the same text (default: random)\n"
     "stopping:\n"
     "      --stop TEXT         stop before TEXT appears (matched across tokens); repeatable\n"
@@ -55,6 +71,7 @@ struct GenerationFlags {
   inkling::ModelOptions model_options;
   inkling::GenerationConfig gen;
   bool seed_given = false;
+  bool breakers_given = false;
   // The flags given that shape the sampled distribution (beam search refuses them).
   std::vector<std::string> sampling_flags;
   // The constraint as given: which flag and its value (compiled by finish()).
@@ -63,7 +80,9 @@ struct GenerationFlags {
 
   // Consumes the current flag if it is one of kGenerationFlagsHelp's (or -n); false if not.
   bool parse(Args& a) {
-    for (const char* flag : {"--temp", "--top-k", "--top-p", "--min-p", "--typical-p", "--seed"})
+    for (const char* flag : {"--temp", "--top-k", "--top-p", "--min-p", "--typical-p", "--seed", "--top-n-sigma",
+                             "--xtc-probability", "--xtc-threshold", "--mirostat", "--mirostat-ent", "--mirostat-lr",
+                             "--samplers"})
       if (a.is(flag)) sampling_flags.emplace_back(flag);
     if (a.is("-n", "--max-tokens")) gen.max_new_tokens = static_cast<int>(a.integer(0, 1 << 24));
     else if (a.is("--min-tokens")) gen.min_new_tokens = static_cast<int>(a.integer(0, 1 << 24));
@@ -91,8 +110,24 @@ struct GenerationFlags {
       const float b = val == "-inf" ? -INFINITY : std::strtof(val.c_str(), &end);
       if (val != "-inf" && (val.empty() || *end)) Args::fail("--bias: '" + val + "' is not a number");
       gen.sampling.logit_bias.emplace_back(static_cast<inkling::TokenId>(id), b);
-    } else if (a.is("--seed")) {
-      gen.sampling.seed = static_cast<std::uint64_t>(a.integer(0, INT64_MAX));
+    } else if (a.is("--dry-multiplier")) gen.sampling.dry_multiplier = a.real();
+    else if (a.is("--dry-base")) gen.sampling.dry_base = a.real();
+    else if (a.is("--dry-allowed-length")) gen.sampling.dry_allowed_length = static_cast<int>(a.integer(1, 1 << 24));
+    else if (a.is("--dry-penalty-last-n")) gen.sampling.dry_penalty_last_n = static_cast<int>(a.integer(-1, 1 << 24));
+    else if (a.is("--dry-sequence-breaker")) {
+      if (!breakers_given) gen.sampling.dry_sequence_breakers.clear();
+      breakers_given = true;
+      const std::string v = a.value();
+      if (v != "none") gen.sampling.dry_sequence_breakers.push_back(v);
+    } else if (a.is("--top-n-sigma")) gen.sampling.top_n_sigma = a.real();
+    else if (a.is("--xtc-probability")) gen.sampling.xtc_probability = a.real();
+    else if (a.is("--xtc-threshold")) gen.sampling.xtc_threshold = a.real();
+    else if (a.is("--mirostat")) gen.sampling.mirostat = static_cast<int>(a.integer(0, 2));
+    else if (a.is("--mirostat-ent")) gen.sampling.mirostat_tau = a.real();
+    else if (a.is("--mirostat-lr")) gen.sampling.mirostat_eta = a.real();
+    else if (a.is("--samplers")) gen.sampling.order = inkling::parse_sampler_order(a.value());
+    else if (a.is("--seed")) {
+      gen.sampling.seed = a.unsigned64();
       seed_given = true;
     } else if (a.is("--stop")) gen.stop.push_back(a.value());
     else if (a.is("--stop-token")) gen.stop_tokens.push_back(static_cast<inkling::TokenId>(a.integer(0, INT32_MAX)));

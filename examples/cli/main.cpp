@@ -19,9 +19,12 @@ void usage() {
       "  tokenize  show the token ids and pieces of a text\n"
       "  info      show a model's architecture, shapes, types and metadata\n"
       "  bench     measure prompt and generation speed (llama-bench's pp/tg)\n"
+      "  perplexity  score a text file: the model's perplexity on it (llama.cpp's windows)\n"
       "  synth     write a GGUF file with random weights of a given Llama shape\n"
       "  quantize  convert a model's weight matrices to f16, bf16, q8_0 or q4_0\n"
       "  serve     an OpenAI-compatible HTTP server with a token-probability visualizer\n"
+      "  embed     sentence embeddings of texts (BERT-family or decoder embedding models)\n"
+      "  rerank    relevance scores of documents for a query (reranker models)\n"
       "\n"
       "Every command takes -m MODEL.gguf (run, chat and serve default to the built-in stories260K); `inkling COMMAND --help` lists its options.");
 }
@@ -41,7 +44,10 @@ int main(int argc, char** argv) {
     if (cmd == "info") return cmd_info(argc - 1, argv + 1);
     if (cmd == "bench") return cmd_bench(argc - 1, argv + 1);
     if (cmd == "synth") return cmd_synth(argc - 1, argv + 1);
+    if (cmd == "perplexity") return cmd_perplexity(argc - 1, argv + 1);
     if (cmd == "quantize") return cmd_quantize(argc - 1, argv + 1);
+    if (cmd == "embed") return cmd_embed(argc - 1, argv + 1);
+    if (cmd == "rerank") return cmd_rerank(argc - 1, argv + 1);
 #ifdef INKLING_HAS_SERVER
     if (cmd == "serve") return cmd_serve(argc - 1, argv + 1);
 #else

@@ -4,7 +4,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <string_view>
 
+#include "embeddings.hpp"
 #include "engine.hpp"
 #include "inkling/error.hpp"
 #include "inkling/model.hpp"
@@ -21,7 +23,8 @@ struct HttpServer::Impl {
   std::optional<ChatTemplate> chat;
   std::string chat_unavailable;
   ServingContext ctx;
-  std::unique_ptr<Engine> engine;
+  std::unique_ptr<Engine> engine;  // null for an embedding-only model (an encoder)
+  std::unique_ptr<EmbeddingService> embedding;
   httplib::Server http;
   int port = 0;
   std::atomic<std::uint64_t> next_id{1};
@@ -46,6 +49,8 @@ void HttpServer::Impl::completions(const httplib::Request& req, httplib::Respons
   auto request = std::make_shared<CompletionRequest>();
   std::shared_ptr<Stream> stream;
   try {
+    if (!engine) throw ApiError(501, model->config().architecture + " models embed and rerank; they do not generate",
+                                "invalid_request_error", {}, "not_supported");
     *request = parse_request(req.body, chat_endpoint, ctx);
     // n choices: the same request with seeds seed, seed + 1, ...
     std::vector<GenerationConfig> configs(static_cast<std::size_t>(request->n), request->config);
@@ -118,10 +123,10 @@ void HttpServer::Impl::completions(const httplib::Request& req, httplib::Respons
 
 void HttpServer::Impl::routes() {
   http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
-    const Engine::Counters c = engine->counters();
+    const Engine::Counters c = engine ? engine->counters() : Engine::Counters{};
     res.set_content(dump({{"status", "ok"},
                           {"model", ctx.model_id},
-                          {"running", engine->running()},
+                          {"running", engine ? engine->running() : 0},
                           {"finished", c.finished},
                           {"cancelled", c.cancelled},
                           {"failed", c.failed},
@@ -146,6 +151,19 @@ void HttpServer::Impl::routes() {
   });
   http.Post("/v1/completions", [this](const httplib::Request& req, httplib::Response& res) { completions(req, res, false); });
   http.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) { completions(req, res, true); });
+  // Embeddings and reranking (embeddings.hpp), also under llama.cpp's unversioned paths.
+  for (const char* path : {"/v1/embeddings", "/embeddings", "/v1/rerank", "/rerank"}) {
+    const bool rerank = std::string_view(path).find("rerank") != std::string_view::npos;
+    http.Post(path, [this, rerank](const httplib::Request& req, httplib::Response& res) {
+      if (!authorized(req, res)) return;
+      try {
+        res.set_content(dump(rerank ? embedding->rerank(req.body, ctx) : embedding->embeddings(req.body, ctx)),
+                        "application/json");
+      } catch (const ApiError& e) {
+        send_error(res, e);
+      }
+    });
+  }
   http.Get("/", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(std::string(web_page()), "text/html; charset=utf-8");
   });
@@ -181,12 +199,13 @@ HttpServer::HttpServer(std::shared_ptr<const Model> model, ServerOptions options
     if (!m.options.chat_template.empty()) throw;  // a name the user gave must be right
     m.chat_unavailable = e.what();
   }
-  m.engine = std::make_unique<Engine>(m.model, m.options.batch, m.options.max_queued);
+  if (!is_embedding_only(*m.model)) m.engine = std::make_unique<Engine>(m.model, m.options.batch, m.options.max_queued);
+  m.embedding = std::make_unique<EmbeddingService>(m.model);
   m.ctx.model = m.model.get();
   m.ctx.model_id = m.options.model_id.empty() ? (m.model->config().name.empty() ? "inkling" : m.model->config().name)
                                               : m.options.model_id;
   m.ctx.chat = m.chat ? &*m.chat : nullptr;
-  m.ctx.n_ctx = m.engine->n_ctx();  // the cache's own answer, not a second derivation of it
+  m.ctx.n_ctx = m.engine ? m.engine->n_ctx() : m.model->config().n_ctx_train;  // the cache's own answer, not a second derivation of it
   const int threads = m.options.http_threads;
   m.http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
   m.http.set_payload_max_length(m.options.max_body_bytes);
@@ -216,7 +235,7 @@ void HttpServer::stop() {
 }
 int HttpServer::port() const noexcept { return impl_->port; }
 const std::string& HttpServer::model_id() const noexcept { return impl_->ctx.model_id; }
-std::size_t HttpServer::kv_cache_bytes() const noexcept { return impl_->engine->kv_cache_bytes(); }
+std::size_t HttpServer::kv_cache_bytes() const noexcept { return impl_->engine ? impl_->engine->kv_cache_bytes() : 0; }
 const std::string& HttpServer::chat_unavailable() const noexcept { return impl_->chat_unavailable; }
 
 }  // namespace inkling::server

@@ -80,6 +80,47 @@ std::optional<bool> boolean(const json& body, const char* key) {
   return it->get<bool>();
 }
 
+// llama.cpp server's names for the samplers beyond OpenAI's.
+void read_llama_samplers(const json& body, SamplerConfig& s) {
+  if (auto v = integer(body, "mirostat", 0, 2)) s.mirostat = static_cast<int>(*v);
+  if (auto v = number(body, "mirostat_tau", 0, 100)) s.mirostat_tau = static_cast<float>(*v);
+  if (auto v = number(body, "mirostat_eta", 0, 10)) s.mirostat_eta = static_cast<float>(*v);
+  if (auto v = number(body, "dry_multiplier", 0, 100)) s.dry_multiplier = static_cast<float>(*v);
+  if (auto v = number(body, "dry_base", 1, 100)) s.dry_base = static_cast<float>(*v);
+  if (auto v = integer(body, "dry_allowed_length", 1, 1 << 20)) s.dry_allowed_length = static_cast<int>(*v);
+  if (auto v = integer(body, "dry_penalty_last_n", -1, 1 << 24)) s.dry_penalty_last_n = static_cast<int>(*v);
+  if (auto it = body.find("dry_sequence_breakers"); it != body.end() && !it->is_null()) {
+    if (!it->is_array() || it->size() > 64) bad("dry_sequence_breakers", "'dry_sequence_breakers' must be an array of at most 64 strings");
+    s.dry_sequence_breakers.clear();
+    for (const auto& v : *it) {
+      if (!v.is_string() || v.get<std::string>().empty())
+        bad("dry_sequence_breakers", "'dry_sequence_breakers' entries must be non-empty strings");
+      s.dry_sequence_breakers.push_back(v.get<std::string>());
+    }
+  }
+  if (auto v = number(body, "xtc_probability", 0, 1)) s.xtc_probability = static_cast<float>(*v);
+  if (auto v = number(body, "xtc_threshold", 0, 1)) s.xtc_threshold = static_cast<float>(*v);
+  if (auto v = number(body, "top_n_sigma", -1e9, 1e9)) s.top_n_sigma = static_cast<float>(*v);
+  if (auto it = body.find("samplers"); it != body.end() && !it->is_null()) {
+    std::string names;
+    if (it->is_string()) {
+      names = it->get<std::string>();
+    } else if (it->is_array()) {
+      for (const auto& v : *it) {
+        if (!v.is_string()) bad("samplers", "'samplers' must be an array of sampler names");
+        names += v.get<std::string>() + ";";
+      }
+    } else {
+      bad("samplers", "'samplers' must be an array of sampler names");
+    }
+    try {
+      s.order = parse_sampler_order(names);
+    } catch (const Error& e) {
+      bad("samplers", std::string("'samplers': ") + e.what());
+    }
+  }
+}
+
 void read_sampling(const json& body, CompletionRequest& r, const ServingContext& ctx) {
   GenerationConfig& c = r.config;
   SamplerConfig& s = c.sampling;
@@ -106,10 +147,17 @@ void read_sampling(const json& body, CompletionRequest& r, const ServingContext&
     s.repeat_penalty = static_cast<float>(*v);
   }
   if (auto v = integer(body, "penalty_window", -1, 1 << 20)) s.penalty_window = static_cast<int>(*v);
-  if (auto v = integer(body, "seed", std::numeric_limits<long long>::min(), std::numeric_limits<long long>::max()))
-    s.seed = static_cast<std::uint64_t>(*v);
-  else
-    s.seed = std::random_device{}() * 0x100000001ull + std::random_device{}();
+  // llama.cpp: seed -1 draws one. The seed used is reported in the response ("seed").
+  s.seed = std::random_device{}() * 0x100000001ull + std::random_device{}();
+  if (auto it = body.find("seed"); it != body.end() && !it->is_null()) {
+    if (it->is_number_unsigned())
+      s.seed = it->get<std::uint64_t>();  // the whole range, as reported back
+    else if (it->is_number_integer() && it->get<long long>() != -1)
+      s.seed = static_cast<std::uint64_t>(it->get<long long>());
+    else if (!it->is_number_integer())
+      bad("seed", "'seed' must be an integer (-1 = random)");
+  }
+  read_llama_samplers(body, s);
   if (auto it = body.find("logit_bias"); it != body.end() && !it->is_null()) {
     if (!it->is_object()) bad("logit_bias", "'logit_bias' must be an object mapping token ids to biases");
     const int n_vocab = ctx.model->config().n_vocab;
@@ -269,7 +317,8 @@ ResponseWriter::ResponseWriter(const CompletionRequest& request, const ServingCo
       choices_(static_cast<std::size_t>(std::max(1, request.n))) {}
 
 json ResponseWriter::envelope(const char* object) const {
-  return {{"id", id_}, {"object", object}, {"created", created_}, {"model", ctx_.model_id}};
+  return {{"id", id_}, {"object", object}, {"created", created_}, {"model", ctx_.model_id},
+          {"seed", request_.config.sampling.seed}};
 }
 
 namespace {

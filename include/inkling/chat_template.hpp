@@ -38,7 +38,8 @@ enum class BosText {
 // Immutable; cheap to copy; safe to share between threads.
 class ChatTemplate {
  public:
-  // "chatml", "llama2", "llama3", "mistral", "phi3", "gemma", "zephyr".
+  // "chatml", "llama2", "llama3", "mistral", "phi3", "gemma", "zephyr", "qwen3",
+  // "llama3.1", "phi4", "phi4-mini", "granite".
   // Error(InvalidArgument) naming the known families for any other name.
   static ChatTemplate named(std::string_view name);
   // Recognises the family of a Jinja chat template (the GGUF key tokenizer.chat_template)
@@ -66,9 +67,22 @@ class ChatTemplate {
   // message that is not first or turns that do not alternate. chatml, llama3, phi3 and
   // zephyr take any roles in any order, as their templates do.
   // Which template of a family is followed where its versions differ:
-  //  - llama3: Llama 3.0's. Llama 3.1+ templates are recognised as llama3 too, but their
-  //    "Cutting Knowledge Date / Today Date" system preamble (which depends on the date)
-  //    is not written, as llama.cpp's built-in llama3 template does not write it;
+  //  - llama3: Llama 3.0's;
+  //  - llama3.1: Llama 3.1-3.3's, recognised by their "Cutting Knowledge Date": every
+  //    prompt opens with a system turn "Cutting Knowledge Date: December 2023\nToday Date:
+  //    D\n\n" + the (trimmed) system text, if any. D is the templates' default "26 Jul
+  //    2024", or today's UTC date ("%d %b %Y") for templates that ask strftime_now
+  //    (Llama 3.2); with_date() sets it;
+  //  - qwen3: ChatML; an assistant turn before the last user message keeps only its text
+  //    after "</think>", one after it keeps its reasoning as "<think>\n...\n</think>\n\n"
+  //    (the last turn always); thinking stays on (no empty think block is written);
+  //  - phi4: "<|im_start|>role<|im_sep|>text<|im_end|>" (Phi-4); phi4-mini:
+  //    "<|role|>text<|end|>" without newlines, EOS closing a prompt without a generation
+  //    prompt (Phi-4-mini);
+  //  - granite: Granite 3's "<|start_of_role|>role<|end_of_role|>text<|end_of_text|>\n".
+  //    Templates that write a default system message ("You are Granite") when none is
+  //    given, and SmolLM3's (a generated metadata system block), are refused by detect()
+  //    rather than rendered without it;
   //  - phi3: Phi-3.5-mini's, which renders a system turn (the first Phi-3-mini template
   //    dropped it; with no system message and a generation prompt both give the same
   //    text) and closes a prompt without a generation prompt with the EOS text.
@@ -91,6 +105,9 @@ class ChatTemplate {
                               bool add_generation_prompt) const;
 
   std::string_view name() const noexcept;
+  // llama3.1: the same template with another "Today Date" (e.g. "29 Nov 2026").
+  ChatTemplate with_date(std::string date) const;
+  const std::string& date() const noexcept { return date_; }
   // Whether the reference template begins with the BOS text.
   bool starts_with_bos() const noexcept;
   const std::string& bos_text() const noexcept { return bos_; }
@@ -110,12 +127,14 @@ class ChatTemplate {
   // them as strings, so pass these as GenerationConfig::stop_tokens.
   std::vector<TokenId> stop_tokens(const Tokenizer& tokenizer) const;
 
-  enum class Family { ChatML, Llama2, Llama3, Mistral, Phi3, Gemma, Zephyr };
+  enum class Family { ChatML, Llama2, Llama3, Mistral, Phi3, Gemma, Zephyr, Qwen3, Llama31, Phi4, Phi4Mini, Granite };
   Family family() const noexcept { return family_; }
 
  private:
   explicit ChatTemplate(Family family);
+  std::string render_more(std::span<const ChatMessage> messages, bool add_generation_prompt, bool lead_bos) const;
   Family family_;
+  std::string date_;  // llama3.1: the "Today Date" of the system preamble
   std::string bos_;
   std::string eos_;
 };

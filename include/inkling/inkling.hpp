@@ -3,6 +3,7 @@
 
 #include "inkling/batch_generator.hpp"
 #include "inkling/chat_template.hpp"
+#include "inkling/embedder.hpp"
 #include "inkling/error.hpp"
 #include "inkling/generator.hpp"
 #include "inkling/gguf.hpp"
@@ -10,6 +11,7 @@
 #include "inkling/model.hpp"
 #include "inkling/quantize.hpp"
 #include "inkling/sampler.hpp"
+#include "inkling/scoring.hpp"
 #include "inkling/synth.hpp"
 #include "inkling/system.hpp"
 #include "inkling/tensor.hpp"

@@ -42,6 +42,19 @@ struct ModelConfig {
   int sliding_window = 0;        // > 0: layers that use it attend to this many positions
   float attn_logit_softcap = 0;  // > 0: scores become cap * tanh(score / cap) (Gemma 2)
   float final_logit_softcap = 0; // > 0: the same on the output logits
+  // Variants, each at its neutral value unless the architecture and file set it.
+  float rope_freq_base_swa = 0;  // RoPE base of sliding-window layers (Gemma 3); 0: rope_freq_base
+  float rope_attn_factor = 1;    // multiplies RoPE's cos and sin (LongRoPE, YaRN)
+  int rope_n_ctx_orig = 0;       // original training context (LongRoPE factor choice, YaRN)
+  float yarn_ext_factor = 0;     // > 0: YaRN mixes extrapolated and interpolated angles
+  float yarn_beta_fast = 32, yarn_beta_slow = 1;
+  float embedding_scale = 1;     // token embeddings are multiplied by it (Gemma, Granite)
+  float attention_scale = 0;     // attention scores multiplier; 0: 1/sqrt(head_dim)
+  float residual_scale = 1;      // each block's output is multiplied by it before the residual add
+  float logit_scale = 1;         // logits are divided by it (Granite)
+  int n_expert = 0;              // > 0: mixture-of-experts FFN with this many experts
+  int n_expert_used = 0;         // experts each token uses
+  int n_ff_expert = 0;           // hidden size of one expert
 
   int q_dim() const noexcept { return n_head * head_dim; }
   int kv_dim() const noexcept { return n_head_kv * head_dim; }
@@ -94,8 +107,15 @@ class Model {
   // (Error(InvalidArgument)) and cache room (Error(ContextFull)) before computing.
   // Thread safety: a Model may be used by many threads at once, each with its own cache.
   void forward(const Batch& batch, KVCache& cache, std::span<float> logits_out) const;
+  // The same pass, but for each entry marked want_logits it writes the final normed
+  // hidden state (n_embd floats: what the output matrix would multiply) instead of
+  // logits; hidden_out holds batch.n_logits() * n_embd floats. Decoder embedding models
+  // (Qwen3-Embedding) pool these.
+  void forward_hidden(const Batch& batch, KVCache& cache, std::span<float> hidden_out) const;
 
   struct Impl;
+  // The internals, for the library's own passes outside this class (the encoder).
+  const Impl& impl() const noexcept { return *impl_; }
 
  private:
   explicit Model(std::unique_ptr<Impl> impl);

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -32,8 +33,20 @@
 namespace inkling {
 
 // The steps of the chain. The final softmax + draw always runs last and is not listed.
-enum class SamplerStep { LogitBias, Penalties, TopK, TypicalP, TopP, MinP, Temperature };
+// Each is a no-op at its "off" value, so the default order can list them all.
+enum class SamplerStep {
+  LogitBias, Penalties, TopK, TypicalP, TopP, MinP, Temperature,
+  Dry, TopNSigma, Xtc, Mirostat
+};
+// The step's name as in errors and the C ABI: logit_bias, penalties, dry, top_n_sigma,
+// top_k, typical_p, top_p, min_p, xtc, temperature, mirostat.
 std::string_view sampler_step_name(SamplerStep step) noexcept;
+// An order from names separated by ';' or ',' (llama.cpp's --samplers spelling, e.g.
+// "penalties;dry;top_k;typ_p;top_p;min_p;xtc;temperature"; our names and llama.cpp's
+// aliases such as "top-k", "typ_p", "temp", "top-n-sigma" are accepted). logit_bias is
+// put first when not listed (llama.cpp always applies the bias first).
+// Error(InvalidArgument) naming an unknown or repeated name, or for an empty list.
+std::vector<SamplerStep> parse_sampler_order(std::string_view names);
 
 struct SamplerConfig {
   float temperature = 0.8f;      // >= 0; 0 = greedy (argmax, lowest id on ties)
@@ -52,11 +65,42 @@ struct SamplerConfig {
   // entropy source when the Sampler is made (Sampler::seed() reports it).
   std::uint64_t seed = 0;
   static constexpr std::uint64_t kRandomSeed = ~std::uint64_t{0};
+  // DRY ("don't repeat yourself", llama.cpp's definition): a token that would extend a
+  // repeat of an earlier sequence of at least dry_allowed_length tokens loses
+  // dry_multiplier * dry_base^(repeat length - dry_allowed_length) from its logit. The
+  // repeat is searched in the last dry_penalty_last_n history tokens (-1 = all, 0 = off)
+  // and cannot reach back across a sequence breaker.
+  float dry_multiplier = 0.0f;   // >= 0; 0 = off
+  float dry_base = 1.75f;        // >= 1
+  int dry_allowed_length = 2;    // >= 1
+  int dry_penalty_last_n = -1;   // >= -1
+  // Breakers as text: a token whose text contains one breaks a repeat (the generators
+  // resolve them with the model's vocabulary into dry_breaker_tokens).
+  std::vector<std::string> dry_sequence_breakers = {"\n", ":", "\"", "*"};
+  std::vector<TokenId> dry_breaker_tokens;  // breakers as token ids (a Sampler used alone)
+  // Top-n-sigma: keeps the tokens whose logit is within top_n_sigma standard deviations
+  // (of the finite logits) of the best one. <= 0 = off.
+  float top_n_sigma = -1.0f;
+  // XTC ("exclude top choices"): with probability xtc_probability, when at least two
+  // tokens have probability >= xtc_threshold, all of them but the least likely are
+  // removed. probability 0 = off; a threshold > 0.5 can never hold twice, so it is off.
+  float xtc_probability = 0.0f;  // in [0, 1]
+  float xtc_threshold = 0.1f;    // in [0, 1]
+  // Mirostat (1 or 2; 0 = off) replaces the truncating steps: the chain becomes the
+  // logit adjusters in `order` (bias, penalties, DRY), temperature, then mirostat, which
+  // keeps the tokens whose surprise (-log2 p) fits a running target mu (starting at
+  // 2 * tau) and moves mu by eta * (tau - observed surprise) after each token. Version 1
+  // estimates the vocabulary's Zipf exponent from the mirostat_m most likely tokens.
+  int mirostat = 0;
+  float mirostat_tau = 5.0f;     // target surprise in bits, >= 0
+  float mirostat_eta = 0.1f;     // learning rate, >= 0
+  int mirostat_m = 100;          // >= 2
   int min_keep = 1;              // >= 1; the truncating filters keep at least this many
   int top_n = 10;                // in [0, 100]: how many entries top() / raw_top() can report
   std::vector<SamplerStep> order = default_order();
 
-  // llama.cpp's order: logit_bias, penalties, top_k, typical_p, top_p, min_p, temperature.
+  // llama.cpp's order: logit_bias, penalties, dry, top_n_sigma, top_k, typical_p, top_p,
+  // min_p, xtc, temperature (then mirostat, a no-op unless enabled).
   static std::vector<SamplerStep> default_order();
   // Throws Error(InvalidArgument) whose message names the first parameter out of range,
   // e.g. "sampler: top_p must be in (0, 1], got 1.5".

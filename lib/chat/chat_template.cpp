@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <ctime>
 #include <utility>
 
 #include "inkling/error.hpp"
@@ -22,7 +23,7 @@ struct FamilyInfo {
 };
 
 // Order = the order names are listed in error messages.
-constexpr std::array<FamilyInfo, 7> kFamilies{{
+constexpr std::array<FamilyInfo, 12> kFamilies{{
     {Family::ChatML, "chatml", "<s>", "</s>", false},
     {Family::Llama2, "llama2", "<s>", "</s>", true},
     {Family::Llama3, "llama3", "<|begin_of_text|>", "<|eot_id|>", true},
@@ -30,7 +31,23 @@ constexpr std::array<FamilyInfo, 7> kFamilies{{
     {Family::Phi3, "phi3", "<s>", "<|endoftext|>", false},
     {Family::Gemma, "gemma", "<bos>", "<eos>", true},
     {Family::Zephyr, "zephyr", "<s>", "</s>", false},
+    {Family::Qwen3, "qwen3", "<|endoftext|>", "<|im_end|>", false},
+    {Family::Llama31, "llama3.1", "<|begin_of_text|>", "<|eot_id|>", true},
+    {Family::Phi4, "phi4", "<|endoftext|>", "<|im_end|>", false},
+    {Family::Phi4Mini, "phi4-mini", "<|endoftext|>", "<|endoftext|>", false},
+    {Family::Granite, "granite", "<|end_of_text|>", "<|end_of_text|>", false},
 }};
+
+constexpr std::string_view kLlama31Date = "26 Jul 2024";  // the templates' default date_string
+
+// Today's UTC date as strftime's "%d %b %Y" (what Llama 3.2's template asks for).
+std::string today_utc() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  return std::strftime(buf, sizeof buf, "%d %b %Y", &tm) ? std::string(buf) : std::string(kLlama31Date);
+}
 
 const FamilyInfo& info(Family f) {
   for (const auto& i : kFamilies)
@@ -90,7 +107,16 @@ std::size_t check_alternating(std::span<const ChatMessage> msgs, std::string_vie
 }  // namespace
 
 ChatTemplate::ChatTemplate(Family family)
-    : family_(family), bos_(info(family).bos), eos_(info(family).eos) {}
+    : family_(family), date_(family == Family::Llama31 ? kLlama31Date : ""), bos_(info(family).bos),
+      eos_(info(family).eos) {}
+
+ChatTemplate ChatTemplate::with_date(std::string date) const {
+  if (family_ != Family::Llama31)
+    throw Error(ErrorCode::InvalidArgument, "chat template " + std::string(name()) + " has no date to set (llama3.1 has)");
+  ChatTemplate t = *this;
+  t.date_ = std::move(date);
+  return t;
+}
 
 std::vector<std::string_view> ChatTemplate::known_names() {
   std::vector<std::string_view> names;
@@ -114,10 +140,20 @@ ChatTemplate ChatTemplate::detect(std::string_view t) {
                                             "; name a family instead (" + known_list() + ")");
   };
   if (contains(t, "<|im_start|>")) {
-    if (contains(t, "<|im_sep|>")) return unsupported("phi-4's <|im_sep|> layout");
+    if (contains(t, "<|im_sep|>")) return ChatTemplate(Family::Phi4);
+    if (contains(t, "Reasoning Mode")) return unsupported("SmolLM3's generated metadata system block");
+    if (contains(t, "</think>")) return ChatTemplate(Family::Qwen3);
     return ChatTemplate(Family::ChatML);
   }
-  if (contains(t, "<|start_header_id|>")) return ChatTemplate(Family::Llama3);
+  if (contains(t, "<|start_header_id|>")) {
+    if (!contains(t, "Cutting Knowledge Date")) return ChatTemplate(Family::Llama3);
+    const ChatTemplate l(Family::Llama31);
+    return contains(t, "strftime_now") ? l.with_date(today_utc()) : l;
+  }
+  if (contains(t, "<|start_of_role|>")) {
+    if (contains(t, "You are Granite")) return unsupported("Granite's default system message");
+    return ChatTemplate(Family::Granite);
+  }
   if (contains(t, "<start_of_turn>")) return ChatTemplate(Family::Gemma);
   if (contains(t, "[INST]")) {
     if (contains(t, "<<SYS>>")) return ChatTemplate(Family::Llama2);
@@ -127,7 +163,9 @@ ChatTemplate ChatTemplate::detect(std::string_view t) {
     if (contains(t, "' [INST] '") || contains(t, "\" [INST] \"")) return unsupported("Mistral's v1 template (' [INST] ')");
     return ChatTemplate(Family::Mistral);
   }
-  if (contains(t, "<|user|>")) {
+  if (contains(t, "<|user|>") || contains(t, "'<|' + message['role'] + '|>'")) {
+    // Phi-4-mini writes no newline after the role marker; Phi-3 does.
+    if (contains(t, "'|>' + message['content']")) return ChatTemplate(Family::Phi4Mini);
     if (contains(t, "<|end|>")) return ChatTemplate(Family::Phi3);
     // Zephyr ends every turn with the EOS token; ChatGLM and GLM-Edge, which also use
     // <|user|>, end turns with nothing.
@@ -170,7 +208,12 @@ std::vector<std::string> ChatTemplate::stop_strings() const {
   switch (family_) {
     case Family::ChatML: stops.emplace_back("<|im_end|>"); break;
     case Family::Llama3: stops.emplace_back("<|eot_id|>"); break;
-    case Family::Phi3: stops.emplace_back("<|end|>"); break;
+    case Family::Phi3:
+    case Family::Phi4Mini: stops.emplace_back("<|end|>"); break;
+    case Family::Qwen3:
+    case Family::Phi4: stops.emplace_back("<|im_end|>"); break;
+    case Family::Llama31: stops.emplace_back("<|eot_id|>"); break;
+    case Family::Granite: stops.emplace_back("<|end_of_text|>"); break;
     case Family::Gemma: stops.emplace_back("<end_of_turn>"); break;
     case Family::Llama2:
     case Family::Mistral:
@@ -279,6 +322,10 @@ std::string ChatTemplate::apply(std::span<const ChatMessage> msgs, bool add_gene
       for (const auto& m : msgs) out += "<|" + m.role + "|>\n" + m.content + eos_ + "\n";
       // The template emits the cue inside its message loop: nothing for no messages.
       if (add_generation_prompt && !msgs.empty()) out += "<|assistant|>\n";
+      break;
+
+    default:
+      out = render_more(msgs, add_generation_prompt, lead_bos);
       break;
   }
   return out;

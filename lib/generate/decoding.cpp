@@ -38,10 +38,20 @@ std::size_t peak_rss_bytes() {
 }
 
 namespace {
-SamplerConfig sampler_config(const GenerationConfig& c) {
+SamplerConfig sampler_config(const GenerationConfig& c, const Tokenizer& tok) {
   c.validate();
   SamplerConfig s = c.sampling;
   s.top_n = std::max(s.top_n, c.top_n_alternatives);
+  // DRY's breakers are text: every token whose text contains one breaks a repeat.
+  if (s.dry_multiplier > 0 && !s.dry_sequence_breakers.empty())
+    for (TokenId id = 0; id < tok.n_vocab(); ++id) {
+      const std::string piece = tok.token_to_piece(id, true);
+      for (const auto& b : s.dry_sequence_breakers)
+        if (piece.find(b) != std::string::npos) {
+          s.dry_breaker_tokens.push_back(id);
+          break;
+        }
+    }
   return s;
 }
 }  // namespace
@@ -49,7 +59,7 @@ SamplerConfig sampler_config(const GenerationConfig& c) {
 Decoding::Decoding(std::shared_ptr<const Model> m, GenerationConfig c)
     : model(std::move(m)),
       config(std::move(c)),
-      sampler(sampler_config(config)),
+      sampler(sampler_config(config, model->tokenizer())),
       detok(model->tokenizer(), config.special_text, false),
       stop_text(config.stop),
       grammar(make_constraint(*model, config)) {}

@@ -12,6 +12,27 @@
 namespace inkling::detail {
 namespace {
 
+// RMS norm of a token's Q and K (before RoPE): per head with {head_dim} weights (Qwen3,
+// Gemma 3) or over the whole projection (OLMo 2). In place: rms_norm reads x[i] before
+// it writes y[i].
+void qk_norm(const Pass& p, const LayerWeights& l, float* q, float* k) {
+  const ModelConfig& c = p.c;
+  switch (p.arch.qk_norm) {
+    case QkNorm::PerHead:
+      for (int h = 0; h < c.n_head; ++h)
+        rms_norm(q + h * c.head_dim, f32(l.attn_q_norm), c.norm_eps, q + h * c.head_dim, c.head_dim);
+      for (int h = 0; h < c.n_head_kv; ++h)
+        rms_norm(k + h * c.head_dim, f32(l.attn_k_norm), c.norm_eps, k + h * c.head_dim, c.head_dim);
+      break;
+    case QkNorm::Full:
+      rms_norm(q, f32(l.attn_q_norm), c.norm_eps, q, c.q_dim());
+      rms_norm(k, f32(l.attn_k_norm), c.norm_eps, k, c.kv_dim());
+      break;
+    case QkNorm::None:
+      break;
+  }
+}
+
 // Token t's Q/K/V after the projections: biases, RoPE, then K and V into the cache.
 // With fused Q/K/V the rows are Q, then K, then V: Q is used in place, K and V copied out.
 void prepare_qkv(const Pass& p, const LayerWeights& l, int il, int t) {
@@ -30,10 +51,10 @@ void prepare_qkv(const Pass& p, const LayerWeights& l, int il, int t) {
     if (l.bk) add_in_place(k, f32(l.bk), kv_dim);
     if (l.bv) add_in_place(v, f32(l.bv), kv_dim);
   }
-  if (p.arch.rope) {
-    const std::size_t half = static_cast<std::size_t>(c.n_rot / 2);
-    const float* cs = b.rope_cos.data() + static_cast<std::size_t>(t) * half;
-    const float* sn = b.rope_sin.data() + static_cast<std::size_t>(t) * half;
+  qk_norm(p, l, q, k);
+  if (const int set = p.rope.layer_set[static_cast<std::size_t>(il)]; set >= 0) {
+    const float* cs = p.rope_row(b.rope_cos, set, t);
+    const float* sn = p.rope_row(b.rope_sin, set, t);
     rope_apply(q, c.n_head, c.head_dim, c.n_rot, p.arch.rope_style, cs, sn);
     rope_apply(k, c.n_head_kv, c.head_dim, c.n_rot, p.arch.rope_style, cs, sn);
   }
@@ -45,7 +66,7 @@ void attend_all(const Pass& p, int il) {
   const ModelConfig& c = p.c;
   ForwardWorkspace& b = p.ws;
   const int hd = c.head_dim, group = c.n_head / c.n_head_kv, q_stride = p.q_stride(), q_dim = c.q_dim();
-  const float kq_scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const float kq_scale = c.attention_scale > 0 ? c.attention_scale : 1.0f / std::sqrt(static_cast<float>(hd));
   const int window = layer_windowed(p.arch, c.sliding_window, il) ? c.sliding_window : 0;
   const AttendScratch scratch = b.attend_scratch(omp_get_thread_num(), p.n_ctx, hd, p.kv.type());
   // Round-robin (chunk 1): with a causal mask a token's cost grows with its position,
@@ -70,15 +91,20 @@ void attention_block(const Pass& p, int il) {
   ForwardWorkspace& b = p.ws;
   const int n_embd = c.n_embd;
 
+  // The block's input: norm(x), or x itself for post-norm-only blocks (OLMo 2).
+  const float* in = b.x.data();
+  if (p.arch.pre_norms) {
 #pragma omp for schedule(static)
-  for (int t = 0; t < p.n; ++t) p.norm(Pass::row(b.x, t, n_embd), l.attn_norm, l.attn_norm_b, Pass::row(b.xn, t, n_embd));
+    for (int t = 0; t < p.n; ++t) p.norm(Pass::row(b.x, t, n_embd), l.attn_norm, l.attn_norm_b, Pass::row(b.xn, t, n_embd));
+    in = b.xn.data();
+  }
 
   if (p.arch.fused_qkv) {
-    kernels::matmul(p.isa, *l.wqkv, b.xn.data(), p.n, b.q.data(), b.kernel_ws);
+    kernels::matmul(p.isa, *l.wqkv, in, p.n, b.q.data(), b.kernel_ws);
   } else {
-    kernels::matmul(p.isa, *l.wq, b.xn.data(), p.n, b.q.data(), b.kernel_ws);
-    kernels::matmul(p.isa, *l.wk, b.xn.data(), p.n, b.k.data(), b.kernel_ws);
-    kernels::matmul(p.isa, *l.wv, b.xn.data(), p.n, b.v.data(), b.kernel_ws);
+    kernels::matmul(p.isa, *l.wq, in, p.n, b.q.data(), b.kernel_ws);
+    kernels::matmul(p.isa, *l.wk, in, p.n, b.k.data(), b.kernel_ws);
+    kernels::matmul(p.isa, *l.wv, in, p.n, b.v.data(), b.kernel_ws);
   }
 
 #pragma omp for schedule(static)
@@ -96,6 +122,8 @@ void attention_block(const Pass& p, int il) {
       rms_norm(o, f32(l.post_attn_norm), c.norm_eps, tmp, n_embd);
       std::memcpy(o, tmp, sizeof(float) * static_cast<std::size_t>(n_embd));
     }
+    if (c.residual_scale != 1.0f)
+      for (int i = 0; i < n_embd; ++i) o[i] *= c.residual_scale;
     add_in_place(Pass::row(b.x, t, n_embd), o, n_embd);
   }
 }

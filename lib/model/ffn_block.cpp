@@ -27,23 +27,16 @@ void activate(const ArchTraits& arch, const LayerWeights& l, const float* gate, 
     silu_mul(gate, up, out, n_ff);
 }
 
-}  // namespace
-
-void ffn_block(const Pass& p, int il) {
-  const ModelConfig& c = p.c;
-  const LayerWeights& l = p.w.layers[static_cast<std::size_t>(il)];
+// The dense FFN of all tokens: ws.o = down(act(gate · in) * (up · in)).
+void dense_ffn(const Pass& p, const LayerWeights& l, const float* in) {
   ForwardWorkspace& b = p.ws;
-  const int n_embd = c.n_embd, n_ff = c.n_ff;
-
-#pragma omp for schedule(static)
-  for (int t = 0; t < p.n; ++t) p.norm(Pass::row(b.x, t, n_embd), l.ffn_norm, l.ffn_norm_b, Pass::row(b.xn, t, n_embd));
-
+  const int n_ff = p.c.n_ff;
   // Fused gate/up (Phi-3): one matmul into ws.gate, rows gate then up per token.
   if (p.arch.fused_gate_up) {
-    kernels::matmul(p.isa, *l.w_up, b.xn.data(), p.n, b.gate.data(), b.kernel_ws);
+    kernels::matmul(p.isa, *l.w_up, in, p.n, b.gate.data(), b.kernel_ws);
   } else {
-    if (l.w_gate) kernels::matmul(p.isa, *l.w_gate, b.xn.data(), p.n, b.gate.data(), b.kernel_ws);
-    kernels::matmul(p.isa, *l.w_up, b.xn.data(), p.n, b.up.data(), b.kernel_ws);
+    if (l.w_gate) kernels::matmul(p.isa, *l.w_gate, in, p.n, b.gate.data(), b.kernel_ws);
+    kernels::matmul(p.isa, *l.w_up, in, p.n, b.up.data(), b.kernel_ws);
   }
 
 #pragma omp for schedule(static)
@@ -58,6 +51,36 @@ void ffn_block(const Pass& p, int il) {
   }
 
   kernels::matmul(p.isa, *l.w_down, b.up.data(), p.n, b.o.data(), b.kernel_ws);
+}
+
+}  // namespace
+
+void activate_gated(const ArchTraits& arch, const float* gate, const float* up, float* out, int n_ff) {
+  if (arch.act == Activation::Gelu)
+    gelu_mul(gate, up, out, n_ff);
+  else
+    silu_mul(gate, up, out, n_ff);
+}
+
+void ffn_block(const Pass& p, int il) {
+  const ModelConfig& c = p.c;
+  const LayerWeights& l = p.w.layers[static_cast<std::size_t>(il)];
+  ForwardWorkspace& b = p.ws;
+  const int n_embd = c.n_embd;
+
+  // The block's input: norm(x), or x itself for post-norm-only blocks (OLMo 2).
+  const float* in = b.x.data();
+  if (p.arch.pre_norms) {
+#pragma omp for schedule(static)
+    for (int t = 0; t < p.n; ++t) p.norm(Pass::row(b.x, t, n_embd), l.ffn_norm, l.ffn_norm_b, Pass::row(b.xn, t, n_embd));
+    in = b.xn.data();
+  }
+
+  if (c.n_expert > 0) {
+    moe_ffn(p, il, in);
+  } else {
+    dense_ffn(p, l, in);
+  }
 
 #pragma omp for schedule(static)
   for (int t = 0; t < p.n; ++t) {
@@ -68,6 +91,8 @@ void ffn_block(const Pass& p, int il) {
       rms_norm(o, f32(l.post_ffn_norm), c.norm_eps, tmp, n_embd);
       std::memcpy(o, tmp, sizeof(float) * static_cast<std::size_t>(n_embd));
     }
+    if (c.residual_scale != 1.0f)
+      for (int i = 0; i < n_embd; ++i) o[i] *= c.residual_scale;
     add_in_place(Pass::row(b.x, t, n_embd), o, n_embd);
   }
 }

@@ -38,8 +38,10 @@ void grow_workspace(const Pass& p, int threads) {
   ForwardWorkspace::grow(b.o, n * n_embd);
   ForwardWorkspace::grow(b.gate, n * (p.arch.fused_gate_up ? 2 : 1) * n_ff);
   ForwardWorkspace::grow(b.up, n * n_ff);
-  ForwardWorkspace::grow(b.rope_cos, n * static_cast<std::size_t>(c.n_rot / 2));
-  ForwardWorkspace::grow(b.rope_sin, n * static_cast<std::size_t>(c.n_rot / 2));
+  const std::size_t rope_n = n * static_cast<std::size_t>(p.rope.n_sets) * static_cast<std::size_t>(c.n_rot / 2);
+  ForwardWorkspace::grow(b.rope_cos, rope_n);
+  ForwardWorkspace::grow(b.rope_sin, rope_n);
+  if (c.n_expert > 0) grow_moe(p);
   ForwardWorkspace::grow(b.out_rows, static_cast<std::size_t>(p.n_out) * n_embd);
   b.grow_attention(threads, p.n_ctx, c.head_dim, p.kv.type());
 }
@@ -48,8 +50,8 @@ void embed(const Pass& p) {
   const ModelConfig& c = p.c;
   const Weights& w = p.w;
   ForwardWorkspace& b = p.ws;
-  const int n_embd = c.n_embd, half_rot = c.n_rot / 2;
-  const float embd_scale = p.arch.scale_embedding ? std::sqrt(static_cast<float>(n_embd)) : 1.0f;
+  const int n_embd = c.n_embd;
+  const float embd_scale = c.embedding_scale;
 #pragma omp for schedule(static)
   for (int t = 0; t < p.n; ++t) {
     float* x = Pass::row(b.x, t, n_embd);
@@ -62,21 +64,33 @@ void embed(const Pass& p) {
       add_in_place(x, pe, n_embd);
     }
     if (p.arch.rope)
-      rope_angles(p.pos[t], c.n_rot, c.rope_freq_base, c.rope_freq_scale, f32(w.rope_freqs),
-                  Pass::row(b.rope_cos, t, half_rot), Pass::row(b.rope_sin, t, half_rot));
+      for (int s = 0; s < p.rope.n_sets; ++s)
+        rope_angles(p.pos[t], p.rope.sets[s], /*unit=*/false, p.rope_row(b.rope_cos, s, t), p.rope_row(b.rope_sin, s, t));
   }
 }
 
-void output_head(const Pass& p, float* logits) {
+void final_norm(const Pass& p, float* hidden) {
   const ModelConfig& c = p.c;
   ForwardWorkspace& b = p.ws;
 #pragma omp for schedule(static)
   for (int r = 0; r < p.n_out; ++r)
     p.norm(Pass::row(b.x, b.logit_rows[static_cast<std::size_t>(r)], c.n_embd), p.w.output_norm,
-           p.w.output_norm_b, Pass::row(b.out_rows, r, c.n_embd));
+           p.w.output_norm_b, hidden + static_cast<std::size_t>(r) * c.n_embd);
+}
+
+void output_head(const Pass& p, float* logits) {
+  const ModelConfig& c = p.c;
+  ForwardWorkspace& b = p.ws;
+  final_norm(p, b.out_rows.data());
 
   if (p.n_out > 0) kernels::matmul(p.isa, *p.w.output, b.out_rows.data(), p.n_out, logits, b.kernel_ws);
 
+  if (c.logit_scale != 1.0f) {  // Granite: logits / logit_scale, as a product like llama.cpp
+    const float inv = 1.0f / c.logit_scale;
+    const std::int64_t total = static_cast<std::int64_t>(p.n_out) * c.n_vocab;
+#pragma omp for schedule(static)
+    for (std::int64_t i = 0; i < total; ++i) logits[i] *= inv;
+  }
   if (c.final_logit_softcap > 0) {
     const float cap = c.final_logit_softcap;
     const std::int64_t total = static_cast<std::int64_t>(p.n_out) * c.n_vocab;
@@ -92,7 +106,7 @@ namespace {
 // Checks everything that could fail before any thread starts: exceptions must never
 // cross an OpenMP region.
 void validate(const Model::Impl& m, const Batch& batch, const detail::KVCacheView& cache,
-              std::size_t logits_size) {
+              std::size_t logits_size, int row_width) {
   const int n = batch.size();
   if (n == 0) throw Error(ErrorCode::InvalidArgument, "Model::forward: empty batch");
   if (batch.positions.size() != batch.tokens.size() ||
@@ -102,7 +116,7 @@ void validate(const Model::Impl& m, const Batch& batch, const detail::KVCacheVie
   if (cache.owner != &m.config)
     throw Error(ErrorCode::InvalidArgument,
                 "Model::forward: the KV cache was created for a different model");
-  const std::size_t need = static_cast<std::size_t>(batch.n_logits()) * m.config.n_vocab;
+  const std::size_t need = static_cast<std::size_t>(batch.n_logits()) * row_width;
   if (logits_size < need)
     throw Error(ErrorCode::BufferTooSmall, "Model::forward: logits buffer holds " +
                                                std::to_string(logits_size) + " floats, " +
@@ -148,19 +162,17 @@ void validate(const Model::Impl& m, const Batch& batch, const detail::KVCacheVie
   }
 }
 
-}  // namespace
-
-void Model::forward(const Batch& batch, KVCache& kv_cache, std::span<float> logits_out) const {
-  const Impl& m = *impl_;
+// One pass; the wanted rows end as logits, or (hidden) as final normed hidden states.
+void run_pass(const Model::Impl& m, const Batch& batch, KVCache& kv_cache, std::span<float> out, bool hidden) {
   const detail::KVCacheView cache = detail::KVCacheAccess::view(kv_cache);
-  validate(m, batch, cache, logits_out.size());
+  validate(m, batch, cache, out.size(), hidden ? m.config.n_embd : m.config.n_vocab);
 
   detail::ForwardWorkspace& ws = cache.ws;
   ws.logit_rows.clear();
   for (int i = 0; i < batch.size(); ++i)
     if (batch.want_logits[static_cast<std::size_t>(i)]) ws.logit_rows.push_back(i);
   const detail::Pass pass{m.config, *m.arch, m.weights, m.isa, batch.size(), batch.tokens.data(),
-                          batch.positions.data(), batch.seq_ids.data(), cache.kv, cache.n_ctx, ws,
+                          batch.positions.data(), batch.seq_ids.data(), cache.kv, cache.rope, cache.n_ctx, ws,
                           static_cast<int>(ws.logit_rows.size())};
   const int threads = std::max(1, std::min(m.threads, omp_get_thread_limit()));
   detail::grow_workspace(pass, threads);
@@ -172,12 +184,25 @@ void Model::forward(const Batch& batch, KVCache& kv_cache, std::span<float> logi
       detail::attention_block(pass, il);
       detail::ffn_block(pass, il);
     }
-    detail::output_head(pass, logits_out.data());
+    if (hidden)
+      detail::final_norm(pass, out.data());
+    else
+      detail::output_head(pass, out.data());
   }
 
   for (int t = 0; t < batch.size(); ++t)
     cache.length[static_cast<std::size_t>(batch.seq_ids[static_cast<std::size_t>(t)])] =
         batch.positions[static_cast<std::size_t>(t)] + 1;
+}
+
+}  // namespace
+
+void Model::forward(const Batch& batch, KVCache& kv_cache, std::span<float> logits_out) const {
+  run_pass(*impl_, batch, kv_cache, logits_out, false);
+}
+
+void Model::forward_hidden(const Batch& batch, KVCache& kv_cache, std::span<float> hidden_out) const {
+  run_pass(*impl_, batch, kv_cache, hidden_out, true);
 }
 
 }  // namespace inkling

@@ -11,6 +11,7 @@
 #include "kernels/kernels.hpp"
 #include "model/arch.hpp"
 #include "model/kv_storage.hpp"
+#include "model/rope.hpp"
 #include "model/weights.hpp"
 #include "model/workspace.hpp"
 
@@ -26,6 +27,7 @@ struct Pass {
   const int* pos;
   const int* seq;
   KvStorage& kv;
+  const RopeSetup& rope;
   int n_ctx;  // positions per sequence in the cache
   ForwardWorkspace& ws;
   int n_out;  // rows whose logits are wanted (ws.logit_rows)
@@ -36,21 +38,34 @@ struct Pass {
   }
   // Floats between two tokens' rows of ws.q (fused Q/K/V keeps all three).
   int q_stride() const noexcept { return arch.fused_qkv ? c.q_dim() + 2 * c.kv_dim() : c.q_dim(); }
+  // RoPE cos (or sin) of token t in frequency set `set`.
+  float* rope_row(std::vector<float>& v, int set, int t) const noexcept {
+    return v.data() + (static_cast<std::size_t>(set) * static_cast<std::size_t>(n) + static_cast<std::size_t>(t)) *
+                          static_cast<std::size_t>(c.n_rot / 2);
+  }
   // The model's norm (RMS or LayerNorm with bias) over one n_embd row.
   void norm(const float* x, const TensorView* weight, const TensorView* bias, float* y) const noexcept;
 };
 
 // Grows every buffer of `ws` a pass over `p` uses (before the parallel region).
 void grow_workspace(const Pass& p, int threads);
+void grow_moe(const Pass& p);
 
 // Token (and position) embeddings into ws.x; RoPE angles of each token's position.
 void embed(const Pass& p);
 // x += attention(norm(x)) for layer `il`, storing the batch's K/V in the cache.
 void attention_block(const Pass& p, int il);
-// x += ffn(norm(x)) for layer `il`.
+// x += ffn(norm(x)) for layer `il` (dense, or experts through moe_ffn).
 void ffn_block(const Pass& p, int il);
+// The mixture-of-experts FFN of layer `il`: ws.o = Σ_k w_k · expert_k(in) per token.
+void moe_ffn(const Pass& p, int il, const float* in);
 // Final norm and output projection of the wanted rows into `logits`.
 void output_head(const Pass& p, float* logits);
+// Only the final norm of the wanted rows, into `hidden` (n_out rows of n_embd).
+void final_norm(const Pass& p, float* hidden);
+
+// out = act(gate) * up over n_ff values (SiLU or GELU as the architecture says).
+void activate_gated(const ArchTraits& arch, const float* gate, const float* up, float* out, int n_ff);
 
 // The F32 view of an optional F32 tensor (norm weights, biases), or nullptr.
 inline const float* f32(const TensorView* t) noexcept {

@@ -35,21 +35,22 @@ KVCache::KVCache(const Model& model, KVCacheOptions options) : impl_(std::make_u
   if (options.type == DType::Q8_0 && c.head_dim % 32 != 0)
     throw Error(ErrorCode::InvalidArgument, "KVCache: a Q8_0 cache needs a head size that is a multiple of 32; this "
                                             "model's is " + std::to_string(c.head_dim) + " (use F16)");
+  // Encoders attend over the whole input at once and keep no cache (inkling::Embedder).
+  if (const auto* arch = detail::find_arch(c.architecture); arch && arch->encoder)
+    throw Error(ErrorCode::Unsupported, "KVCache: " + c.architecture +
+                                            " is an encoder model; it embeds (inkling::Embedder), it does not generate");
   Impl& m = *impl_;
   m.owner = detail::model_impl_id(model);
   m.n_ctx = n_ctx;
   m.n_seq = options.n_seq;
   m.n_layer = c.n_layer;
-  if (const auto* arch = detail::find_arch(c.architecture)) {
-    m.rope = arch->rope;
-    m.rope_style = arch->rope_style;
-  }
-  m.n_rot = c.n_rot;
+  const detail::ArchTraits& arch = *detail::find_arch(c.architecture);  // the model loaded, so it exists
+  m.rope_style = arch.rope_style;
   m.head_dim = c.head_dim;
   m.n_head_kv = c.n_head_kv;
-  m.rope_base = c.rope_freq_base;
-  m.rope_scale = c.rope_freq_scale;
-  m.rope_freqs = detail::rope_freq_factors(model);
+  m.rope = detail::make_rope_setup(c, arch, detail::rope_factor_tensor(model, "rope_freqs.weight"),
+                                   detail::rope_factor_tensor(model, "rope_factors_long.weight"),
+                                   detail::rope_factor_tensor(model, "rope_factors_short.weight"), n_ctx);
   const std::size_t rows = static_cast<std::size_t>(m.n_layer) * m.n_seq * m.n_ctx;
   const std::size_t bytes = 2 * rows * static_cast<std::size_t>(dtype_row_bytes(options.type, c.kv_dim()));
   if (options.memory_budget > 0 && bytes > options.memory_budget)
@@ -121,14 +122,19 @@ void KVCache::remove(int seq, int p0, int p1) {
   // positions, so rotate them back by `gap` (rotations by angles add up).
   const int kv_dim = m.kv.kv_dim();
   const DType type = m.kv.type();
-  std::vector<float> cos_v(static_cast<std::size_t>(m.n_rot / 2)), sin_v(cos_v.size()), row(static_cast<std::size_t>(kv_dim));
-  if (m.rope) detail::rope_angles(-gap, m.n_rot, m.rope_base, m.rope_scale, m.rope_freqs, cos_v.data(), sin_v.data());
+  const int half = m.rope.sets[0].n_rot / 2;
+  std::vector<float> cos_v(static_cast<std::size_t>(2 * half)), sin_v(cos_v.size()), row(static_cast<std::size_t>(kv_dim));
+  for (int s = 0; s < m.rope.n_sets; ++s)  // rotations by angles add up: rotate by -gap, unscaled
+    detail::rope_angles(-gap, m.rope.sets[s], /*unit=*/true, cos_v.data() + s * half, sin_v.data() + s * half);
   for (int l = 0; l < m.n_layer; ++l) {
+    const int set = m.rope.layer_set[static_cast<std::size_t>(l)];
     for (int p = p1; p < len; ++p) {
       // Decode, rotate, encode again (exact for F32; F16/Q8_0 round once more, as they
       // did when the key was first stored).
       kernels::dequantize_row(type, m.kv.k_row(l, seq, p), row.data(), kv_dim);
-      if (m.rope) detail::rope_apply(row.data(), m.n_head_kv, m.head_dim, m.n_rot, m.rope_style, cos_v.data(), sin_v.data());
+      if (set >= 0)
+        detail::rope_apply(row.data(), m.n_head_kv, m.head_dim, 2 * half, m.rope_style, cos_v.data() + set * half,
+                           sin_v.data() + set * half);
       kernels::quantize_row(type, row.data(), m.kv.k_row(l, seq, p - gap), kv_dim);
       std::memcpy(m.kv.v_row(l, seq, p - gap), m.kv.v_row(l, seq, p), m.kv.row_bytes());
     }

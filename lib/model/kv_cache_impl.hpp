@@ -8,6 +8,7 @@
 #include "inkling/kv_cache.hpp"
 #include "model/kv_storage.hpp"
 #include "model/layers.hpp"
+#include "model/rope.hpp"
 #include "model/workspace.hpp"
 
 namespace inkling {
@@ -17,11 +18,10 @@ struct KVCache::Impl {
   int n_ctx = 0, n_seq = 0, n_layer = 0;
   detail::KvStorage kv;
   std::vector<int> length;  // filled positions per sequence
-  // RoPE of the model, to re-rotate keys whose position changes (remove()).
-  bool rope = true;
-  int n_rot = 0, head_dim = 0, n_head_kv = 0;
-  float rope_base = 10000.0f, rope_scale = 1.0f;
-  const float* rope_freqs = nullptr;  // n_rot/2 factors in the model's mapping, or nullptr
+  // RoPE of the model for this context size: the forward pass rotates with it, and
+  // remove() re-rotates keys whose position changes.
+  detail::RopeSetup rope;
+  int head_dim = 0, n_head_kv = 0;
   detail::RopeStyle rope_style = detail::RopeStyle::Normal;
   detail::ForwardWorkspace ws;
 
@@ -35,6 +35,7 @@ struct KVCacheView {
   const void* owner;
   int n_ctx, n_seq;
   KvStorage& kv;
+  const RopeSetup& rope;
   std::vector<int>& length;
   ForwardWorkspace& ws;
 };
@@ -42,7 +43,7 @@ struct KVCacheView {
 struct KVCacheAccess {
   static KVCacheView view(KVCache& c) noexcept {
     KVCache::Impl& m = *c.impl_;
-    return {m.owner, m.n_ctx, m.n_seq, m.kv, m.length, m.ws};
+    return {m.owner, m.n_ctx, m.n_seq, m.kv, m.rope, m.length, m.ws};
   }
 };
 

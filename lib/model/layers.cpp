@@ -46,18 +46,6 @@ void gelu_in_place(float* x, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) x[i] = gelu(x[i]);
 }
 
-void rope_angles(int position, int n_rot, float freq_base, float freq_scale, const float* freq_factors,
-                 float* cos_out, float* sin_out) {
-  const float theta_scale = std::pow(freq_base, -2.0f / static_cast<float>(n_rot));
-  float theta = static_cast<float>(position);
-  for (int i = 0; i < n_rot / 2; ++i) {
-    const float angle = freq_scale * (freq_factors ? theta / freq_factors[i] : theta);
-    cos_out[i] = std::cos(angle);
-    sin_out[i] = std::sin(angle);
-    theta *= theta_scale;
-  }
-}
-
 void rope_apply(float* x, int n_heads, int head_dim, int n_rot, RopeStyle style,
                 const float* cos_v, const float* sin_v) {
   const int half = n_rot / 2;

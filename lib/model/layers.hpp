@@ -24,13 +24,6 @@ void gelu_in_place(float* x, std::int64_t n);
 
 enum class RopeStyle { Normal, Neox };  // adjacent pairs, or (i, i + n_rot/2) pairs
 
-// Rotation angles of one position: cos/sin for each of the n_rot/2 frequency pairs.
-// Angles are built iteratively in f32 (θ_{i+1} = θ_i · base^(-2/n_rot)), as ggml does.
-// `freq_factors` (Llama 3's rope_freqs, n_rot/2 values, may be nullptr) divide each
-// pair's angle before the scale is applied, as ggml's rope does.
-void rope_angles(int position, int n_rot, float freq_base, float freq_scale, const float* freq_factors,
-                 float* cos_out, float* sin_out);
-
 // Rotates the first n_rot dims of each of n_heads heads (each head_dim long) in place.
 void rope_apply(float* x, int n_heads, int head_dim, int n_rot, RopeStyle style,
                 const float* cos_v, const float* sin_v);

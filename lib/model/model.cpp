@@ -56,7 +56,10 @@ std::shared_ptr<const Model> Model::from_file(std::shared_ptr<const GgufFile> fi
   impl->file = std::move(file);
   impl->config = detail::read_config(*impl->file);
   impl->arch = detail::find_arch(impl->config.architecture);  // read_config checked it exists
-  impl->weights = detail::bind_weights(*impl->file, *impl->arch, impl->config);
+  if (impl->arch->encoder)
+    impl->encoder = detail::bind_encoder_weights(*impl->file, *impl->arch, impl->config);
+  else
+    impl->weights = detail::bind_weights(*impl->file, *impl->arch, impl->config);
   impl->tokenizer.emplace(*impl->file);
   if (impl->tokenizer->n_vocab() != impl->config.n_vocab)
     throw Error(ErrorCode::Format,
@@ -79,9 +82,9 @@ std::string Model::isa() const { return std::string(kernels::isa_name(impl_->isa
 
 const void* detail::model_impl_id(const Model& model) noexcept { return &model.config(); }
 
-const float* detail::rope_freq_factors(const Model& model) noexcept {
+const float* detail::rope_factor_tensor(const Model& model, const char* name) noexcept {
   // Bound (and checked) by bind_weights; the mapping lives as long as the model.
-  const TensorView* t = model.file().find_tensor("rope_freqs.weight");
+  const TensorView* t = model.file().find_tensor(name);
   return t ? reinterpret_cast<const float*>(t->data) : nullptr;
 }
 

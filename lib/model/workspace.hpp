@@ -27,6 +27,12 @@ struct ForwardWorkspace {
   std::vector<std::byte> q8;
   std::vector<float> v_row;
   kernels::Workspace kernel_ws;
+  // Mixture of experts: router logits (n x n_expert), each token's chosen experts and
+  // weights (n x used), the rows grouped by expert (expert_begin[e] .. [e+1]) with the
+  // token of each row and the row of each (token, slot), and the grouped activations.
+  std::vector<float> router, sel_w;
+  std::vector<int> sel, expert_begin, row_token, slot_row;
+  std::vector<float> xg, eg, eu, ed;
 
   template <typename T>
   static void grow(std::vector<T>& v, std::size_t n) {

@@ -65,6 +65,13 @@ void CandidateSet::keep_first(std::size_t m) {
   identity_ = false;
 }
 
+void CandidateSet::drop_first(std::size_t n) {
+  n = std::min(n, items_.size());
+  items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(n));
+  sorted_ = sorted_ > n ? sorted_ - n : 0;
+  identity_ = identity_ && n == 0;
+}
+
 void CandidateSet::keep_logits_at_least(float floor) {
   const std::size_t before = items_.size();
   std::erase_if(items_, [floor](const Candidate& c) { return !(c.logit >= floor); });

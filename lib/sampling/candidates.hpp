@@ -65,6 +65,8 @@ class CandidateSet {
     identity_ = false;
   }
   void keep_first(std::size_t m);
+  // Removes the first n items (n < size), keeping the rest in order.
+  void drop_first(std::size_t n);
   // Keeps the items whose logit is >= floor, in their current order.
   void keep_logits_at_least(float floor);
 

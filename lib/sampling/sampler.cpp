@@ -18,7 +18,21 @@ using sampling::Candidate;
 
 struct Sampler::Impl {
   explicit Impl(SamplerConfig c)
-      : config((c.validate(), std::move(c))), seed(resolve_seed(config.seed)), rng(seed), state(config) {}
+      : config((c.validate(), std::move(c))), seed(resolve_seed(config.seed)), state(config, seed) {
+    build_chain();
+  }
+
+  // config.order's rows; with mirostat, its logit adjusters, then temperature and mirostat.
+  void build_chain() {
+    for (const SamplerStep step : config.order) {
+      const sampling::StepDef* d = sampling::find_step(step);
+      if (config.mirostat == 0 || !d->shapes_distribution) chain.push_back(d);
+    }
+    if (config.mirostat != 0) {
+      chain.push_back(sampling::find_step(SamplerStep::Temperature));
+      chain.push_back(sampling::find_step(SamplerStep::Mirostat));
+    }
+  }
 
   static std::uint64_t resolve_seed(std::uint64_t s) {
     if (s != SamplerConfig::kRandomSeed) return s;
@@ -34,7 +48,6 @@ struct Sampler::Impl {
 
   SamplerConfig config;
   std::uint64_t seed;
-  sampling::Xoshiro256 rng;
   sampling::ChainState state;
   std::vector<const sampling::StepDef*> chain;  // config.order's rows (validated above)
 
@@ -52,7 +65,7 @@ std::size_t Sampler::Impl::draw() {
   const auto items = set.items();
   double total = 0;
   for (const Candidate& c : items) total += c.p;
-  const double u = rng.next_double() * total;
+  const double u = state.rng.next_double() * total;
   double cum = 0;
   std::size_t last_positive = 0;
   for (std::size_t i = 0; i < items.size(); ++i) {
@@ -71,7 +84,6 @@ void Sampler::Impl::report(std::vector<TokenProb>& out, std::size_t n, double lo
 }
 
 Sampler::Sampler(SamplerConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {
-  for (const SamplerStep step : impl_->config.order) impl_->chain.push_back(sampling::find_step(step));
   impl_->top.reserve(static_cast<std::size_t>(impl_->config.top_n));
   impl_->raw_top.reserve(static_cast<std::size_t>(impl_->config.top_n));
   impl_->best.reserve(static_cast<std::size_t>(impl_->config.top_n) + 1);
@@ -157,11 +169,11 @@ const SamplerConfig& Sampler::config() const noexcept { return impl_->config; }
 
 void Sampler::reseed(std::uint64_t seed) noexcept {
   impl_->seed = seed;
-  impl_->rng.reseed(seed);
+  impl_->state.rng.reseed(seed);
 }
 
 std::vector<std::uint64_t> Sampler::rng_state() const {
-  const auto& s = impl_->rng.state();
+  const auto& s = impl_->state.rng.state();
   return {s.begin(), s.end()};
 }
 
@@ -171,7 +183,7 @@ void Sampler::set_rng_state(std::span<const std::uint64_t> state) {
                                                 " words, got " + std::to_string(state.size()));
   if (std::all_of(state.begin(), state.end(), [](std::uint64_t w) { return w == 0; }))
     throw Error(ErrorCode::InvalidArgument, "sampler: an RNG state must not be all zero");
-  impl_->rng.set_state(state.first<kRngStateWords>());
+  impl_->state.rng.set_state(state.first<kRngStateWords>());
 }
 
 TokenId Sampler::greedy(std::span<const float> logits) {

@@ -42,6 +42,21 @@ void SamplerConfig::validate() const {
     if (std::isnan(b) || b == INFINITY)
       bad("logit_bias for token " + std::to_string(id) + " must be a number or -inf, got " + num(b));
   }
+  if (!finite(dry_multiplier) || dry_multiplier < 0) bad("dry_multiplier must be a finite number >= 0 (0 = off), got " + num(dry_multiplier));
+  if (!finite(dry_base) || dry_base < 1) bad("dry_base must be a finite number >= 1, got " + num(dry_base));
+  if (dry_allowed_length < 1) bad("dry_allowed_length must be >= 1, got " + std::to_string(dry_allowed_length));
+  if (dry_penalty_last_n < -1)
+    bad("dry_penalty_last_n must be >= -1 (-1 = whole history, 0 = off), got " + std::to_string(dry_penalty_last_n));
+  for (const auto& b : dry_sequence_breakers)
+    if (b.empty()) bad("dry_sequence_breakers must not contain an empty string");
+  if (std::isnan(top_n_sigma) || top_n_sigma == INFINITY) bad("top_n_sigma must be a finite number (<= 0 = off), got " + num(top_n_sigma));
+  if (!finite(xtc_probability) || xtc_probability < 0 || xtc_probability > 1)
+    bad("xtc_probability must be in [0, 1], got " + num(xtc_probability));
+  if (!finite(xtc_threshold) || xtc_threshold < 0 || xtc_threshold > 1) bad("xtc_threshold must be in [0, 1], got " + num(xtc_threshold));
+  if (mirostat < 0 || mirostat > 2) bad("mirostat must be 0 (off), 1 or 2, got " + std::to_string(mirostat));
+  if (!finite(mirostat_tau) || mirostat_tau < 0) bad("mirostat_tau must be a finite number >= 0, got " + num(mirostat_tau));
+  if (!finite(mirostat_eta) || mirostat_eta < 0) bad("mirostat_eta must be a finite number >= 0, got " + num(mirostat_eta));
+  if (mirostat_m < 2) bad("mirostat_m must be >= 2, got " + std::to_string(mirostat_m));
   for (std::size_t i = 0; i < order.size(); ++i)
     if (!sampling::find_step(order[i]))
       bad("order[" + std::to_string(i) + "] is not a SamplerStep (value " +

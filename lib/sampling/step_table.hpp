@@ -6,12 +6,14 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string_view>
 #include <vector>
 
 #include "inkling/sampler.hpp"
 #include "sampling/candidates.hpp"
+#include "sampling/rng.hpp"
 #include "sampling/steps.hpp"
 
 namespace inkling::sampling {
@@ -20,17 +22,25 @@ namespace inkling::sampling {
 // them and per-sequence state and scratch. Copyable: a copied Sampler carries on the same
 // sequence. A step that needs state of its own adds its fields here.
 struct ChainState {
-  explicit ChainState(const SamplerConfig& c);
+  // `seed` is the resolved one (never SamplerConfig::kRandomSeed).
+  ChainState(const SamplerConfig& c, std::uint64_t seed);
 
+  Xoshiro256 rng;  // the final draw's and XTC's
   std::vector<TokenBias> bias;  // merged and sorted (merge_logit_bias)
   PenaltyParams penalties;
   std::size_t min_keep;
   PenaltyScratch penalty_scratch;
+  DryParams dry;
+  std::vector<TokenId> dry_breakers;  // sorted, unique
+  DryScratch dry_scratch;
+  float mirostat_mu;  // the running surprise target, bits
 };
 
 struct StepDef {
   SamplerStep step;
   std::string_view name;
+  // Other spellings parse_sampler_order accepts (llama.cpp's), space-separated.
+  std::string_view aliases;
   // True for the steps that reshape or truncate the distribution; greedy decoding
   // (temperature 0) skips them and takes the argmax after the others (bias, penalties).
   bool shapes_distribution;

@@ -54,4 +54,36 @@ void apply_min_p(CandidateSet& set, float p, std::size_t min_keep);
 // Divides every logit by t (> 0).
 void apply_temperature(CandidateSet& set, float t);
 
+// Keeps the tokens whose logit is >= max - n * (standard deviation of the finite logits);
+// n <= 0 = off.
+void apply_top_n_sigma(CandidateSet& set, float n);
+// XTC: `draw` is a uniform in [0, 1) (drawn by the caller only when probability > 0).
+// When draw < probability (and threshold <= 0.5), if at least two tokens have p >=
+// threshold, removes all of those but the least likely, provided min_keep remain.
+void apply_xtc(CandidateSet& set, float probability, float threshold, double draw, std::size_t min_keep);
+
+struct DryParams {
+  float multiplier = 0;
+  float base = 1.75f;
+  int allowed_length = 2;
+  int last_n = -1;  // -1 = all history, 0 = off
+};
+// Scratch for apply_dry: the longest repeat each token would extend (zero between calls).
+struct DryScratch {
+  std::vector<int> repeat;
+  std::vector<TokenId> touched;
+};
+// DRY over the last `last_n` history tokens; `breakers` sorted (token ids that end a
+// repeat: a repeat never reaches back across one, and a breaker is never penalised).
+void apply_dry(CandidateSet& set, std::span<const TokenId> history, const DryParams& params,
+               std::span<const TokenId> breakers, DryScratch& scratch);
+
+// Mirostat's truncation at target surprise mu (bits): v2 keeps the tokens with
+// -log2 p <= mu (at least the best); v1 keeps the top k, k from the Zipf exponent
+// estimated over the m most likely tokens.
+void apply_mirostat_v1(CandidateSet& set, float mu, int m);
+void apply_mirostat_v2(CandidateSet& set, float mu);
+// mu after a token drawn with probability p: mu - eta * (-log2 p - tau).
+float mirostat_update(float mu, float tau, float eta, float p);
+
 }  // namespace inkling::sampling

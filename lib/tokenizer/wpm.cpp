@@ -25,8 +25,10 @@ std::vector<std::string> split_words(std::string_view text) {
     word.clear();
   };
   for (char32_t cp : unicode::decode_utf8(text)) {
-    // Hangul syllables have no canonical decomposition in the tables llama.cpp uses.
-    if (!(cp >= 0xAC00 && cp <= 0xD7A3)) cp = unicode::strip_accents(cp);
+    // llama.cpp's "NFD" keeps the first codepoint of each decomposition: accents go, and
+    // a Hangul syllable becomes its leading consonant jamo (its table is built over every
+    // codepoint, the algorithmically decomposed Hangul block included).
+    cp = unicode::strip_accents(cp);
     const std::uint32_t f = unicode::flags(cp);
     if (f & unicode::kWhitespace) {
       flush();

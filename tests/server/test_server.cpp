@@ -417,3 +417,63 @@ TEST_CASE("n choices: independent generations, streamed and not") {
   CHECK(streamed == texts);
   CHECK(sse.chunks.back()["choices"].empty());
 }
+
+TEST_CASE("llama.cpp's sampler fields change the text; the seed used is reported") {
+  auto model = load("models/stories260K-f32.gguf");
+  if (!model) return;
+  RunningServer srv(model, options());
+  auto text = [&](json body) {
+    body["prompt"] = body.value("prompt", "Once upon a time");
+    body["max_tokens"] = 40;
+    const json r = post(srv, "/v1/completions", body);
+    return r["choices"][0]["text"].get<std::string>();
+  };
+  // An unseeded request reports the seed it drew; that seed reproduces the text.
+  const json drawn = post(srv, "/v1/completions", {{"prompt", "Once upon a time"}, {"max_tokens", 40}});
+  REQUIRE(drawn.contains("seed"));
+  const auto seed = drawn["seed"].get<std::uint64_t>();
+  const json again = post(srv, "/v1/completions", {{"prompt", "Once upon a time"}, {"max_tokens", 40}, {"seed", seed}});
+  CHECK(again["seed"].get<std::uint64_t>() == seed);
+  CHECK(again["choices"][0]["text"] == drawn["choices"][0]["text"]);
+  CHECK(post(srv, "/v1/completions", {{"prompt", "Hi"}, {"max_tokens", 2}, {"seed", -1}})["seed"].get<std::uint64_t>() !=
+        std::uint64_t(-1));
+
+  const json base = {{"seed", 7}, {"temperature", 1.0}};
+  const std::string plain = text(base);
+  for (const json& extra : {json{{"mirostat", 2}, {"mirostat_tau", 1.0}}, json{{"mirostat", 1}, {"mirostat_tau", 1.0}},
+                            json{{"xtc_probability", 1.0}, {"xtc_threshold", 0.05}}, json{{"top_n_sigma", 0.3}}}) {
+    CAPTURE(extra.dump());
+    json body = base;
+    body.update(extra);
+    CHECK(text(body) != plain);
+  }
+  // top_k 1 with the default order is greedy; the same order given as a string too.
+  json ordered = base;
+  ordered["top_k"] = 1;
+  const std::string greedy = text(ordered);
+  ordered["samplers"] = "top_k;temperature";
+  CHECK(text(ordered) == greedy);
+  ordered["samplers"] = json::array({"temperature"});  // top_k left out: sampling again
+  CHECK(text(ordered) != greedy);
+  // DRY under greedy decoding steers away from repeating "in the park".
+  const json rep = {{"prompt", "Lily and Tom went to the park. Lily and Tom"}, {"temperature", 0}};
+  json dry = rep;
+  dry.update({{"dry_multiplier", 2.0}, {"dry_base", 1.75}, {"dry_allowed_length", 2}, {"dry_penalty_last_n", -1},
+              {"dry_sequence_breakers", json::array({"\n"})}});
+  CHECK(text(dry) != text(rep));
+
+  auto c = srv.client();
+  for (const auto& [body, param] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"prompt": "hi", "mirostat": 3})", "mirostat"},
+           {R"({"prompt": "hi", "dry_base": 0.5})", "dry_base"},
+           {R"({"prompt": "hi", "dry_sequence_breakers": [""]})", "dry_sequence_breakers"},
+           {R"({"prompt": "hi", "xtc_probability": 2})", "xtc_probability"},
+           {R"({"prompt": "hi", "samplers": ["top_k", "banana"]})", "samplers"},
+           {R"({"prompt": "hi", "samplers": 5})", "samplers"}}) {
+    CAPTURE(body);
+    auto res = c.Post("/v1/completions", body, "application/json");
+    REQUIRE(res);
+    CHECK(res->status == 400);
+    CHECK(json::parse(res->body)["error"]["param"] == param);
+  }
+}

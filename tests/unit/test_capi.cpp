@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -425,5 +426,102 @@ TEST_CASE("beam search sequences and the drawn seed through the C ABI") {
   REQUIRE(ink_generator_text(g, text, sizeof text, &len) == INK_OK);
   CHECK(std::string(text, len) == first);
   ink_generator_free(g);
+  ink_model_free(m);
+}
+
+TEST_CASE("the sampler fields of ink_generator_params reach the sampler") {
+  const std::string path = model_path();
+  if (path.empty()) return;
+  ink_model* m = nullptr;
+  REQUIRE(ink_model_load(path.c_str(), nullptr, &m) == INK_OK);
+  // Each field set out of range is refused naming it: the value reached the C++ config.
+  struct Bad {
+    const char* name;
+    void (*set)(ink_generator_params&);
+  };
+  const Bad bad[] = {
+      {"mirostat", [](ink_generator_params& p) { p.mirostat = 3; }},
+      {"mirostat_tau", [](ink_generator_params& p) { p.mirostat_tau = -1; }},
+      {"mirostat_eta", [](ink_generator_params& p) { p.mirostat_eta = -1; }},
+      {"mirostat_m", [](ink_generator_params& p) { p.mirostat_m = 1; }},
+      {"dry_multiplier", [](ink_generator_params& p) { p.dry_multiplier = -1; }},
+      {"dry_base", [](ink_generator_params& p) { p.dry_base = 0.5f; }},
+      {"dry_allowed_length", [](ink_generator_params& p) { p.dry_allowed_length = 0; }},
+      {"dry_penalty_last_n", [](ink_generator_params& p) { p.dry_penalty_last_n = -2; }},
+      {"xtc_probability", [](ink_generator_params& p) { p.xtc_probability = 2; }},
+      {"xtc_threshold", [](ink_generator_params& p) { p.xtc_threshold = 2; }},
+      {"top_n_sigma", [](ink_generator_params& p) { p.top_n_sigma = NAN; }},
+      {"banana", [](ink_generator_params& p) { p.samplers = "top_k;banana"; }},
+      {"DRY sequence breaker", [](ink_generator_params& p) {
+         static const char* const breakers[] = {"\n", nullptr};
+         p.dry_sequence_breakers = breakers;
+         p.n_dry_sequence_breakers = 2;
+       }},
+  };
+  for (const Bad& b : bad) {
+    CAPTURE(b.name);
+    ink_generator_params p = ink_generator_params_default();
+    b.set(p);
+    ink_generator* g = nullptr;
+    CHECK(ink_generator_create(m, &p, &g) == INK_ERR_INVALID_ARGUMENT);
+    CHECK(std::string(ink_last_error()).find(b.name) != std::string::npos);
+    CHECK(g == nullptr);
+  }
+  // The order is honoured: top_k 1 is greedy unless the order leaves top_k out.
+  auto text_of = [&](const char* samplers) {
+    ink_generator_params p = ink_generator_params_default();
+    p.max_new_tokens = 24;
+    p.temperature = 1.5f;
+    p.top_k = 1;
+    p.top_p = 1;
+    p.min_p = 0;
+    p.seed = 4;
+    p.samplers = samplers;
+    ink_generator* g = nullptr;
+    REQUIRE(ink_generator_create(m, &p, &g) == INK_OK);
+    REQUIRE(ink_generate(g, "Once upon a time", 16, nullptr, nullptr) == INK_OK);
+    char buf[1024];
+    size_t len = 0;
+    REQUIRE(ink_generator_text(g, buf, sizeof buf, &len) == INK_OK);
+    ink_generator_free(g);
+    return std::string(buf, len);
+  };
+  const std::string greedy = text_of(nullptr);
+  CHECK(text_of("top_k;temperature") == greedy);
+  CHECK(text_of("temperature") != greedy);
+  ink_model_free(m);
+}
+
+TEST_CASE("scoring through the C ABI: per-token logprobs and perplexity") {
+  const std::string path = model_path();
+  if (path.empty()) return;
+  ink_model* m = nullptr;
+  REQUIRE(ink_model_load(path.c_str(), nullptr, &m) == INK_OK);
+  const std::string text = "Once upon a time, there was a little girl named Lily. She loved to play outside.";
+  std::vector<int32_t> ids(256);
+  size_t n = 0;
+  REQUIRE(ink_tokenize(m, text.data(), text.size(), 1, 0, ids.data(), ids.size(), &n) == INK_OK);
+  ids.resize(n);
+  std::vector<float> lp(n);
+  REQUIRE(ink_score_tokens(m, ids.data(), n, lp.data(), lp.size()) == INK_OK);
+  CHECK(std::isnan(lp[0]));
+  double sum = 0;
+  for (size_t i = 1; i < n; ++i) {
+    CHECK(lp[i] < 0);
+    sum += lp[i];
+  }
+  CHECK(ink_score_tokens(m, ids.data(), n, lp.data(), n - 1) == INK_ERR_BUFFER_TOO_SMALL);
+  CHECK(ink_score_tokens(m, ids.data(), 1, lp.data(), 1) == INK_ERR_INVALID_ARGUMENT);
+  // One window covering the text, stride n_ctx - 1: scores every token but the first two
+  // (the window's first token is BOS, its own first prediction is skipped).
+  double ppl = 0;
+  const std::vector<int32_t> body(ids.begin() + 1, ids.end());  // without BOS
+  REQUIRE(ink_perplexity(m, body.data(), body.size(), static_cast<int32_t>(body.size()), 0, &ppl) == INK_OK);
+  CHECK(ppl > 1);
+  double ppl_stride = 0;
+  REQUIRE(ink_perplexity(m, body.data(), body.size(), 8, 4, &ppl_stride) == INK_OK);
+  CHECK(ppl_stride != ppl);
+  CHECK(ink_perplexity(m, body.data(), body.size(), 8, 8, &ppl) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(ink_last_error()).find("stride") != std::string::npos);
   ink_model_free(m);
 }

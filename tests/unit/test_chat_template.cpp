@@ -7,6 +7,8 @@
 // outputs agree with llama.cpp's.
 #include <doctest/doctest.h>
 
+#include <ctime>
+
 #include <algorithm>
 #include <string>
 #include <string_view>
@@ -238,6 +240,14 @@ constexpr const char* kMistralV7 =
 constexpr const char* kPhi4 =
     "{% for message in messages %}{% if (message['role'] == 'system') %}{{'<|im_start|>system<|im_sep|>' + "
     "message['content'] + '<|im_end|>'}}{% endif %}{% endfor %}";
+constexpr const char* kSmolLM3 =
+    "{{- \"<|im_start|>system\\n\" -}}{{- \"## Metadata\\n\\n\" -}}{{- \"Reasoning Mode: \" + reasoning_mode + "
+    "\"\\n\\n\" -}}{%- for message in messages -%}{{- '<|im_start|>' + message.role + '\\n' + message.content + "
+    "'<|im_end|>\\n' -}}{%- endfor -%}";
+constexpr const char* kGraniteDefault =
+    "{%- if messages[0]['role'] == 'system' %}{%- set system_message = messages[0]['content'] %}{%- else %}{%- set "
+    "system_message = \"Knowledge Cutoff Date: April 2024.\\nYou are Granite, developed by IBM.\" %}{%- endif %}{{- "
+    "'<|start_of_role|>system<|end_of_role|>' + system_message + '<|end_of_text|>\\n' }}";
 constexpr const char* kGlmEdge =
     "{% for item in messages %}{% if item['role'] == 'system' %}<|system|>\\n{{ item['content'] }}{% elif "
     "item['role'] == 'user' %}<|user|>\\n{{ item['content'] }}{% endif %}{% endfor %}<|assistant|>";
@@ -328,7 +338,7 @@ TEST_CASE("stop strings are the families' end-of-turn markers") {
 
 TEST_CASE("named(): known names, and an error listing them for an unknown one") {
   const auto names = ChatTemplate::known_names();
-  CHECK(names.size() == 7);
+  CHECK(names.size() == 12);
   for (const auto n : names) CHECK(ChatTemplate::named(n).name() == n);
   try {
     (void)ChatTemplate::named("vicuna");
@@ -352,10 +362,11 @@ TEST_CASE("detect() recognises real templates of each family") {
   CHECK(ChatTemplate::detect(kGemma7b).name() == "gemma");
   CHECK(ChatTemplate::detect(kGemma3).name() == "gemma");
   CHECK(ChatTemplate::detect(kZephyr).name() == "zephyr");
+  CHECK(ChatTemplate::detect(kPhi4).name() == "phi4");
 }
 
 TEST_CASE("detect() refuses unknown templates and differently laid-out variants") {
-  for (const char* t : {"INVALID TEMPLATE", "", kVicuna, kMistralV7, kPhi4, kGlmEdge}) {
+  for (const char* t : {"INVALID TEMPLATE", "", kVicuna, kMistralV7, kGlmEdge, kSmolLM3, kGraniteDefault}) {
     CAPTURE(t);
     try {
       (void)ChatTemplate::detect(t);
@@ -524,4 +535,86 @@ TEST_CASE("random role sequences: rendered exactly when the family's rule allows
   }
   CHECK(valid_strict > 20);  // both branches were exercised
   CHECK(invalid_strict > 20);
+}
+
+namespace {
+
+constexpr const char* kQwen3 =
+    "{%- for message in messages %}{%- if message.role == \"assistant\" %}{%- if '</think>' in message.content %}{%- "
+    "set content = message.content.split('</think>')[-1].lstrip('\\n') %}{%- endif %}{{- '<|im_start|>' + "
+    "message.role + '\\n' + content }}{%- endif %}{%- endfor %}";
+constexpr const char* kLlama31 =
+    "{{- bos_token }}{%- if not date_string is defined %}{%- set date_string = \"26 Jul 2024\" %}{%- endif %}{{- "
+    "\"<|start_header_id|>system<|end_header_id|>\\n\\n\" }}{{- \"Cutting Knowledge Date: December 2023\\n\" }}{{- "
+    "\"Today Date: \" + date_string + \"\\n\\n\" }}";
+constexpr const char* kLlama32 =
+    "{{- bos_token }}{%- if not date_string is defined %}{%- if strftime_now is defined %}{%- set date_string = "
+    "strftime_now(\"%d %b %Y\") %}{%- else %}{%- set date_string = \"26 Jul 2024\" %}{%- endif %}{%- endif %}{{- "
+    "\"<|start_header_id|>system<|end_header_id|>\\n\\n\" }}{{- \"Cutting Knowledge Date: December 2023\\n\" }}";
+constexpr const char* kPhi4Mini =
+    "{% for message in messages %}{{ '<|' + message['role'] + '|>' + message['content'] + '<|end|>' }}{% endfor %}{% "
+    "if add_generation_prompt %}{{ '<|assistant|>' }}{% else %}{{ eos_token }}{% endif %}";
+constexpr const char* kGranite3 =
+    "{%- for message in messages %}{{- '<|start_of_role|>' + message['role'] + '<|end_of_role|>' + "
+    "message['content'] + '<|end_of_text|>\\n' }}{%- if loop.last and add_generation_prompt %}{{- "
+    "'<|start_of_role|>assistant<|end_of_role|>' }}{%- endif %}{%- endfor %}";
+
+}  // namespace
+
+TEST_CASE("today's families: Qwen3 (thinking), Llama 3.1+ (dates), Phi-4, Phi-4-mini, Granite") {
+  CHECK(ChatTemplate::detect(kQwen3).name() == "qwen3");
+  CHECK(ChatTemplate::detect(kLlama31).name() == "llama3.1");
+  CHECK(ChatTemplate::detect(kLlama31).date() == "26 Jul 2024");
+  CHECK(ChatTemplate::detect(kPhi4Mini).name() == "phi4-mini");
+  CHECK(ChatTemplate::detect(kGranite3).name() == "granite");
+  // Llama 3.2 asks for today's date.
+  {
+    const std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%d %b %Y", &tm);
+    const ChatTemplate t = ChatTemplate::detect(kLlama32);
+    CHECK(t.name() == "llama3.1");
+    CHECK((t.date() == buf || t.date() != "26 Jul 2024"));  // (midnight may pass between the two calls)
+  }
+
+  const std::vector<ChatMessage> history = {{"system", "You are helpful."},
+                                            {"user", "Hi"},
+                                            {"assistant", "<think>\nok\n</think>\n\nHello!"},
+                                            {"user", "Bye"}};
+  // Reasoning before the last user message is dropped.
+  CHECK(ChatTemplate::named("qwen3").apply(history, true) ==
+        "<|im_start|>system\nYou are helpful.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
+        "Hello!<|im_end|>\n<|im_start|>user\nBye<|im_end|>\n<|im_start|>assistant\n");
+  // After it, kept; the last turn always gets a think block.
+  const std::vector<ChatMessage> reply = {{"user", "Hi"}, {"assistant", "<think>\nplan\n</think>\n\nHello!"}};
+  CHECK(ChatTemplate::named("qwen3").apply(reply, false) ==
+        "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\nplan\n</think>\n\nHello!<|im_end|>\n");
+  const std::vector<ChatMessage> plain = {{"user", "Hi"}, {"assistant", "Hello!"}};
+  CHECK(ChatTemplate::named("qwen3").apply(plain, false) ==
+        "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\nHello!<|im_end|>\n");
+
+  const std::vector<ChatMessage> conv = {{"system", " Be brief. "}, {"user", "Hi"}};
+  CHECK(ChatTemplate::named("llama3.1").apply(conv, true, BosText::Include) ==
+        "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\n"
+        "Today Date: 26 Jul 2024\n\nBe brief.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>"
+        "<|start_header_id|>assistant<|end_header_id|>\n\n");
+  CHECK(ChatTemplate::named("llama3.1").with_date("01 Jan 2030").apply({conv.begin() + 1, conv.end()}, false) ==
+        "<|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\nToday Date: 01 Jan "
+        "2030\n\n<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>");
+  CHECK_THROWS_AS((void)ChatTemplate::named("llama3").with_date("01 Jan 2030"), Error);
+
+  const std::vector<ChatMessage> sc = {{"system", "S"}, {"user", "Hi"}};
+  CHECK(ChatTemplate::named("phi4").apply(sc, true) ==
+        "<|im_start|>system<|im_sep|>S<|im_end|><|im_start|>user<|im_sep|>Hi<|im_end|><|im_start|>assistant<|im_sep|>");
+  CHECK(ChatTemplate::named("phi4-mini").apply(sc, true) == "<|system|>S<|end|><|user|>Hi<|end|><|assistant|>");
+  CHECK(ChatTemplate::named("phi4-mini").apply(sc, false) == "<|system|>S<|end|><|user|>Hi<|end|><|endoftext|>");
+  CHECK(ChatTemplate::named("granite").apply(sc, true) ==
+        "<|start_of_role|>system<|end_of_role|>S<|end_of_text|>\n<|start_of_role|>user<|end_of_role|>Hi<|end_of_text|>"
+        "\n<|start_of_role|>assistant<|end_of_role|>");
+  using V = std::vector<std::string>;
+  CHECK(ChatTemplate::named("qwen3").stop_strings() == V{"<|im_end|>"});
+  CHECK(ChatTemplate::named("granite").stop_strings() == V{"<|end_of_text|>"});
+  CHECK(ChatTemplate::named("llama3.1").stop_strings() == V{"<|eot_id|>"});
 }

@@ -468,8 +468,8 @@ TEST_CASE("a custom order changes what the filters see") {
 }
 
 TEST_CASE("sampler steps: llama.cpp's default order, each with its own name") {
-  const std::vector<std::string> expected = {"logit_bias", "penalties", "top_k",      "typical_p",
-                                             "top_p",      "min_p",     "temperature"};
+  const std::vector<std::string> expected = {"logit_bias", "penalties", "dry",   "top_n_sigma", "top_k",   "typical_p",
+                                             "top_p",      "min_p",     "xtc",   "temperature", "mirostat"};
   std::vector<std::string> names;
   for (SamplerStep step : SamplerConfig::default_order()) names.emplace_back(inkling::sampler_step_name(step));
   CHECK(names == expected);

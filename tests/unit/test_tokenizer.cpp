@@ -182,3 +182,16 @@ TEST_CASE("unknown tokenizer models and pre-tokenizers are refused by name") {
   const auto bad_model = GgufFile::from_bytes(w.to_bytes());
   CHECK_THROWS_AS([&] { Tokenizer t(*bad_model); }(), Error);
 }
+
+TEST_CASE("WordPiece maps a Hangul syllable to its leading jamo, as llama.cpp's NFD table does") {
+  auto tok = load("vocab/ggml-vocab-bert-bge.gguf");
+  if (!tok) return;
+  // 한국어 -> ᄒ ᄀ ᄋ (U+1112 U+1100 U+110B): one word of three jamo, not [UNK].
+  const auto ids = tok->encode("한국어", false, false);
+  const auto jamo = tok->encode("\u1112\u1100\u110B", false, false);
+  REQUIRE(!ids.empty());
+  CHECK(ids == jamo);
+  CHECK(std::find(ids.begin(), ids.end(), tok->special().unk) == ids.end());
+  // Accents are stripped the same way (é -> e).
+  CHECK(tok->encode("café", false, false) == tok->encode("cafe", false, false));
+}

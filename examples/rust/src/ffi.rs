@@ -56,6 +56,20 @@ pub struct ink_generator_params {
     pub draft_tokens: i32,
     pub draft_p_min: f32,
     pub kv_q8_0: i32,
+    pub mirostat: i32,
+    pub mirostat_tau: f32,
+    pub mirostat_eta: f32,
+    pub mirostat_m: i32,
+    pub dry_multiplier: f32,
+    pub dry_base: f32,
+    pub dry_allowed_length: i32,
+    pub dry_penalty_last_n: i32,
+    pub dry_sequence_breakers: *const *const c_char,
+    pub n_dry_sequence_breakers: usize,
+    pub xtc_probability: f32,
+    pub xtc_threshold: f32,
+    pub top_n_sigma: f32,
+    pub samplers: *const c_char,
 }
 
 #[repr(C)]

@@ -1,0 +1,18 @@
+# ctest -P script: `inkling bench --parallel N` reports TPOT as each sequence's time per
+# token (one batched step), i.e. N * 1000 / aggregate tokens/s, not 1000 / aggregate.
+execute_process(COMMAND ${CLI} bench -m ${MODEL} -p 0 -n 16 --parallel 4 -r 2 --no-probe --json
+                OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "inkling bench failed (${rc}):\n${out}\n${err}")
+endif()
+if(NOT out MATCHES "\"test\": \"tg16x4\"[^\n]*\"tps_mean\": ([0-9]+)\\.([0-9][0-9][0-9])[^\n]*\"tpot_ms\": ([0-9]+)\\.([0-9][0-9][0-9][0-9])")
+  message(FATAL_ERROR "no tg16x4 line with tps_mean and tpot_ms:\n${out}")
+endif()
+# Fixed-point: tps in thousandths, tpot in ten-thousandths of a ms.
+math(EXPR tps_milli "${CMAKE_MATCH_1} * 1000 + 1${CMAKE_MATCH_2} - 1000")
+math(EXPR tpot_tenk "${CMAKE_MATCH_3} * 10000 + 1${CMAKE_MATCH_4} - 10000")
+math(EXPR product "${tps_milli} * ${tpot_tenk} / 10000000")  # = tps * tpot_ms, expect 4000
+if(product LESS 3900 OR product GREATER 4100)
+  message(FATAL_ERROR "tg16x4: tps * tpot_ms = ${product}, expected 4 sequences * 1000:\n${out}")
+endif()
+message(STATUS "bench --parallel 4: tps * tpot_ms = ${product}")

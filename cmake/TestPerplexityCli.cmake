@@ -1,0 +1,27 @@
+# ctest -P script: `inkling perplexity -f FILE` prints `perplexity: X`; --ctx and
+# --stride change the windows (and so the value); bad options are refused.
+set(text "")
+foreach(i RANGE 30)
+  string(APPEND text "Once upon a time, there was a little girl named Lily. She loved to play outside in the park. ")
+endforeach()
+file(WRITE ${WORK}/perplexity-text.txt "${text}")
+function(ppl var)
+  execute_process(COMMAND ${CLI} perplexity -m ${MODEL} -f ${WORK}/perplexity-text.txt ${ARGN}
+                  OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0 OR NOT out MATCHES "perplexity: ([0-9.]+)")
+    message(FATAL_ERROR "inkling perplexity ${ARGN} failed (${rc}):\n${out}\n${err}")
+  endif()
+  set(${var} ${CMAKE_MATCH_1} PARENT_SCOPE)
+endfunction()
+ppl(a --ctx 64)
+ppl(b --ctx 128)
+ppl(c --ctx 64 --stride 16)
+if(a STREQUAL b OR a STREQUAL c)
+  message(FATAL_ERROR "--ctx / --stride did not change the result: ${a} ${b} ${c}")
+endif()
+execute_process(COMMAND ${CLI} perplexity -m ${MODEL} -f ${WORK}/perplexity-text.txt --ctx 64 --stride 64
+                OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+if(rc EQUAL 0 OR NOT err MATCHES "stride")
+  message(FATAL_ERROR "--stride 64 with --ctx 64 was not refused:\n${err}")
+endif()
+message(STATUS "perplexity: ctx 64 ${a}, ctx 128 ${b}, stride 16 ${c}")

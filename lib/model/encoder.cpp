@@ -1,0 +1,208 @@
+// Encoder forward pass, in one OpenMP parallel region like Model::forward: each step is
+// a collective matmul or an `omp for` over tokens or (token, head) pairs.
+#include "model/encoder.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "inkling/error.hpp"
+#include "model/gelu_table.hpp"
+#include "model/layers.hpp"
+#include "model/rope.hpp"
+#include "model/model_impl.hpp"
+
+namespace inkling::detail {
+namespace {
+
+template <typename T>
+void grow(std::vector<T>& v, std::size_t n) {
+  if (v.size() < n) v.resize(n);
+}
+
+const float* f32(const TensorView* t) { return t ? reinterpret_cast<const float*>(t->data) : nullptr; }
+
+// Checks everything before any thread starts (no exception may cross an OpenMP region)
+// and fills each token's sequence and position. Returns the longest sequence.
+int validate(const ModelConfig& c, std::span<const TokenId> tokens, std::span<const int> starts,
+             EncoderBuffers& b) {
+  if (tokens.empty()) throw Error(ErrorCode::InvalidArgument, "encode: no tokens");
+  if (starts.size() < 2 || starts.front() != 0 || starts.back() != static_cast<int>(tokens.size()))
+    throw Error(ErrorCode::InvalidArgument, "encode: sequence starts do not cover the tokens");
+  b.seq_of.resize(tokens.size());
+  b.pos_of.resize(tokens.size());
+  int longest = 0;
+  for (std::size_t s = 0; s + 1 < starts.size(); ++s) {
+    const int len = starts[s + 1] - starts[s];
+    if (len <= 0)
+      throw Error(ErrorCode::InvalidArgument, "encode: sequence " + std::to_string(s) + " is empty");
+    if (len > c.n_ctx_train)
+      throw Error(ErrorCode::ContextFull, "encode: sequence " + std::to_string(s) + " has " + std::to_string(len) +
+                                              " tokens; the model's context is " + std::to_string(c.n_ctx_train));
+    longest = std::max(longest, len);
+    for (int i = 0; i < len; ++i) {
+      const auto t = static_cast<std::size_t>(starts[s] + i);
+      if (tokens[t] < 0 || tokens[t] >= c.n_vocab)
+        throw Error(ErrorCode::InvalidArgument, "encode: token id " + std::to_string(tokens[t]) +
+                                                    " is out of range [0, " + std::to_string(c.n_vocab) + ")");
+      b.seq_of[t] = static_cast<int>(s);
+      b.pos_of[t] = i;
+    }
+  }
+  return longest;
+}
+
+}  // namespace
+
+bool is_encoder(const Model& model) noexcept {
+  const auto* arch = find_arch(model.config().architecture);
+  return arch && arch->encoder;
+}
+
+std::span<const float> encode(const Model& model, std::span<const TokenId> tokens, std::span<const int> starts,
+                              EncoderBuffers& b) {
+  const Model::Impl& m = model.impl();
+  if (!m.encoder)
+    throw Error(ErrorCode::Unsupported, "encode: " + m.config.architecture + " is not an encoder architecture");
+  const ModelConfig& c = m.config;
+  const int longest = validate(c, tokens, starts, b);
+  const ArchTraits& arch = *m.arch;
+  const EncoderWeights& w = *m.encoder;
+  const int n = static_cast<int>(tokens.size());
+  const int n_embd = c.n_embd, q_dim = c.q_dim(), kv_dim = c.kv_dim(), n_ff = c.n_ff;
+  const int hd = c.head_dim, group = c.n_head / c.n_head_kv, half_rot = c.n_rot / 2;
+  const int threads = std::max(1, std::min(m.threads, omp_get_thread_limit()));
+  const float kq_scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const kernels::Isa isa = m.isa;
+  const bool fused = arch.fused_qkv;
+  const int qkv_stride = fused ? q_dim + 2 * kv_dim : q_dim;  // row width of b.q
+  const GeluTable& gelu = gelu_table();
+
+  const auto un = static_cast<std::size_t>(n);
+  grow(b.x, un * n_embd);
+  grow(b.tmp, un * n_embd);
+  grow(b.q, un * (q_dim + 2 * kv_dim));
+  grow(b.att, un * q_dim);
+  grow(b.o, un * n_embd);
+  grow(b.up, un * n_ff);
+  const bool gated = arch.ffn == FfnKind::Gated, gelu_act = arch.act == Activation::Gelu;
+  if (gated) grow(b.gate, un * n_ff);
+  if (arch.rope) {
+    grow(b.rope_cos, un * half_rot);
+    grow(b.rope_sin, un * half_rot);
+  }
+  grow(b.scores, static_cast<std::size_t>(threads) * longest);
+
+  auto row = [](std::vector<float>& v, int t, int width) { return v.data() + static_cast<std::size_t>(t) * width; };
+  // x = LayerNorm(x + o), the post-norm every block ends with.
+  auto add_norm = [&](int t, const TensorView* weight, const TensorView* bias) {
+    float* x = row(b.x, t, n_embd);
+    float* o = row(b.o, t, n_embd);
+    add_in_place(o, x, n_embd);
+    layer_norm(o, f32(weight), f32(bias), c.norm_eps, x, n_embd);
+  };
+  // With separate projections Q, K and V sit side by side in b.q: Q | K | V per token.
+  float* const q_base = b.q.data();
+  float* const k_base = fused ? q_base + q_dim : q_base + un * q_dim;
+  float* const v_base = fused ? q_base + q_dim + kv_dim : k_base + un * kv_dim;
+  const int kv_stride = fused ? qkv_stride : kv_dim;
+
+#pragma omp parallel num_threads(threads)
+  {
+    float* scores = b.scores.data() + static_cast<std::size_t>(omp_get_thread_num()) * longest;
+
+    // Embeddings: token + token type 0 + absolute position, then LayerNorm.
+#pragma omp for schedule(static)
+    for (int t = 0; t < n; ++t) {
+      float* e = row(b.tmp, t, n_embd);
+      float* p = row(b.o, t, n_embd);
+      kernels::dequantize_row(w.token_embd->type, w.token_embd->row(tokens[static_cast<std::size_t>(t)]), e, n_embd);
+      if (w.token_types) add_in_place(e, f32(w.token_types), n_embd);
+      if (w.position_embd) {
+        kernels::dequantize_row(w.position_embd->type, w.position_embd->row(b.pos_of[static_cast<std::size_t>(t)]),
+                                p, n_embd);
+        add_in_place(e, p, n_embd);
+      }
+      layer_norm(e, f32(w.embd_norm), f32(w.embd_norm_b), c.norm_eps, row(b.x, t, n_embd), n_embd);
+      if (arch.rope)
+        rope_angles(b.pos_of[static_cast<std::size_t>(t)],
+                    RopeFreqs{.n_rot = c.n_rot, .base = c.rope_freq_base, .freq_scale = c.rope_freq_scale},
+                    /*unit=*/false, row(b.rope_cos, t, half_rot), row(b.rope_sin, t, half_rot));
+    }
+
+    for (const EncoderLayer& l : w.layers) {
+      if (fused) {
+        kernels::matmul(isa, *l.wqkv, b.x.data(), n, q_base, b.ws);
+      } else {
+        kernels::matmul(isa, *l.wq, b.x.data(), n, q_base, b.ws);
+        kernels::matmul(isa, *l.wk, b.x.data(), n, k_base, b.ws);
+        kernels::matmul(isa, *l.wv, b.x.data(), n, v_base, b.ws);
+      }
+
+#pragma omp for schedule(static)
+      for (int t = 0; t < n; ++t) {
+        float* q = q_base + static_cast<std::size_t>(t) * qkv_stride;
+        float* k = k_base + static_cast<std::size_t>(t) * kv_stride;
+        float* v = v_base + static_cast<std::size_t>(t) * kv_stride;
+        if (l.bqkv) add_in_place(q, f32(l.bqkv), q_dim + 2 * kv_dim);
+        if (l.bq) add_in_place(q, f32(l.bq), q_dim);
+        if (l.bk) add_in_place(k, f32(l.bk), kv_dim);
+        if (l.bv) add_in_place(v, f32(l.bv), kv_dim);
+        if (arch.rope) {
+          rope_apply(q, c.n_head, hd, c.n_rot, arch.rope_style, row(b.rope_cos, t, half_rot), row(b.rope_sin, t, half_rot));
+          rope_apply(k, c.n_head_kv, hd, c.n_rot, arch.rope_style, row(b.rope_cos, t, half_rot),
+                     row(b.rope_sin, t, half_rot));
+        }
+      }
+
+      // Non-causal: each query sees all keys of its own sequence, none of the others.
+#pragma omp for collapse(2) schedule(static)
+      for (int t = 0; t < n; ++t) {
+        for (int h = 0; h < c.n_head; ++h) {
+          const int s = b.seq_of[static_cast<std::size_t>(t)];
+          const int first = starts[static_cast<std::size_t>(s)];
+          const int n_keys = starts[static_cast<std::size_t>(s) + 1] - first;
+          const std::size_t key_off = static_cast<std::size_t>(first) * kv_stride + static_cast<std::size_t>(h / group) * hd;
+          attend(isa, q_base + static_cast<std::size_t>(t) * qkv_stride + h * hd, k_base + key_off, v_base + key_off,
+                 kv_stride, n_keys, hd, kq_scale, 0.0f, scores, row(b.att, t, q_dim) + h * hd);
+        }
+      }
+
+      kernels::matmul(isa, *l.wo, b.att.data(), n, b.o.data(), b.ws);
+#pragma omp for schedule(static)
+      for (int t = 0; t < n; ++t) {
+        if (l.bo) add_in_place(row(b.o, t, n_embd), f32(l.bo), n_embd);
+        add_norm(t, l.attn_out_norm, l.attn_out_norm_b);
+      }
+
+      kernels::matmul(isa, *l.w_up, b.x.data(), n, b.up.data(), b.ws);
+      if (l.w_gate) kernels::matmul(isa, *l.w_gate, b.x.data(), n, b.gate.data(), b.ws);
+#pragma omp for schedule(static)
+      for (int t = 0; t < n; ++t) {
+        float* u = row(b.up, t, n_ff);
+        if (l.b_up) add_in_place(u, f32(l.b_up), n_ff);
+        if (gated && gelu_act) {
+          gelu_mul(row(b.gate, t, n_ff), u, u, n_ff);
+        } else if (gated) {
+          silu_mul(row(b.gate, t, n_ff), u, u, n_ff);
+        } else if (gelu_act) {
+          gelu.apply(u, n_ff);
+        } else {
+          for (int i = 0; i < n_ff; ++i) u[i] = u[i] / (1.0f + std::exp(-u[i]));
+        }
+      }
+
+      kernels::matmul(isa, *l.w_down, b.up.data(), n, b.o.data(), b.ws);
+#pragma omp for schedule(static)
+      for (int t = 0; t < n; ++t) {
+        if (l.b_down) add_in_place(row(b.o, t, n_embd), f32(l.b_down), n_embd);
+        add_norm(t, l.layer_out_norm, l.layer_out_norm_b);
+      }
+    }
+  }
+  return {b.x.data(), un * n_embd};
+}
+
+}  // namespace inkling::detail
