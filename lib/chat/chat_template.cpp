@@ -269,6 +269,55 @@ std::string_view rstrip(std::string_view s) {
   return e == std::string_view::npos ? std::string_view() : s.substr(0, e + 1);
 }
 
+void render_llama2(std::span<const ChatMessage> msgs, bool lead_bos, const std::string& bos_, const std::string& eos_,
+                   Rendered& w) {
+  // Meta's Llama-2-chat template: every user turn opens with BOS, the system text sits
+  // in a <<SYS>> block inside the first one, and each turn is strip()ped whole (so
+  // the system block's leading and the user text's trailing whitespace go).
+  const std::size_t first = check_alternating(msgs, "llama2");
+  for (std::size_t i = first; i < msgs.size(); ++i) {
+    const ChatMessage& m = msgs[i];
+    if (m.role == "user") {
+      if (i != first || lead_bos) w.mark(bos_);
+      w.mark("[INST] ");
+      if (i == first && first == 1) {
+        w.mark("<<SYS>>\n");
+        w.content(msgs[0].content);
+        const std::string_view user = rstrip(m.content);
+        w.mark(user.empty() ? "\n<</SYS>>" : "\n<</SYS>>\n\n");  // strip() of the whole turn
+        w.content(user);
+      } else {
+        w.content(strip(m.content));
+      }
+      w.mark(" [/INST]");
+    } else {
+      w.mark(" ");
+      w.content(strip(m.content));
+      w.mark(" " + eos_);
+    }
+  }
+  // The [/INST] already cues the assistant: no generation prompt.
+}
+
+void render_gemma(std::span<const ChatMessage> msgs, bool add_generation_prompt, bool lead_bos, const std::string& bos_,
+                  Rendered& w) {
+  // Gemma 3's template: no system turn (the text opens the first user turn), the
+  // assistant is "model", contents are trimmed.
+  const std::size_t first = check_alternating(msgs, "gemma");
+  if (lead_bos) w.mark(bos_);
+  for (std::size_t i = first; i < msgs.size(); ++i) {
+    const ChatMessage& m = msgs[i];
+    w.mark(m.role == "assistant" ? "<start_of_turn>model\n" : "<start_of_turn>user\n");
+    if (i == first && first == 1) {
+      w.content(msgs[0].content);
+      w.mark("\n\n");
+    }
+    w.content(strip(m.content));
+    w.mark("<end_of_turn>\n");
+  }
+  if (add_generation_prompt) w.mark("<start_of_turn>model\n");
+}
+
 Rendered render(const ChatTemplate& t, std::span<const ChatMessage> msgs, bool add_generation_prompt, BosText bos) {
   for (std::size_t i = 0; i < msgs.size(); ++i) role_of(msgs[i], i);  // every family rejects unknown roles
   const bool lead_bos = bos == BosText::Include && t.starts_with_bos();
@@ -285,34 +334,9 @@ Rendered render(const ChatTemplate& t, std::span<const ChatMessage> msgs, bool a
       if (add_generation_prompt) w.mark("<|im_start|>assistant\n");
       break;
 
-    case Family::Llama2: {
-      // Meta's Llama-2-chat template: every user turn opens with BOS, the system text sits
-      // in a <<SYS>> block inside the first one, and each turn is strip()ped whole (so
-      // the system block's leading and the user text's trailing whitespace go).
-      const std::size_t first = check_alternating(msgs, "llama2");
-      for (std::size_t i = first; i < msgs.size(); ++i) {
-        const ChatMessage& m = msgs[i];
-        if (m.role == "user") {
-          if (i != first || lead_bos) w.mark(bos_);
-          w.mark("[INST] ");
-          if (i == first && first == 1) {
-            w.mark("<<SYS>>\n");
-            w.content(msgs[0].content);
-            const std::string_view user = rstrip(m.content);
-            w.mark(user.empty() ? "\n<</SYS>>" : "\n<</SYS>>\n\n");  // strip() of the whole turn
-            w.content(user);
-          } else {
-            w.content(strip(m.content));
-          }
-          w.mark(" [/INST]");
-        } else {
-          w.mark(" ");
-          w.content(strip(m.content));
-          w.mark(" " + eos_);
-        }
-      }
-      break;  // the [/INST] already cues the assistant: no generation prompt
-    }
+    case Family::Llama2:
+      render_llama2(msgs, lead_bos, bos_, eos_, w);
+      break;
 
     case Family::Llama3:
       if (lead_bos) w.mark(bos_);
@@ -357,24 +381,9 @@ Rendered render(const ChatTemplate& t, std::span<const ChatMessage> msgs, bool a
       w.mark(add_generation_prompt ? std::string("<|assistant|>\n") : eos_);
       break;
 
-    case Family::Gemma: {
-      // Gemma 3's template: no system turn (the text opens the first user turn), the
-      // assistant is "model", contents are trimmed.
-      const std::size_t first = check_alternating(msgs, "gemma");
-      if (lead_bos) w.mark(bos_);
-      for (std::size_t i = first; i < msgs.size(); ++i) {
-        const ChatMessage& m = msgs[i];
-        w.mark(m.role == "assistant" ? "<start_of_turn>model\n" : "<start_of_turn>user\n");
-        if (i == first && first == 1) {
-          w.content(msgs[0].content);
-          w.mark("\n\n");
-        }
-        w.content(strip(m.content));
-        w.mark("<end_of_turn>\n");
-      }
-      if (add_generation_prompt) w.mark("<start_of_turn>model\n");
+    case Family::Gemma:
+      render_gemma(msgs, add_generation_prompt, lead_bos, bos_, w);
       break;
-    }
 
     case Family::Zephyr:
       for (const auto& m : msgs) {

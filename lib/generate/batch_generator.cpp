@@ -154,11 +154,28 @@ struct BatchGenerator::Impl {
   }
 
   std::vector<BatchEvent> step();
+  void intake(std::vector<BatchEvent>& events);
+  int fill_batch();
+  bool run_pass(int rows, std::vector<BatchEvent>& events);
+  void record_pass();
+  void choose_next(std::vector<BatchEvent>& events);
 };
 
 std::vector<BatchEvent> BatchGenerator::Impl::step() {
   ++steps;
   std::vector<BatchEvent> events;
+  intake(events);
+  const int rows = fill_batch();
+  if (batch.size() == 0) return events;
+  if (!run_pass(rows, events)) return events;
+  record_pass();
+  choose_next(events);
+  return events;
+}
+
+// New requests and cancellations from other threads; cancelled requests end now, before
+// this pass computes anything more for them; waiting requests take free sequences.
+void BatchGenerator::Impl::intake(std::vector<BatchEvent>& events) {
   std::vector<RequestId> cancel_now;
   {
     std::lock_guard lock(mutex);
@@ -194,7 +211,11 @@ std::vector<BatchEvent> BatchGenerator::Impl::step() {
     waiting.pop_front();
   }
 
-  // One pass: the pending token of each generating request, then prompt chunks.
+}
+
+// One pass: the pending token of each generating request, then prompt chunks. Returns the
+// number of logits rows.
+int BatchGenerator::Impl::fill_batch() {
   batch.clear();
   int rows = 0;
   int prompt_budget = options.max_prompt_tokens_per_step;
@@ -216,8 +237,11 @@ std::vector<BatchEvent> BatchGenerator::Impl::step() {
     }
     prompt_budget -= take;
   }
-  if (batch.size() == 0) return events;
+  return rows;
+}
 
+// Runs the pass; on failure every request in it ends with the reason (false).
+bool BatchGenerator::Impl::run_pass(int rows, std::vector<BatchEvent>& events) {
   const auto n_vocab = static_cast<std::size_t>(model->config().n_vocab);
   logits.resize(static_cast<std::size_t>(rows) * n_vocab);
   try {
@@ -232,9 +256,13 @@ std::vector<BatchEvent> BatchGenerator::Impl::step() {
       finish(std::move(r), events, std::nullopt, e.what());
     }
     running.clear();
-    return events;
+    return false;
   }
-  // Book-keeping of what the cache now holds.
+  return true;
+}
+
+// Book-keeping of what the cache now holds.
+void BatchGenerator::Impl::record_pass() {
   for (int i = 0; i < batch.size(); ++i) {
     Slot& s = slots[static_cast<std::size_t>(batch.seq_ids[static_cast<std::size_t>(i)])];
     s.tokens.push_back(batch.tokens[static_cast<std::size_t>(i)]);
@@ -250,7 +278,11 @@ std::vector<BatchEvent> BatchGenerator::Impl::step() {
       if (r->row >= 0) r->decoding->prefilled(r->reused);
     }
   }
-  // Each request with a logits row chooses its next token.
+}
+
+// Each request with a logits row chooses its next token.
+void BatchGenerator::Impl::choose_next(std::vector<BatchEvent>& events) {
+  const auto n_vocab = static_cast<std::size_t>(model->config().n_vocab);
   for (auto it = running.begin(); it != running.end();) {
     Request& r = **it;
     if (r.row < 0) {
@@ -286,7 +318,6 @@ std::vector<BatchEvent> BatchGenerator::Impl::step() {
     events.push_back(std::move(e));
     ++it;
   }
-  return events;
 }
 
 BatchGenerator::BatchGenerator(std::shared_ptr<const Model> model, BatchOptions options) {

@@ -11,7 +11,6 @@
 #include "inkling/error.hpp"
 #include "model/gelu_table.hpp"
 #include "model/layers.hpp"
-#include "model/rope.hpp"
 #include "model/model_impl.hpp"
 #include "model/rope.hpp"
 
@@ -227,8 +226,6 @@ std::span<const float> encode(const Model& model, std::span<const TokenId> token
   const int threads = std::max(1, std::min(m.threads, omp_get_thread_limit()));
   pass.grow_buffers(threads);
 
-  const RopeFreqs rope{.n_rot = c.n_rot, .base = c.rope_freq_base, .freq_scale = c.rope_freq_scale,
-                       .attn_factor = c.rope_attn_factor};
 #pragma omp parallel num_threads(threads)
   {
     float* scores = b.scores.data() + static_cast<std::size_t>(omp_get_thread_num()) * pass.longest;

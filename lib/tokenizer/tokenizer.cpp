@@ -33,10 +33,8 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-}  // namespace
-
-Tokenizer::Tokenizer(const GgufFile& f) : impl_(std::make_unique<Impl>()) {
-  Impl& m = *impl_;
+// The vocabulary: tokenizer kind, token texts, scores and types.
+void read_vocabulary(const GgufFile& f, Tokenizer::Impl& m) {
   const std::string model(f.get_string("tokenizer.ggml.model").value_or(""));
   if (model.empty())
     throw Error(ErrorCode::Format, f.name() + ": missing key 'tokenizer.ggml.model' (the file has no vocabulary)");
@@ -72,6 +70,11 @@ Tokenizer::Tokenizer(const GgufFile& f) : impl_(std::make_unique<Impl>()) {
   }
   m.vocab.build_index();
 
+}
+
+// Special token ids (per-kind defaults, then the file's keys), BPE merges, add_* flags.
+void read_special_tokens(const GgufFile& f, Tokenizer::Impl& m) {
+  const std::size_t n = m.vocab.tokens.size();
   // Per-type defaults, then the file's keys (ids outside the vocabulary are ignored).
   SpecialTokens& s = m.special;
   switch (m.kind) {
@@ -116,7 +119,12 @@ Tokenizer::Tokenizer(const GgufFile& f) : impl_(std::make_unique<Impl>()) {
   if (auto v = f.get_bool("tokenizer.ggml.add_eos_token")) s.add_eos = *v;
   if (auto v = f.get_bool("tokenizer.ggml.add_space_prefix")) m.add_space_prefix = *v;
 
-  // EOT auto-detection and the end-of-generation set; these tokens become CONTROL.
+}
+
+// EOT auto-detection and the end-of-generation set; these tokens become CONTROL.
+void mark_end_of_generation(Tokenizer::Impl& m) {
+  const std::size_t n = m.vocab.tokens.size();
+  SpecialTokens& s = m.special;
   for (std::size_t i = 0; i < n && s.eot == kNoToken; ++i)
     for (auto t : kEotTexts)
       if (m.vocab.tokens[i].text == t) s.eot = static_cast<TokenId>(i);
@@ -137,6 +145,11 @@ Tokenizer::Tokenizer(const GgufFile& f) : impl_(std::make_unique<Impl>()) {
     a = (a & ~kAttrNormal) | kAttrControl;
   }
 
+}
+
+// Vocabulary quirks llama.cpp applies, and the special tokens longest first (for parsing).
+void finish_special_texts(const GgufFile& f, Tokenizer::Impl& m) {
+  const std::size_t n = m.vocab.tokens.size();
   // Phi-3 vocabularies strip whitespace after special tokens (llama.cpp quirk).
   const std::string name = lower(f.get_string("general.name").value_or(""));
   if (name.find("phi-3") != std::string::npos || name.find("phi3") != std::string::npos) {
@@ -154,6 +167,15 @@ Tokenizer::Tokenizer(const GgufFile& f) : impl_(std::make_unique<Impl>()) {
   std::stable_sort(m.special_by_length.begin(), m.special_by_length.end(), [&](TokenId a, TokenId b) {
     return m.vocab.tokens[static_cast<std::size_t>(a)].text.size() > m.vocab.tokens[static_cast<std::size_t>(b)].text.size();
   });
+}
+
+}  // namespace
+
+Tokenizer::Tokenizer(const GgufFile& f) : impl_(std::make_unique<Impl>()) {
+  read_vocabulary(f, *impl_);
+  read_special_tokens(f, *impl_);
+  mark_end_of_generation(*impl_);
+  finish_special_texts(f, *impl_);
 }
 
 Tokenizer::~Tokenizer() = default;
