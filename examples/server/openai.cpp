@@ -95,8 +95,8 @@ void refuse_unsupported(const json& body) {
     if (key == "parallel_tool_calls") return v.is_boolean();
     return false;
   };
-  for (const char* key : {"response_format", "tools", "tool_choice", "functions", "function_call", "parallel_tool_calls",
-                          "best_of", "num_beams", "grammar", "json_schema",
+  // response_format, tools, tool_choice and parallel_tool_calls are honoured (structured.cpp).
+  for (const char* key : {"functions", "function_call", "best_of", "num_beams", "grammar", "json_schema",
                           "audio", "modalities", "prediction", "web_search_options", "reasoning_effort"}) {
     auto it = body.find(key);
     if (it != body.end() && !is_default(key, *it))
