@@ -114,18 +114,7 @@ void attention_block(const Pass& p, int il) {
   kernels::matmul(p.isa, *l.wo, b.att.data(), p.n, b.o.data(), b.kernel_ws);
 
 #pragma omp for schedule(static)
-  for (int t = 0; t < p.n; ++t) {
-    float* o = Pass::row(b.o, t, n_embd);
-    if (l.bo) add_in_place(o, f32(l.bo), n_embd);
-    if (l.post_attn_norm) {
-      float* tmp = Pass::row(b.xn, t, n_embd);
-      rms_norm(o, f32(l.post_attn_norm), c.norm_eps, tmp, n_embd);
-      std::memcpy(o, tmp, sizeof(float) * static_cast<std::size_t>(n_embd));
-    }
-    if (c.residual_scale != 1.0f)
-      for (int i = 0; i < n_embd; ++i) o[i] *= c.residual_scale;
-    add_in_place(Pass::row(b.x, t, n_embd), o, n_embd);
-  }
+  for (int t = 0; t < p.n; ++t) p.add_to_residual(t, l.bo, l.post_attn_norm);
 }
 
 }  // namespace inkling::detail

@@ -83,18 +83,7 @@ void ffn_block(const Pass& p, int il) {
   }
 
 #pragma omp for schedule(static)
-  for (int t = 0; t < p.n; ++t) {
-    float* o = Pass::row(b.o, t, n_embd);
-    if (l.b_down) add_in_place(o, f32(l.b_down), n_embd);
-    if (l.post_ffn_norm) {
-      float* tmp = Pass::row(b.xn, t, n_embd);
-      rms_norm(o, f32(l.post_ffn_norm), c.norm_eps, tmp, n_embd);
-      std::memcpy(o, tmp, sizeof(float) * static_cast<std::size_t>(n_embd));
-    }
-    if (c.residual_scale != 1.0f)
-      for (int i = 0; i < n_embd; ++i) o[i] *= c.residual_scale;
-    add_in_place(Pass::row(b.x, t, n_embd), o, n_embd);
-  }
+  for (int t = 0; t < p.n; ++t) p.add_to_residual(t, l.b_down, l.post_ffn_norm);
 }
 
 }  // namespace inkling::detail

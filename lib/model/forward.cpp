@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string>
 
 #include "inkling/error.hpp"
@@ -21,6 +22,20 @@ void Pass::norm(const float* x, const TensorView* weight, const TensorView* bias
     layer_norm(x, f32(weight), f32(bias), c.norm_eps, y, c.n_embd);
   else
     rms_norm(x, f32(weight), c.norm_eps, y, c.n_embd);
+}
+
+void Pass::add_to_residual(int t, const TensorView* bias, const TensorView* post_norm) const noexcept {
+  const int n_embd = c.n_embd;
+  float* o = row(ws.o, t, n_embd);
+  if (bias) add_in_place(o, f32(bias), n_embd);
+  if (post_norm) {
+    float* tmp = row(ws.xn, t, n_embd);
+    rms_norm(o, f32(post_norm), c.norm_eps, tmp, n_embd);
+    std::memcpy(o, tmp, sizeof(float) * static_cast<std::size_t>(n_embd));
+  }
+  if (c.residual_scale != 1.0f)
+    for (int i = 0; i < n_embd; ++i) o[i] *= c.residual_scale;
+  add_in_place(row(ws.x, t, n_embd), o, n_embd);
 }
 
 void grow_workspace(const Pass& p, int threads) {

@@ -45,6 +45,9 @@ struct Pass {
   }
   // The model's norm (RMS or LayerNorm with bias) over one n_embd row.
   void norm(const float* x, const TensorView* weight, const TensorView* bias, float* y) const noexcept;
+  // Adds token t's sublayer output (ws.o) to the residual stream ws.x: its bias, then its
+  // post-norm (Gemma 2/3, OLMo 2) and Granite's residual scale when the model has them.
+  void add_to_residual(int t, const TensorView* bias, const TensorView* post_norm) const noexcept;
 };
 
 // Grows every buffer of `ws` a pass over `p` uses (before the parallel region).
