@@ -131,9 +131,11 @@ std::string Converter::visit(const Json& s, const std::string& path) {
   for (const auto& [key, v] : s.items())
     if (!kSupported.count(key) && !kAnnotations.count(key)) unsupported(path, "the keyword '" + key + "'");
   auto others = [&](std::initializer_list<const char*> allowed) {
-    for (const auto& [key, v] : s.items())
+    for (const auto& item : s.items()) {
+      const std::string& key = item.key();
       if (!kAnnotations.count(key) && std::find_if(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; }) == allowed.end())
         return key;
+    }
     return std::string();
   };
   if (s.contains("$ref")) {
