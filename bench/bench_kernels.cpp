@@ -81,9 +81,9 @@ void BM_matmul(benchmark::State& state) {
   kernels::Workspace ws;
   const kernels::Isa isa = kernels::detect_isa();
   const auto t0 = std::chrono::steady_clock::now();
+  inkling::detail::ThreadTeam team;
   for (auto _ : state) {
-#pragma omp parallel num_threads(threads)
-    kernels::matmul(isa, w.view, x.data(), n, y.data(), ws);
+    team.run(threads, [&](inkling::detail::TeamMember& member) { kernels::matmul(isa, w.view, x.data(), n, y.data(), ws, member); });
     benchmark::DoNotOptimize(y.data());
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

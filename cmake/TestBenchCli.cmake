@@ -16,3 +16,24 @@ if(product LESS 3900 OR product GREATER 4100)
   message(FATAL_ERROR "tg16x4: tps * tpot_ms = ${product}, expected 4 sequences * 1000:\n${out}")
 endif()
 message(STATUS "bench --parallel 4: tps * tpot_ms = ${product}")
+
+# -d N: each pp/tg run starts after N cached tokens (as llama-bench's -d); the rows are
+# named "ppP @ dN" and the cache then holds N + P (or N + n) positions.
+execute_process(COMMAND ${CLI} bench -m ${MODEL} -p 8 -n 4 -d 0,40 -r 1 --no-probe --json
+                OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "inkling bench -d failed (${rc}):\n${out}\n${err}")
+endif()
+foreach(row "\"pp8\"[^\n]*\"cache_length\": 8}" "\"tg4\"[^\n]*\"cache_length\": 4}"
+            "\"pp8 @ d40\"[^\n]*\"cache_length\": 48}" "\"tg4 @ d40\"[^\n]*\"cache_length\": 44}")
+  if(NOT out MATCHES "${row}")
+    message(FATAL_ERROR "bench -d 0,40: no row matching ${row}:\n${out}")
+  endif()
+endforeach()
+# -d applies to pp/tg rows only: with --parallel it is refused, not ignored.
+execute_process(COMMAND ${CLI} bench -m ${MODEL} -p 8 -n 4 -d 40 --parallel 2 -r 1 --no-probe
+                OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+if(rc EQUAL 0 OR NOT err MATCHES "cannot combine with --parallel")
+  message(FATAL_ERROR "bench -d with --parallel was not refused (${rc}):\n${out}\n${err}")
+endif()
+message(STATUS "bench -d: rows after 40 cached tokens")

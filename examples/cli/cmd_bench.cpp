@@ -32,6 +32,7 @@ struct BenchOptions {
   std::vector<int> prompt_sizes{512};
   std::vector<int> gen_sizes{128};
   std::vector<int> threads{0};
+  std::vector<int> depths{0};  // tokens already in the cache before each pp/tg run
   std::vector<int> parallel;  // aggregate decode with this many sequences at once
   int prefix = 0;             // TTFT with and without reusing a shared prefix of this many tokens
   int repetitions = 5;
@@ -42,7 +43,7 @@ struct BenchOptions {
 
 void usage() {
   std::puts(
-      "usage: inkling bench -m MODEL [-p N[,N...]] [-n N[,N...]] [-t T[,T...]] [-r R] [--json]\n"
+      "usage: inkling bench -m MODEL [-p N[,N...]] [-n N[,N...]] [-d N[,N...]] [-t T[,T...]] [-r R] [--json]\n"
       "\n"
       "Measures prompt processing (ppN: N tokens in one batch into an empty cache) and\n"
       "generation (tgN: N tokens decoded one at a time) in tokens/s, mean +- sd over R\n"
@@ -51,6 +52,8 @@ void usage() {
       "  -m, --model PATH    GGUF model file\n"
       "  -p, --prompt N,...  prompt sizes (default 512; 0 skips)\n"
       "  -n, --gen N,...     generation lengths (default 128; 0 skips)\n"
+      "  -d, --depth N,...   tokens already in the cache before each pp/tg run (default 0),\n"
+      "                      as llama-bench's -d: rows are named e.g. 'pp512 @ d2048'\n"
       "  -t, --threads T,... thread counts (default: physical cores)\n"
       "  -r, --reps R        repetitions (default 5)\n"
       "      --parallel N,...  also decode N sequences at once (one batched pass per step) and\n"
@@ -96,6 +99,7 @@ BenchOptions parse(int argc, char** argv) {
     else if (a == "-p" || a == "--prompt") o.prompt_sizes = parse_list("-p", value());
     else if (a == "-n" || a == "--gen") o.gen_sizes = parse_list("-n", value());
     else if (a == "-t" || a == "--threads") o.threads = parse_list("-t", value());
+    else if (a == "-d" || a == "--depth") o.depths = parse_list("-d", value());
     else if (a == "--parallel") o.parallel = parse_list("--parallel", value());
     else if (a == "--prefix") {
       auto v = parse_list("--prefix", value());
@@ -114,6 +118,10 @@ BenchOptions parse(int argc, char** argv) {
   }
   if (o.model.empty())
     throw inkling::Error(inkling::ErrorCode::InvalidArgument, "bench needs a model: -m MODEL");
+  const bool deep = std::any_of(o.depths.begin(), o.depths.end(), [](int d) { return d > 0; });
+  if (deep && (!o.parallel.empty() || o.prefix > 0))
+    throw inkling::Error(inkling::ErrorCode::InvalidArgument,
+                         "-d applies to the pp and tg rows only; it cannot combine with --parallel or --prefix");
   return o;
 }
 
@@ -136,27 +144,40 @@ Stats stats(const std::vector<double>& v) {
   return s;
 }
 
-// One run: returns seconds. Random token ids, like llama-bench.
-double run_prompt(const inkling::Model& model, inkling::KVCache& cache, int n, std::mt19937& rng,
+// Fills positions [0, depth) of sequence 0 with random tokens, 512 per pass (untimed);
+// the runs below then truncate the cache back to `depth` before each repetition.
+void fill_depth(const inkling::Model& model, inkling::KVCache& cache, int depth, std::mt19937& rng) {
+  std::uniform_int_distribution<int> pick(0, model.config().n_vocab - 1);
+  cache.clear();
+  std::vector<float> none;
+  for (int p0 = 0; p0 < depth; p0 += 512) {
+    inkling::Batch batch;
+    for (int i = p0; i < std::min(depth, p0 + 512); ++i) batch.add(pick(rng), i, 0, false);
+    model.forward(batch, cache, none);
+  }
+}
+
+// One run after `depth` cached tokens: returns seconds. Random token ids, like llama-bench.
+double run_prompt(const inkling::Model& model, inkling::KVCache& cache, int depth, int n, std::mt19937& rng,
                   std::vector<float>& logits) {
   inkling::Batch batch;
   std::uniform_int_distribution<int> pick(0, model.config().n_vocab - 1);
-  for (int i = 0; i < n; ++i) batch.add(pick(rng), i, 0, i + 1 == n);
-  cache.clear();
+  for (int i = 0; i < n; ++i) batch.add(pick(rng), depth + i, 0, i + 1 == n);
+  cache.truncate(0, depth);
   const double t0 = now_seconds();
   model.forward(batch, cache, logits);
   return now_seconds() - t0;
 }
 
-double run_gen(const inkling::Model& model, inkling::KVCache& cache, int n, std::mt19937& rng,
+double run_gen(const inkling::Model& model, inkling::KVCache& cache, int depth, int n, std::mt19937& rng,
                std::vector<float>& logits) {
   inkling::Batch batch;
   std::uniform_int_distribution<int> pick(0, model.config().n_vocab - 1);
-  cache.clear();
+  cache.truncate(0, depth);
   const double t0 = now_seconds();
   for (int i = 0; i < n; ++i) {
     batch.clear();
-    batch.add(pick(rng), i, 0, true);
+    batch.add(pick(rng), depth + i, 0, true);
     model.forward(batch, cache, logits);
   }
   return now_seconds() - t0;
@@ -222,6 +243,7 @@ int cmd_bench(int argc, char** argv) {
   int max_ctx = 1;
   for (int p : o.prompt_sizes) max_ctx = std::max(max_ctx, p);
   for (int g : o.gen_sizes) max_ctx = std::max(max_ctx, g);
+  max_ctx += *std::max_element(o.depths.begin(), o.depths.end());
 
   const std::vector<double> bandwidth = o.probe ? probe_bandwidth(o.threads) : std::vector<double>{};
   if (!o.json) {
@@ -251,7 +273,10 @@ int cmd_bench(int argc, char** argv) {
 
     // `per_step`: tokens one decode step produces (n_seq for a parallel run), so that TPOT
     // is the time each sequence waits per token, not aggregate time per token.
-    auto report = [&](const std::string& test, int n, const std::vector<double>& secs, int per_step = 1) {
+    // `cached`: positions in the cache after the run (depth + n for pp/tg rows; -1 if not
+    // reported), so a reader (and the test) sees the depth was really there.
+    auto report = [&](const std::string& test, int n, const std::vector<double>& secs, int per_step = 1,
+                      int cached = -1) {
       std::vector<double> tps;
       for (double s : secs) tps.push_back(n / s);
       const Stats st = stats(tps);
@@ -264,10 +289,10 @@ int cmd_bench(int argc, char** argv) {
         std::printf("{\"model\": \"%s\", \"bytes\": %zu, \"type\": \"%s\", \"threads\": %d, "
                     "\"isa\": \"%s\", \"test\": \"%s\", \"n\": %d, \"tps_mean\": %.3f, "
                     "\"tps_sd\": %.3f, \"%s\": %.4f, \"weights_gbps\": %.3f, \"triad_gbps\": %.3f, "
-                    "\"peak_rss\": %zu}\n",
+                    "\"peak_rss\": %zu, \"cache_length\": %d}\n",
                     name.c_str(), model->weight_bytes(), type.c_str(), model->threads(),
                     model->isa().c_str(), test.c_str(), n, st.mean, st.sd,
-                    is_prompt ? "ttft_ms" : "tpot_ms", ms, gbs, triad, inkling::peak_memory_bytes());
+                    is_prompt ? "ttft_ms" : "tpot_ms", ms, gbs, triad, inkling::peak_memory_bytes(), cached);
       } else {
         char share[64] = "";
         if (gbs > 0 && triad > 0)
@@ -281,12 +306,23 @@ int cmd_bench(int argc, char** argv) {
       std::fflush(stdout);
     };
 
-    for (int p : o.prompt_sizes) {
-      if (p == 0) continue;
-      run_prompt(*model, cache, p, rng, logits);  // warm-up: page in weights, grow buffers
-      std::vector<double> secs;
-      for (int r = 0; r < o.repetitions; ++r) secs.push_back(run_prompt(*model, cache, p, rng, logits));
-      report("pp" + std::to_string(p), p, secs);
+    for (int d : o.depths) {
+      const std::string at = d > 0 ? " @ d" + std::to_string(d) : "";
+      fill_depth(*model, cache, d, rng);
+      for (int p : o.prompt_sizes) {
+        if (p == 0) continue;
+        run_prompt(*model, cache, d, p, rng, logits);  // warm-up: page in weights, grow buffers
+        std::vector<double> secs;
+        for (int r = 0; r < o.repetitions; ++r) secs.push_back(run_prompt(*model, cache, d, p, rng, logits));
+        report("pp" + std::to_string(p) + at, p, secs, 1, cache.length(0));
+      }
+      for (int g : o.gen_sizes) {
+        if (g == 0) continue;
+        run_gen(*model, cache, d, std::min(g, 8), rng, logits);
+        std::vector<double> secs;
+        for (int r = 0; r < o.repetitions; ++r) secs.push_back(run_gen(*model, cache, d, g, rng, logits));
+        report("tg" + std::to_string(g) + at, g, secs, 1, cache.length(0));
+      }
     }
     for (int n_seq : o.parallel) {
       if (n_seq < 1) continue;
@@ -323,13 +359,6 @@ int cmd_bench(int argc, char** argv) {
       std::printf(o.json ? "{\"test\": \"prefix%d\", \"ttft_ms_full\": %.3f, \"ttft_ms_reused\": %.3f}\n"
                          : "| prefix %d + 16 tokens | TTFT from scratch %.2f ms | reusing the prefix %.2f ms |\n",
                   o.prefix, 1000 * a.mean, 1000 * b.mean);
-    }
-    for (int g : o.gen_sizes) {
-      if (g == 0) continue;
-      run_gen(*model, cache, std::min(g, 8), rng, logits);
-      std::vector<double> secs;
-      for (int r = 0; r < o.repetitions; ++r) secs.push_back(run_gen(*model, cache, g, rng, logits));
-      report("tg" + std::to_string(g), g, secs);
     }
   }
   if (!o.json)

@@ -1,11 +1,11 @@
 // The numeric kernels the model layers call. Internal to the library.
 //
-// Threading contract: functions marked "collective" use orphaned OpenMP worksharing
-// (`#pragma omp for` / `omp single`). Call them from every thread of an enclosing
-// `#pragma omp parallel` region (they split the work and end with a barrier), or
-// from outside any parallel region (they then run on the calling thread alone).
-// This lets a whole forward pass run in one parallel region: no thread start-up per
-// operation, no allocation per token.
+// Threading contract: functions marked "collective" take the calling thread's place in
+// a team job (common/thread_team.hpp). Call them from every member of the job with the
+// same arguments (they share out the work and end with a barrier), or with a
+// default-constructed TeamMember (a team of one) from outside any job. This lets a whole
+// forward pass run as one team job: no thread start-up per operation, no allocation per
+// token.
 #pragma once
 
 #include <cstddef>
@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/thread_team.hpp"
 #include "inkling/tensor.hpp"
 
 namespace inkling::kernels {
@@ -57,7 +58,14 @@ struct Workspace {
 // K = w.shape[0] and M = w.rows(). Activations are first converted to the weight
 // type's vec-dot partner (Q8_0 for Q4_0/Q8_0, F16 for F16, ... as llama.cpp does) so
 // that results match llama.cpp's CPU backend within rounding.
-void matmul(Isa isa, const TensorView& w, const float* x, int n_tokens, float* y, Workspace& ws);
+// Weight rows are handed out in blocks on demand (TeamMember::for_dynamic).
+void matmul(Isa isa, const TensorView& w, const float* x, int n_tokens, float* y, Workspace& ws,
+            detail::TeamMember& team);
+// The same on the calling thread alone.
+inline void matmul(Isa isa, const TensorView& w, const float* x, int n_tokens, float* y, Workspace& ws) {
+  detail::TeamMember alone;
+  matmul(isa, w, x, n_tokens, y, ws, alone);
+}
 
 // Plain f32 helpers used by attention and norms (not collective).
 float dot_f32(Isa isa, const float* a, const float* b, std::int64_t n);

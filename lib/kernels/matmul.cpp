@@ -1,6 +1,4 @@
 // The collective matrix multiply (see the threading contract in kernels.hpp).
-#include <omp.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <string>
@@ -21,13 +19,14 @@ constexpr std::int64_t kGemmRowBlock = 64;
 
 }  // namespace
 
-void matmul(Isa isa, const TensorView& w, const float* x, int n_tokens, float* y, Workspace& ws) {
+void matmul(Isa isa, const TensorView& w, const float* x, int n_tokens, float* y, Workspace& ws,
+            detail::TeamMember& team) {
   const KernelTable& table = table_for(isa);
   const WeightKernels* wk = table.for_tensor(w.type, w.layout);
   // Type support is checked when a model binds its weights; this guards direct callers.
-  // It cannot throw inside a parallel region, so report it before any thread work.
+  // It cannot throw inside a team job, so report it before any thread work.
   if (!wk) {
-    if (omp_in_parallel()) std::abort();
+    if (team.size() > 1) std::abort();
     throw Error(ErrorCode::Unsupported, "matmul: tensor '" + std::string(w.name) + "' has type " +
                                             std::string(dtype_name(w.type)) + ", which has no kernel");
   }
@@ -43,23 +42,22 @@ void matmul(Isa isa, const TensorView& w, const float* x, int n_tokens, float* y
   // Each thread's gemm scratch: a slice of the workspace, rounded to whole cache lines.
   const std::size_t slot = gemm && wk->gemm_scratch ? (wk->gemm_scratch(k) + 63) / 64 * 64 : 0;
   const std::size_t act_need = wk->quantize ? act_row * static_cast<std::size_t>(n_tokens) : 0;
-  const std::size_t scratch_need = slot ? slot * static_cast<std::size_t>(omp_get_num_threads()) + 64 : 0;
+  const std::size_t scratch_need = slot ? slot * static_cast<std::size_t>(team.size()) + 64 : 0;
   if (act_need || scratch_need) {  // the same on every thread, so all or none meet the single
-#pragma omp single
-    {
+    team.single([&] {
       if (ws.activations.size() < act_need) ws.activations.resize(act_need);
       if (ws.gemm_scratch.size() < scratch_need) ws.gemm_scratch.resize(scratch_need);
-    }
+    });
   }
   std::byte* scratch = nullptr;
   if (slot) {
     const auto base = reinterpret_cast<std::uintptr_t>(ws.gemm_scratch.data());
-    scratch = ws.gemm_scratch.data() + ((64 - base % 64) % 64) + slot * static_cast<std::size_t>(omp_get_thread_num());
+    scratch = ws.gemm_scratch.data() + ((64 - base % 64) % 64) + slot * static_cast<std::size_t>(team.id());
   }
   if (wk->quantize) {
-#pragma omp for schedule(static)
-    for (int t = 0; t < n_tokens; ++t)
-      wk->quantize(x + static_cast<std::int64_t>(t) * k, ws.activations.data() + act_row * static_cast<std::size_t>(t), k);
+    team.for_static(n_tokens, [&](std::int64_t t) {
+      wk->quantize(x + t * k, ws.activations.data() + act_row * static_cast<std::size_t>(t), k);
+    });
     act = ws.activations.data();
   }
 
@@ -67,20 +65,19 @@ void matmul(Isa isa, const TensorView& w, const float* x, int n_tokens, float* y
   const VecDotFn dot = wk->vec_dot;
   const std::int64_t row_block = gemm ? kGemmRowBlock : kRowBlock;
   const std::int64_t n_blocks = (m + row_block - 1) / row_block;
-#pragma omp for schedule(static)
-  for (std::int64_t blk = 0; blk < n_blocks; ++blk) {
+  team.for_dynamic(n_blocks, [&](std::int64_t blk) {
     const std::int64_t r0 = blk * row_block, r1 = std::min(m, r0 + row_block);
     if (gemm) {
       gemm(k, w.data + w_row * static_cast<std::size_t>(r0), w_row, static_cast<int>(r1 - r0), act, act_row, n_tokens,
            y + r0, m, scratch);
-      continue;
+      return;
     }
     for (int t = 0; t < n_tokens; ++t) {
       const std::byte* a = act + act_row * static_cast<std::size_t>(t);
       float* yt = y + static_cast<std::int64_t>(t) * m;
       for (std::int64_t r = r0; r < r1; ++r) yt[r] = dot(k, w.data + w_row * static_cast<std::size_t>(r), a);
     }
-  }
+  });
 }
 
 float dot_f32(Isa isa, const float* a, const float* b, std::int64_t n) { return table_for(isa).dot_f32(a, b, n); }

@@ -1,6 +1,5 @@
 // The attention block of one layer: norm, Q/K/V projections, biases, RoPE, store K/V in
 // the cache, attend, output projection, residual.
-#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -62,30 +61,28 @@ void prepare_qkv(const Pass& p, const LayerWeights& l, int il, int t) {
 }
 
 // Every (token, head) query over its sequence's cached keys, into ws.att.
-void attend_all(const Pass& p, int il) {
+void attend_all(const Pass& p, TeamMember& team, int il) {
   const ModelConfig& c = p.c;
   ForwardWorkspace& b = p.ws;
   const int hd = c.head_dim, group = c.n_head / c.n_head_kv, q_stride = p.q_stride(), q_dim = c.q_dim();
   const float kq_scale = c.attention_scale > 0 ? c.attention_scale : 1.0f / std::sqrt(static_cast<float>(hd));
   const int window = layer_windowed(p.arch, c.sliding_window, il) ? c.sliding_window : 0;
-  const AttendScratch scratch = b.attend_scratch(omp_get_thread_num(), p.n_ctx, hd, p.kv.type());
+  const AttendScratch scratch = b.attend_scratch(team.id(), p.n_ctx, hd, p.kv.type());
   // Round-robin (chunk 1): with a causal mask a token's cost grows with its position,
   // so contiguous halves would give the last thread three times the first one's keys.
-#pragma omp for collapse(2) schedule(static, 1)
-  for (int t = 0; t < p.n; ++t) {
-    for (int h = 0; h < c.n_head; ++h) {
-      // A sliding window keeps the positions j with pos - j < window.
-      const int first = window > 0 ? std::max(0, p.pos[t] - window + 1) : 0;
-      const float* qh = b.q.data() + static_cast<std::size_t>(t) * q_stride + h * hd;
-      p.kv.attend(p.isa, il, p.seq[t], h / group, hd, first, p.pos[t] + 1 - first, qh, kq_scale,
-                  c.attn_logit_softcap, scratch, Pass::row(b.att, t, q_dim) + h * hd);
-    }
-  }
+  team.for_cyclic(static_cast<std::int64_t>(p.n) * c.n_head, [&](std::int64_t item) {
+    const int t = static_cast<int>(item / c.n_head), h = static_cast<int>(item % c.n_head);
+    // A sliding window keeps the positions j with pos - j < window.
+    const int first = window > 0 ? std::max(0, p.pos[t] - window + 1) : 0;
+    const float* qh = b.q.data() + static_cast<std::size_t>(t) * q_stride + h * hd;
+    p.kv.attend(p.isa, il, p.seq[t], h / group, hd, first, p.pos[t] + 1 - first, qh, kq_scale,
+                c.attn_logit_softcap, scratch, Pass::row(b.att, t, q_dim) + h * hd);
+  });
 }
 
 }  // namespace
 
-void attention_block(const Pass& p, int il) {
+void attention_block(const Pass& p, TeamMember& team, int il) {
   const ModelConfig& c = p.c;
   const LayerWeights& l = p.w.layers[static_cast<std::size_t>(il)];
   ForwardWorkspace& b = p.ws;
@@ -94,27 +91,30 @@ void attention_block(const Pass& p, int il) {
   // The block's input: norm(x), or x itself for post-norm-only blocks (OLMo 2).
   const float* in = b.x.data();
   if (p.arch.pre_norms) {
-#pragma omp for schedule(static)
-    for (int t = 0; t < p.n; ++t) p.norm(Pass::row(b.x, t, n_embd), l.attn_norm, l.attn_norm_b, Pass::row(b.xn, t, n_embd));
+    team.for_static(p.n, [&](int t) {
+      p.norm(Pass::row(b.x, t, n_embd), l.attn_norm, l.attn_norm_b, Pass::row(b.xn, t, n_embd));
+    });
     in = b.xn.data();
   }
 
   if (p.arch.fused_qkv) {
-    kernels::matmul(p.isa, *l.wqkv, in, p.n, b.q.data(), b.kernel_ws);
+    kernels::matmul(p.isa, *l.wqkv, in, p.n, b.q.data(), b.kernel_ws, team);
   } else {
-    kernels::matmul(p.isa, *l.wq, in, p.n, b.q.data(), b.kernel_ws);
-    kernels::matmul(p.isa, *l.wk, in, p.n, b.k.data(), b.kernel_ws);
-    kernels::matmul(p.isa, *l.wv, in, p.n, b.v.data(), b.kernel_ws);
+    kernels::matmul(p.isa, *l.wq, in, p.n, b.q.data(), b.kernel_ws, team);
+    kernels::matmul(p.isa, *l.wk, in, p.n, b.k.data(), b.kernel_ws, team);
+    kernels::matmul(p.isa, *l.wv, in, p.n, b.v.data(), b.kernel_ws, team);
   }
 
-#pragma omp for schedule(static)
-  for (int t = 0; t < p.n; ++t) prepare_qkv(p, l, il, t);
+  team.for_static(p.n, [&](int t) {
+    prepare_qkv(p, l, il, t);
+  });
 
-  attend_all(p, il);
-  kernels::matmul(p.isa, *l.wo, b.att.data(), p.n, b.o.data(), b.kernel_ws);
+  attend_all(p, team, il);
+  kernels::matmul(p.isa, *l.wo, b.att.data(), p.n, b.o.data(), b.kernel_ws, team);
 
-#pragma omp for schedule(static)
-  for (int t = 0; t < p.n; ++t) p.add_to_residual(t, l.bo, l.post_attn_norm);
+  team.for_static(p.n, [&](int t) {
+    p.add_to_residual(t, l.bo, l.post_attn_norm);
+  });
 }
 
 }  // namespace inkling::detail

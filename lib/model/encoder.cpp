@@ -1,8 +1,6 @@
-// Encoder forward pass, in one OpenMP parallel region like Model::forward: each step is
-// a collective matmul or an `omp for` over tokens or (token, head) pairs.
+// Encoder forward pass, in one team job (common/thread_team.hpp) like Model::forward: each step is
+// a collective matmul or a team loop over tokens or (token, head) pairs.
 #include "model/encoder.hpp"
-
-#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -64,7 +62,7 @@ bool is_encoder(const Model& model) noexcept {
 namespace {
 
 // One pass over packed sequences: the shapes, the weights and the buffers, and the steps
-// every thread of the parallel region runs in turn (each an `omp for` or a collective
+// every member of the team job runs in turn (each a team loop or a collective
 // matmul, as Model::forward's blocks).
 struct EncoderPass {
   const ModelConfig& c;
@@ -123,9 +121,8 @@ struct EncoderPass {
   }
 
   // Token + token type 0 + absolute position, LayerNorm; RoPE angles of each position.
-  void embed() {
-#pragma omp for schedule(static)
-    for (int t = 0; t < n; ++t) {
+  void embed(TeamMember& team) {
+    team.for_static(n, [&](int t) {
       const int pos = b.pos_of[static_cast<std::size_t>(t)];
       float* e = row(b.tmp, t, c.n_embd);
       kernels::dequantize_row(w.token_embd->type, w.token_embd->row(tokens[static_cast<std::size_t>(t)]), e, c.n_embd);
@@ -138,20 +135,19 @@ struct EncoderPass {
       layer_norm(e, f32(w.embd_norm), f32(w.embd_norm_b), c.norm_eps, row(b.x, t, c.n_embd), c.n_embd);
       if (arch.rope)
         rope_angles(pos, rope, /*unit=*/false, row(b.rope_cos, t, half_rot), row(b.rope_sin, t, half_rot));
-    }
+    });
   }
 
   // x = LayerNorm(x + attention(x)): every query sees all keys of its own sequence.
-  void attention(const EncoderLayer& l, float* scores) {
+  void attention(const EncoderLayer& l, TeamMember& team, float* scores) {
     if (fused) {
-      kernels::matmul(isa, *l.wqkv, b.x.data(), n, q_base, b.ws);
+      kernels::matmul(isa, *l.wqkv, b.x.data(), n, q_base, b.ws, team);
     } else {
-      kernels::matmul(isa, *l.wq, b.x.data(), n, q_base, b.ws);
-      kernels::matmul(isa, *l.wk, b.x.data(), n, k_base, b.ws);
-      kernels::matmul(isa, *l.wv, b.x.data(), n, v_base, b.ws);
+      kernels::matmul(isa, *l.wq, b.x.data(), n, q_base, b.ws, team);
+      kernels::matmul(isa, *l.wk, b.x.data(), n, k_base, b.ws, team);
+      kernels::matmul(isa, *l.wv, b.x.data(), n, v_base, b.ws, team);
     }
-#pragma omp for schedule(static)
-    for (int t = 0; t < n; ++t) {
+    team.for_static(n, [&](int t) {
       float* q = q_base + static_cast<std::size_t>(t) * qkv_stride;
       float* k = k_base + static_cast<std::size_t>(t) * kv_stride;
       if (l.bqkv) add_in_place(q, f32(l.bqkv), q_dim + 2 * kv_dim);
@@ -164,35 +160,31 @@ struct EncoderPass {
         rope_apply(q, c.n_head, c.head_dim, c.n_rot, arch.rope_style, cs, sn);
         rope_apply(k, c.n_head_kv, c.head_dim, c.n_rot, arch.rope_style, cs, sn);
       }
-    }
+    });
     const int hd = c.head_dim, group = c.n_head / c.n_head_kv;
     const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-#pragma omp for collapse(2) schedule(static)
-    for (int t = 0; t < n; ++t) {
-      for (int h = 0; h < c.n_head; ++h) {
-        const auto s = static_cast<std::size_t>(b.seq_of[static_cast<std::size_t>(t)]);
-        const int first = starts[s];
-        const std::size_t key_off = static_cast<std::size_t>(first) * kv_stride + static_cast<std::size_t>(h / group) * hd;
-        attend(isa, q_base + static_cast<std::size_t>(t) * qkv_stride + h * hd, k_base + key_off, v_base + key_off,
-               kv_stride, starts[s + 1] - first, hd, scale, 0.0f, scores, row(b.att, t, q_dim) + h * hd);
-      }
-    }
-    kernels::matmul(isa, *l.wo, b.att.data(), n, b.o.data(), b.ws);
-#pragma omp for schedule(static)
-    for (int t = 0; t < n; ++t) {
+    team.for_static(static_cast<std::int64_t>(n) * c.n_head, [&](std::int64_t item) {
+      const int t = static_cast<int>(item / c.n_head), h = static_cast<int>(item % c.n_head);
+      const auto s = static_cast<std::size_t>(b.seq_of[static_cast<std::size_t>(t)]);
+      const int first = starts[s];
+      const std::size_t key_off = static_cast<std::size_t>(first) * kv_stride + static_cast<std::size_t>(h / group) * hd;
+      attend(isa, q_base + static_cast<std::size_t>(t) * qkv_stride + h * hd, k_base + key_off, v_base + key_off,
+             kv_stride, starts[s + 1] - first, hd, scale, 0.0f, scores, row(b.att, t, q_dim) + h * hd);
+    });
+    kernels::matmul(isa, *l.wo, b.att.data(), n, b.o.data(), b.ws, team);
+    team.for_static(n, [&](int t) {
       if (l.bo) add_in_place(row(b.o, t, c.n_embd), f32(l.bo), c.n_embd);
       add_norm(t, l.attn_out_norm, l.attn_out_norm_b);
-    }
+    });
   }
 
   // x = LayerNorm(x + down(act(up x)))  or, gated,  LayerNorm(x + down(act(gate x) * up x)).
-  void ffn(const EncoderLayer& l) {
+  void ffn(const EncoderLayer& l, TeamMember& team) {
     const int n_ff = c.n_ff;
-    kernels::matmul(isa, *l.w_up, b.x.data(), n, b.up.data(), b.ws);
-    if (l.w_gate) kernels::matmul(isa, *l.w_gate, b.x.data(), n, b.gate.data(), b.ws);
+    kernels::matmul(isa, *l.w_up, b.x.data(), n, b.up.data(), b.ws, team);
+    if (l.w_gate) kernels::matmul(isa, *l.w_gate, b.x.data(), n, b.gate.data(), b.ws, team);
     const bool gated = arch.ffn == FfnKind::Gated, gelu_act = arch.act == Activation::Gelu;
-#pragma omp for schedule(static)
-    for (int t = 0; t < n; ++t) {
+    team.for_static(n, [&](int t) {
       float* u = row(b.up, t, n_ff);
       if (l.b_up) add_in_place(u, f32(l.b_up), n_ff);
       if (gated && gelu_act) {
@@ -204,13 +196,12 @@ struct EncoderPass {
       } else {
         for (int i = 0; i < n_ff; ++i) u[i] = u[i] / (1.0f + std::exp(-u[i]));
       }
-    }
-    kernels::matmul(isa, *l.w_down, b.up.data(), n, b.o.data(), b.ws);
-#pragma omp for schedule(static)
-    for (int t = 0; t < n; ++t) {
+    });
+    kernels::matmul(isa, *l.w_down, b.up.data(), n, b.o.data(), b.ws, team);
+    team.for_static(n, [&](int t) {
       if (l.b_down) add_in_place(row(b.o, t, c.n_embd), f32(l.b_down), c.n_embd);
       add_norm(t, l.layer_out_norm, l.layer_out_norm_b);
-    }
+    });
   }
 };
 
@@ -223,18 +214,17 @@ std::span<const float> encode(const Model& model, std::span<const TokenId> token
     throw Error(ErrorCode::Unsupported, "encode: " + m.config.architecture + " is not an encoder architecture");
   EncoderPass pass(m, tokens, starts, b);
   pass.longest = validate(m.config, tokens, starts, b);
-  const int threads = std::max(1, std::min(m.threads, omp_get_thread_limit()));
+  const int threads = std::max(1, m.threads);
   pass.grow_buffers(threads);
 
-#pragma omp parallel num_threads(threads)
-  {
-    float* scores = b.scores.data() + static_cast<std::size_t>(omp_get_thread_num()) * pass.longest;
-    pass.embed();
+  b.team.run(threads, [&](TeamMember& team) {
+    float* scores = b.scores.data() + static_cast<std::size_t>(team.id()) * pass.longest;
+    pass.embed(team);
     for (const EncoderLayer& l : pass.w.layers) {
-      pass.attention(l, scores);
-      pass.ffn(l);
+      pass.attention(l, team, scores);
+      pass.ffn(l, team);
     }
-  }
+  });
   return {b.x.data(), tokens.size() * static_cast<std::size_t>(m.config.n_embd)};
 }
 

@@ -20,6 +20,7 @@ struct EncoderBuffers {
   std::vector<float> scores;              // per thread, longest sequence each
   std::vector<int> seq_of, pos_of;        // per token: its sequence and position in it
   kernels::Workspace ws;
+  ThreadTeam team;
 };
 
 // Runs sequences packed back to back: sequence s is tokens[starts[s] .. starts[s + 1]),

@@ -28,19 +28,18 @@ void activate(const ArchTraits& arch, const LayerWeights& l, const float* gate, 
 }
 
 // The dense FFN of all tokens: ws.o = down(act(gate · in) * (up · in)).
-void dense_ffn(const Pass& p, const LayerWeights& l, const float* in) {
+void dense_ffn(const Pass& p, TeamMember& team, const LayerWeights& l, const float* in) {
   ForwardWorkspace& b = p.ws;
   const int n_ff = p.c.n_ff;
   // Fused gate/up (Phi-3): one matmul into ws.gate, rows gate then up per token.
   if (p.arch.fused_gate_up) {
-    kernels::matmul(p.isa, *l.w_up, in, p.n, b.gate.data(), b.kernel_ws);
+    kernels::matmul(p.isa, *l.w_up, in, p.n, b.gate.data(), b.kernel_ws, team);
   } else {
-    if (l.w_gate) kernels::matmul(p.isa, *l.w_gate, in, p.n, b.gate.data(), b.kernel_ws);
-    kernels::matmul(p.isa, *l.w_up, in, p.n, b.up.data(), b.kernel_ws);
+    if (l.w_gate) kernels::matmul(p.isa, *l.w_gate, in, p.n, b.gate.data(), b.kernel_ws, team);
+    kernels::matmul(p.isa, *l.w_up, in, p.n, b.up.data(), b.kernel_ws, team);
   }
 
-#pragma omp for schedule(static)
-  for (int t = 0; t < p.n; ++t) {
+  team.for_static(p.n, [&](int t) {
     float* out = Pass::row(b.up, t, n_ff);
     if (p.arch.fused_gate_up) {
       const float* gu = Pass::row(b.gate, t, 2 * n_ff);
@@ -48,9 +47,9 @@ void dense_ffn(const Pass& p, const LayerWeights& l, const float* in) {
     } else {
       activate(p.arch, l, Pass::row(b.gate, t, n_ff), out, out, n_ff);
     }
-  }
+  });
 
-  kernels::matmul(p.isa, *l.w_down, b.up.data(), p.n, b.o.data(), b.kernel_ws);
+  kernels::matmul(p.isa, *l.w_down, b.up.data(), p.n, b.o.data(), b.kernel_ws, team);
 }
 
 }  // namespace
@@ -62,7 +61,7 @@ void activate_gated(const ArchTraits& arch, const float* gate, const float* up, 
     silu_mul(gate, up, out, n_ff);
 }
 
-void ffn_block(const Pass& p, int il) {
+void ffn_block(const Pass& p, TeamMember& team, int il) {
   const ModelConfig& c = p.c;
   const LayerWeights& l = p.w.layers[static_cast<std::size_t>(il)];
   ForwardWorkspace& b = p.ws;
@@ -71,19 +70,21 @@ void ffn_block(const Pass& p, int il) {
   // The block's input: norm(x), or x itself for post-norm-only blocks (OLMo 2).
   const float* in = b.x.data();
   if (p.arch.pre_norms) {
-#pragma omp for schedule(static)
-    for (int t = 0; t < p.n; ++t) p.norm(Pass::row(b.x, t, n_embd), l.ffn_norm, l.ffn_norm_b, Pass::row(b.xn, t, n_embd));
+    team.for_static(p.n, [&](int t) {
+      p.norm(Pass::row(b.x, t, n_embd), l.ffn_norm, l.ffn_norm_b, Pass::row(b.xn, t, n_embd));
+    });
     in = b.xn.data();
   }
 
   if (c.n_expert > 0) {
-    moe_ffn(p, il, in);
+    moe_ffn(p, team, il, in);
   } else {
-    dense_ffn(p, l, in);
+    dense_ffn(p, team, l, in);
   }
 
-#pragma omp for schedule(static)
-  for (int t = 0; t < p.n; ++t) p.add_to_residual(t, l.b_down, l.post_ffn_norm);
+  team.for_static(p.n, [&](int t) {
+    p.add_to_residual(t, l.b_down, l.post_ffn_norm);
+  });
 }
 
 }  // namespace inkling::detail

@@ -1,7 +1,6 @@
 // Model::forward: validation, then one OpenMP parallel region running the blocks of
 // forward_pass.hpp (embed, per layer attention and FFN, output head). Threads start once
 // per pass, and nothing is allocated once the workspace has grown to the batch size.
-#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -61,14 +60,13 @@ void grow_workspace(const Pass& p, int threads) {
   b.grow_attention(threads, p.n_ctx, c.head_dim, p.kv.type());
 }
 
-void embed(const Pass& p) {
+void embed(const Pass& p, TeamMember& team) {
   const ModelConfig& c = p.c;
   const Weights& w = p.w;
   ForwardWorkspace& b = p.ws;
   const int n_embd = c.n_embd;
   const float embd_scale = c.embedding_scale;
-#pragma omp for schedule(static)
-  for (int t = 0; t < p.n; ++t) {
+  team.for_static(p.n, [&](int t) {
     float* x = Pass::row(b.x, t, n_embd);
     kernels::dequantize_row(w.token_embd->type, w.token_embd->row(p.tokens[t]), x, n_embd);
     if (embd_scale != 1.0f)
@@ -81,36 +79,38 @@ void embed(const Pass& p) {
     if (p.arch.rope)
       for (int s = 0; s < p.rope.n_sets; ++s)
         rope_angles(p.pos[t], p.rope.sets[s], /*unit=*/false, p.rope_row(b.rope_cos, s, t), p.rope_row(b.rope_sin, s, t));
-  }
+  });
 }
 
-void final_norm(const Pass& p, float* hidden) {
+void final_norm(const Pass& p, TeamMember& team, float* hidden) {
   const ModelConfig& c = p.c;
   ForwardWorkspace& b = p.ws;
-#pragma omp for schedule(static)
-  for (int r = 0; r < p.n_out; ++r)
+  team.for_static(p.n_out, [&](int r) {
     p.norm(Pass::row(b.x, b.logit_rows[static_cast<std::size_t>(r)], c.n_embd), p.w.output_norm,
-           p.w.output_norm_b, hidden + static_cast<std::size_t>(r) * c.n_embd);
+             p.w.output_norm_b, hidden + static_cast<std::size_t>(r) * c.n_embd);
+  });
 }
 
-void output_head(const Pass& p, float* logits) {
+void output_head(const Pass& p, TeamMember& team, float* logits) {
   const ModelConfig& c = p.c;
   ForwardWorkspace& b = p.ws;
-  final_norm(p, b.out_rows.data());
+  final_norm(p, team, b.out_rows.data());
 
-  if (p.n_out > 0) kernels::matmul(p.isa, *p.w.output, b.out_rows.data(), p.n_out, logits, b.kernel_ws);
+  if (p.n_out > 0) kernels::matmul(p.isa, *p.w.output, b.out_rows.data(), p.n_out, logits, b.kernel_ws, team);
 
   if (c.logit_scale != 1.0f) {  // Granite: logits / logit_scale, as a product like llama.cpp
     const float inv = 1.0f / c.logit_scale;
     const std::int64_t total = static_cast<std::int64_t>(p.n_out) * c.n_vocab;
-#pragma omp for schedule(static)
-    for (std::int64_t i = 0; i < total; ++i) logits[i] *= inv;
+    team.for_static(total, [&](std::int64_t i) {
+      logits[i] *= inv;
+    });
   }
   if (c.final_logit_softcap > 0) {
     const float cap = c.final_logit_softcap;
     const std::int64_t total = static_cast<std::int64_t>(p.n_out) * c.n_vocab;
-#pragma omp for schedule(static)
-    for (std::int64_t i = 0; i < total; ++i) logits[i] = cap * std::tanh(logits[i] / cap);
+    team.for_static(total, [&](std::int64_t i) {
+      logits[i] = cap * std::tanh(logits[i] / cap);
+    });
   }
 }
 
@@ -192,21 +192,20 @@ void run_pass(const Model::Impl& m, const Batch& batch, KVCache& kv_cache, std::
   const detail::Pass pass{m.config, *m.arch, m.weights, m.isa, batch.size(), batch.tokens.data(),
                           batch.positions.data(), batch.seq_ids.data(), cache.kv, cache.rope, cache.n_ctx, ws,
                           static_cast<int>(ws.logit_rows.size())};
-  const int threads = std::max(1, std::min(m.threads, omp_get_thread_limit()));
+  const int threads = std::max(1, m.threads);
   detail::grow_workspace(pass, threads);
 
-#pragma omp parallel num_threads(threads)
-  {
-    detail::embed(pass);
+  ws.team.run(threads, [&](detail::TeamMember& team) {
+    detail::embed(pass, team);
     for (int il = 0; il < m.config.n_layer; ++il) {
-      detail::attention_block(pass, il);
-      detail::ffn_block(pass, il);
+      detail::attention_block(pass, team, il);
+      detail::ffn_block(pass, team, il);
     }
     if (hidden)
-      detail::final_norm(pass, out.data());
+      detail::final_norm(pass, team, out.data());
     else
-      detail::output_head(pass, out.data());
-  }
+      detail::output_head(pass, team, out.data());
+  });
 
   for (int t = 0; t < batch.size(); ++t)
     cache.length[static_cast<std::size_t>(batch.seq_ids[static_cast<std::size_t>(t)])] =

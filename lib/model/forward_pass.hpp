@@ -1,8 +1,8 @@
-// The blocks of one forward pass. Each is called by every thread of the pass's single
-// OpenMP parallel region (Model::forward): inside, a block is a sequence of collective
-// matmuls (kernels.hpp) and `omp for` loops over tokens or (token, head) pairs, so threads
-// start once per pass. Blocks never throw and never allocate: Model::forward validated
-// the batch and grew the workspace before the region.
+// The blocks of one forward pass. Each is called by every member of the pass's single
+// team job (Model::forward, common/thread_team.hpp): inside, a block is a sequence of
+// collective matmuls (kernels.hpp) and team loops over tokens or (token, head) pairs,
+// so threads start once per pass. Blocks never throw and never allocate: Model::forward
+// validated the batch and grew the workspace before the job.
 #pragma once
 
 #include <cstddef>
@@ -55,17 +55,17 @@ void grow_workspace(const Pass& p, int threads);
 void grow_moe(const Pass& p);
 
 // Token (and position) embeddings into ws.x; RoPE angles of each token's position.
-void embed(const Pass& p);
+void embed(const Pass& p, TeamMember& team);
 // x += attention(norm(x)) for layer `il`, storing the batch's K/V in the cache.
-void attention_block(const Pass& p, int il);
+void attention_block(const Pass& p, TeamMember& team, int il);
 // x += ffn(norm(x)) for layer `il` (dense, or experts through moe_ffn).
-void ffn_block(const Pass& p, int il);
+void ffn_block(const Pass& p, TeamMember& team, int il);
 // The mixture-of-experts FFN of layer `il`: ws.o = Σ_k w_k · expert_k(in) per token.
-void moe_ffn(const Pass& p, int il, const float* in);
+void moe_ffn(const Pass& p, TeamMember& team, int il, const float* in);
 // Final norm and output projection of the wanted rows into `logits`.
-void output_head(const Pass& p, float* logits);
+void output_head(const Pass& p, TeamMember& team, float* logits);
 // Only the final norm of the wanted rows, into `hidden` (n_out rows of n_embd).
-void final_norm(const Pass& p, float* hidden);
+void final_norm(const Pass& p, TeamMember& team, float* hidden);
 
 // out = act(gate) * up over n_ff values (SiLU or GELU as the architecture says).
 void activate_gated(const ArchTraits& arch, const float* gate, const float* up, float* out, int n_ff);

@@ -81,37 +81,37 @@ void grow_moe(const Pass& p) {
   ForwardWorkspace::grow(b.ed, n * used * static_cast<std::size_t>(c.n_embd));
 }
 
-void moe_ffn(const Pass& p, int il, const float* in) {
+void moe_ffn(const Pass& p, TeamMember& team, int il, const float* in) {
   const ModelConfig& c = p.c;
   const LayerWeights& l = p.w.layers[static_cast<std::size_t>(il)];
   ForwardWorkspace& b = p.ws;
   const int n_embd = c.n_embd, n_ff = c.n_ff_expert, used = c.n_expert_used;
 
-  kernels::matmul(p.isa, *l.ffn_gate_inp, in, p.n, b.router.data(), b.kernel_ws);
-#pragma omp for schedule(static)
-  for (int t = 0; t < p.n; ++t) route(p, t);
-#pragma omp single
-  group_by_expert(p);
+  kernels::matmul(p.isa, *l.ffn_gate_inp, in, p.n, b.router.data(), b.kernel_ws, team);
+  team.for_static(p.n, [&](int t) {
+    route(p, t);
+  });
+  team.single([&] { group_by_expert(p); });
 
   // Gather each row's input, run every chosen expert over its rows, then sum per token.
   const int rows = p.n * used;
-#pragma omp for schedule(static)
-  for (int r = 0; r < rows; ++r)
+  team.for_static(rows, [&](int r) {
     std::memcpy(Pass::row(b.xg, r, n_embd), in + static_cast<std::size_t>(b.row_token[static_cast<std::size_t>(r)]) * n_embd,
-                sizeof(float) * static_cast<std::size_t>(n_embd));
+                  sizeof(float) * static_cast<std::size_t>(n_embd));
+  });
   for (int e = 0; e < c.n_expert; ++e) {
     const int r0 = b.expert_begin[static_cast<std::size_t>(e)], count = b.expert_begin[static_cast<std::size_t>(e) + 1] - r0;
     if (count == 0) continue;
     const auto ue = static_cast<std::size_t>(e);
-    kernels::matmul(p.isa, l.gate_exps[ue], Pass::row(b.xg, r0, n_embd), count, Pass::row(b.eg, r0, n_ff), b.kernel_ws);
-    kernels::matmul(p.isa, l.up_exps[ue], Pass::row(b.xg, r0, n_embd), count, Pass::row(b.eu, r0, n_ff), b.kernel_ws);
-#pragma omp for schedule(static)
-    for (int r = r0; r < r0 + count; ++r)
+    kernels::matmul(p.isa, l.gate_exps[ue], Pass::row(b.xg, r0, n_embd), count, Pass::row(b.eg, r0, n_ff), b.kernel_ws, team);
+    kernels::matmul(p.isa, l.up_exps[ue], Pass::row(b.xg, r0, n_embd), count, Pass::row(b.eu, r0, n_ff), b.kernel_ws, team);
+    team.for_static(count, [&](int i) {
+      const int r = r0 + i;
       activate_gated(p.arch, Pass::row(b.eg, r, n_ff), Pass::row(b.eu, r, n_ff), Pass::row(b.eu, r, n_ff), n_ff);
-    kernels::matmul(p.isa, l.down_exps[ue], Pass::row(b.eu, r0, n_ff), count, Pass::row(b.ed, r0, n_embd), b.kernel_ws);
+    });
+    kernels::matmul(p.isa, l.down_exps[ue], Pass::row(b.eu, r0, n_ff), count, Pass::row(b.ed, r0, n_embd), b.kernel_ws, team);
   }
-#pragma omp for schedule(static)
-  for (int t = 0; t < p.n; ++t) {
+  team.for_static(p.n, [&](int t) {
     float* o = Pass::row(b.o, t, n_embd);
     std::memset(o, 0, sizeof(float) * static_cast<std::size_t>(n_embd));
     for (int k = 0; k < used; ++k) {
@@ -120,7 +120,7 @@ void moe_ffn(const Pass& p, int il, const float* in) {
       const float w = b.sel_w[s];
       for (int i = 0; i < n_embd; ++i) o[i] += w * d[i];
     }
-  }
+  });
 }
 
 }  // namespace inkling::detail

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/thread_team.hpp"
 #include "kernels/kernels.hpp"
 #include "model/kv_storage.hpp"
 
@@ -27,6 +28,7 @@ struct ForwardWorkspace {
   std::vector<std::byte> q8;
   std::vector<float> v_row;
   kernels::Workspace kernel_ws;
+  ThreadTeam team;  // the threads of this cache's passes
   // Mixture of experts: router logits (n x n_expert), each token's chosen experts and
   // weights (n x used), the rows grouped by expert (expert_begin[e] .. [e+1]) with the
   // token of each row and the row of each (token, slot), and the grouped activations.

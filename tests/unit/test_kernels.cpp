@@ -74,12 +74,8 @@ TensorView view(DType type, std::int64_t k, std::int64_t m, const std::vector<st
 std::vector<float> run_matmul(Isa isa, const TensorView& w, const std::vector<float>& x, int n, int threads) {
   std::vector<float> y(static_cast<std::size_t>(n * w.rows()));
   Workspace ws;
-  if (threads > 1) {
-#pragma omp parallel num_threads(threads)
-    matmul(isa, w, x.data(), n, y.data(), ws);
-  } else {
-    matmul(isa, w, x.data(), n, y.data(), ws);
-  }
+  inkling::detail::ThreadTeam team;
+  team.run(threads, [&](inkling::detail::TeamMember& member) { matmul(isa, w, x.data(), n, y.data(), ws, member); });
   return y;
 }
 
