@@ -89,6 +89,32 @@ std::vector<Alternative> Decoding::alternatives(std::span<const TokenProb> probs
   return out;
 }
 
+// The n most likely tokens of a logits row (temperature-1 softmax over every finite
+// logit; ties: lower id first). Only runs with a grammar, once per step: O(vocabulary).
+std::vector<Alternative> Decoding::top_alternatives(std::span<const float> logits, int n) const {
+  const float mx = *std::max_element(logits.begin(), logits.end());
+  if (mx == -INFINITY) return {};
+  double sum = 0;
+  for (float l : logits) sum += std::exp(static_cast<double>(l - mx));
+  const double lse = mx + std::log(sum);
+  std::vector<TokenId> ids;
+  for (std::size_t i = 0; i < logits.size(); ++i)
+    if (logits[i] != -INFINITY) ids.push_back(static_cast<TokenId>(i));
+  const auto k = std::min<std::size_t>(ids.size(), static_cast<std::size_t>(n));
+  std::partial_sort(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(k), ids.end(), [&](TokenId a, TokenId b) {
+    return logits[static_cast<std::size_t>(a)] > logits[static_cast<std::size_t>(b)] ||
+           (logits[static_cast<std::size_t>(a)] == logits[static_cast<std::size_t>(b)] && a < b);
+  });
+  std::vector<Alternative> out;
+  for (std::size_t i = 0; i < k; ++i) {
+    const float l = logits[static_cast<std::size_t>(ids[i])];
+    const double lp = static_cast<double>(l) - lse;
+    out.push_back({ids[i], model->tokenizer().token_to_piece(ids[i], true), static_cast<float>(std::exp(lp)),
+                   static_cast<float>(lp), l, false});
+  }
+  return out;
+}
+
 void Decoding::end(StopReason r) {
   reason = r;
   active = false;
@@ -109,10 +135,14 @@ std::optional<StepInfo> Decoding::choose(std::span<float> logits, int position, 
   }
   const bool may_end = index >= config.min_new_tokens;
   if (!may_end) ban_ending_tokens(tok, config, logits);
+  // What the model wanted before the grammar's mask, flagged with what the mask forbade.
+  std::vector<Alternative> wanted;
+  if (grammar && config.top_n_alternatives > 0) wanted = top_alternatives(logits, config.top_n_alternatives);
   if (grammar && !mask_logits(*grammar, logits)) {  // complete with no end token to say so, or stuck
     end(grammar->can_end() ? StopReason::EndOfSequence : StopReason::GrammarIncomplete);
     return std::nullopt;
   }
+  for (Alternative& a : wanted) a.masked = logits[static_cast<std::size_t>(a.id)] == -INFINITY;
   const TokenId id = sampler.sample(logits, history);
   const auto now = Clock::now();
 
@@ -129,6 +159,7 @@ std::optional<StepInfo> Decoding::choose(std::span<float> logits, int position, 
   s.raw_entropy = sampler.raw_entropy();
   s.alternatives = alternatives(sampler.top(config.top_n_alternatives));
   s.raw_alternatives = alternatives(sampler.raw_top(config.top_n_alternatives));
+  s.grammar_alternatives = std::move(wanted);
   s.ms_since_prev = ms_between(t_prev, now);
   logprob_sum += s.raw_logprob;
   ++logprob_count;
