@@ -47,10 +47,10 @@ struct RunningServer {
     return {res->status, res->body};
   }
   json post(const json& body, int expect_status = 200, const std::string& path = "/v1/completions") const {
-    const auto [status, text] = raw(body, path);
-    INFO(text);
-    CHECK(status == expect_status);
-    return json::parse(text);
+    const std::pair<int, std::string> r = raw(body, path);  // (INFO cannot capture a structured binding in clang 14)
+    INFO(r.second);
+    CHECK(r.first == expect_status);
+    return json::parse(r.second);
   }
 };
 
@@ -160,6 +160,8 @@ TEST_CASE("beam search: the n best beams as choices, and every step's candidates
   for (const json& seq : b["sequences"])
     CHECK(seq["score"].get<double>() == doctest::Approx(seq["logprob"].get<double>() / seq["length"].get<double>()));
   CHECK(flat["choices"].size() == 1);  // n defaults to 1: the best beam
+  const json echoed = s.post({{"prompt", "Once upon a time"}, {"max_tokens", 12}, {"num_beams", 3}, {"echo", true}});
+  CHECK(echoed["choices"][0]["text"] == "Once upon a time" + lib.sequences[0].text);
 
   // Chat too.
   const json chat = s.post({{"messages", json::array({{{"role", "user"}, {"content", "Hi"}}})}, {"max_tokens", 6}, {"num_beams", 2}},
