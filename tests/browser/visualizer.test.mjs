@@ -320,6 +320,11 @@ try {
     check(stepRows === direct.inkling_beams.steps.length && stepRows >= 1, `one row per step (${stepRows})`);
     const fates = await colA.locator('.beams .bc').evaluateAll(cs => cs.map(c => c.dataset.fate));
     check(fates.includes('kept') && fates.includes('pruned'), `candidates marked kept and pruned (${fates.length} shown)`);
+    // the best beam (ended by the token limit here) is outlined once per step, its pieces its text
+    const path = await colA.locator('.beams .bc.best').evaluateAll(cs => cs.map(c => c.firstChild.textContent));
+    check(direct.choices[0].finish_reason === 'length' && path.length === stepRows
+      && path.join('').replace(/␣/g, ' ').replace(/↵/g, '\n') === direct.choices[0].text,
+      `the best beam's path is outlined step by step (${path.length} chips)`);
     const label = async () => (await rows.first().locator('.n').textContent());
     const scored = /score (-?[\d.]+) · logprob (-?[\d.]+)/.exec(await label());
     check(scored && scored[1] !== scored[2], `a beam shows its score and log-probability (${await label()})`);
