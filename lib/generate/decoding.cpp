@@ -90,27 +90,33 @@ std::vector<Alternative> Decoding::alternatives(std::span<const TokenProb> probs
 }
 
 // The n most likely tokens of a logits row (temperature-1 softmax over every finite
-// logit; ties: lower id first). Only runs with a grammar, once per step: O(vocabulary).
+// logit; ties: lower id first). Only runs with a grammar, once per step: one pass over
+// the row for the normaliser and the n best, nothing allocated beyond them.
 std::vector<Alternative> Decoding::top_alternatives(std::span<const float> logits, int n) const {
   const float mx = *std::max_element(logits.begin(), logits.end());
-  if (mx == -INFINITY) return {};
+  if (mx == -INFINITY || n <= 0) return {};
+  auto better = [&](TokenId a, TokenId b) {
+    const float la = logits[static_cast<std::size_t>(a)], lb = logits[static_cast<std::size_t>(b)];
+    return la > lb || (la == lb && a < b);
+  };
+  const auto k = static_cast<std::size_t>(n);
+  std::vector<TokenId> best;  // sorted, at most k
+  best.reserve(k + 1);
   double sum = 0;
-  for (float l : logits) sum += std::exp(static_cast<double>(l - mx));
+  for (std::size_t i = 0; i < logits.size(); ++i) {
+    if (logits[i] == -INFINITY) continue;
+    sum += std::exp(static_cast<double>(logits[i] - mx));
+    const auto id = static_cast<TokenId>(i);
+    if (best.size() == k && !better(id, best.back())) continue;
+    best.insert(std::upper_bound(best.begin(), best.end(), id, better), id);
+    if (best.size() > k) best.pop_back();
+  }
   const double lse = mx + std::log(sum);
-  std::vector<TokenId> ids;
-  for (std::size_t i = 0; i < logits.size(); ++i)
-    if (logits[i] != -INFINITY) ids.push_back(static_cast<TokenId>(i));
-  const auto k = std::min<std::size_t>(ids.size(), static_cast<std::size_t>(n));
-  std::partial_sort(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(k), ids.end(), [&](TokenId a, TokenId b) {
-    return logits[static_cast<std::size_t>(a)] > logits[static_cast<std::size_t>(b)] ||
-           (logits[static_cast<std::size_t>(a)] == logits[static_cast<std::size_t>(b)] && a < b);
-  });
   std::vector<Alternative> out;
-  for (std::size_t i = 0; i < k; ++i) {
-    const float l = logits[static_cast<std::size_t>(ids[i])];
+  for (TokenId id : best) {
+    const float l = logits[static_cast<std::size_t>(id)];
     const double lp = static_cast<double>(l) - lse;
-    out.push_back({ids[i], model->tokenizer().token_to_piece(ids[i], true), static_cast<float>(std::exp(lp)),
-                   static_cast<float>(lp), l, false});
+    out.push_back({id, model->tokenizer().token_to_piece(id, true), static_cast<float>(std::exp(lp)), static_cast<float>(lp), l, false});
   }
   return out;
 }
