@@ -11,6 +11,7 @@
 #include <functional>
 
 #include "access_policy.hpp"
+#include "beams.hpp"
 #include "embeddings.hpp"
 #include "engine.hpp"
 #include "guarded_http.hpp"
@@ -31,6 +32,7 @@ struct Served {
   std::string chat_unavailable;
   ServingContext ctx;
   std::unique_ptr<Engine> engine;  // null for an embedding-only model (an encoder)
+  std::unique_ptr<BeamRunner> beams;  // requests with num_beams > 1
   std::unique_ptr<EmbeddingService> embedding;
 };
 
@@ -83,6 +85,8 @@ struct HttpServer::Impl {
   void add(ServedModel m);
   Served& pick(const json& body);
   void completions(const httplib::Request& req, const std::string& body, httplib::Response& res, bool chat_endpoint);
+  void beam_search(const httplib::Request& req, Served& s, const CompletionRequest& request, httplib::Response& res,
+                   const std::string& id);
   void tokens_endpoint(const std::string& body, httplib::Response& res, bool tokenize);
   using BodyHandler = std::function<void(const httplib::Request&, const std::string&, httplib::Response&)>;
   // A POST handler that reads the body itself, counting bytes whatever the transfer
@@ -151,6 +155,9 @@ void HttpServer::Impl::completions(const httplib::Request& req, const std::strin
                      "invalid_request_error", {}, "not_supported");
     const ServingContext& ctx = served_model->ctx;
     *request = parse_request(body, chat_endpoint, ctx);
+    if (request->config.num_beams > 1)
+      return beam_search(req, *served_model, *request, res,
+                         std::string(chat_endpoint ? "chatcmpl-" : "cmpl-") + std::to_string(next_id++));
     // n choices: the same request with seeds seed, seed + 1, ...
     std::vector<GenerationConfig> configs(static_cast<std::size_t>(request->n), request->config);
     for (std::size_t i = 0; i < configs.size(); ++i) configs[i].sampling.seed += i;
@@ -224,6 +231,14 @@ void HttpServer::Impl::completions(const httplib::Request& req, const std::strin
         // The client went away (or the write failed) before the end: stop generating.
         if (!success || !stream->finished()) eng->cancel(*stream);
       });
+}
+
+// Beam search beside the engine (beams.hpp); the client leaving cancels it.
+void HttpServer::Impl::beam_search(const httplib::Request& req, Served& s, const CompletionRequest& request,
+                                   httplib::Response& res, const std::string& id) {
+  const BeamOutcome outcome = s.beams->run(request, s.ctx.n_ctx, [&] { return http->client_gone(req); });
+  if (outcome.result.stop_reason == StopReason::Cancelled) return;  // nobody reads the answer
+  res.set_content(dump(beam_response(request, s.ctx, id, outcome)), "application/json");
 }
 
 void HttpServer::Impl::routes() {
@@ -337,7 +352,10 @@ void HttpServer::Impl::add(ServedModel m) {
       throw Error(ErrorCode::InvalidArgument, "serve: two models are named '" + s->ctx.model_id + "'; give each its own name");
   BatchOptions batch = options.batch;
   if (m.n_ctx > 0) batch.n_ctx = m.n_ctx;
-  if (!is_embedding_only(*s->model)) s->engine = std::make_unique<Engine>(s->model, batch, options.max_queued);
+  if (!is_embedding_only(*s->model)) {
+    s->engine = std::make_unique<Engine>(s->model, batch, options.max_queued);
+    s->beams = std::make_unique<BeamRunner>(s->model, batch.kv_type);
+  }
   s->embedding = std::make_unique<EmbeddingService>(s->model);
   s->ctx.chat = s->chat ? &*s->chat : nullptr;
   // the cache's own answer, not a second derivation of it

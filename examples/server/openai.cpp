@@ -1,6 +1,7 @@
 #include "openai.hpp"
 
 #include <algorithm>
+#include "beams.hpp"
 #include "structured.hpp"
 
 #include <chrono>
@@ -89,14 +90,15 @@ void refuse_unsupported(const json& body) {
   auto is_default = [](const std::string& key, const json& v) {
     if (v.is_null()) return true;
     if (key == "response_format") return v.is_object() && v.value("type", "") == "text" && v.size() == 1;
-    if (key == "best_of" || key == "num_beams") return v.is_number_integer() && v.get<long long>() == 1;
+    if (key == "best_of") return v.is_number_integer() && v.get<long long>() == 1;
     if (key == "tools" || key == "functions") return v.is_array() && v.empty();
     if (key == "tool_choice" || key == "function_call") return v.is_string() && v.get<std::string>() == "none";
     if (key == "parallel_tool_calls") return v.is_boolean();
     return false;
   };
-  // response_format, tools, tool_choice and parallel_tool_calls are honoured (structured.cpp).
-  for (const char* key : {"functions", "function_call", "best_of", "num_beams", "grammar", "json_schema",
+  // response_format, tools, tool_choice and parallel_tool_calls are honoured (structured.cpp),
+  // grammar and json_schema (llama.cpp's names) too; num_beams is beam search (beams.cpp).
+  for (const char* key : {"functions", "function_call", "best_of",
                           "audio", "modalities", "prediction", "web_search_options", "reasoning_effort"}) {
     auto it = body.find(key);
     if (it != body.end() && !is_default(key, *it))
@@ -362,6 +364,7 @@ CompletionRequest parse_request(const std::string& text, bool chat, const Servin
                    "invalid_request_error", chat ? "messages" : "prompt", "context_length_exceeded");
   r.config.top_n_alternatives = std::max(r.logprobs, 0);
   finish_structured_output(r, ctx);
+  read_beam_fields(body, r);
   try {
     r.config.validate();
   } catch (const Error& e) {
@@ -397,8 +400,10 @@ json bytes_of(const std::string& s) {
 }  // namespace
 
 // inkling's own per-step data (both distributions, entropy, timing) for visualizers.
+// With a grammar, "grammar_alternatives": the model's top choices before the grammar's
+// mask, each with "masked" saying whether the grammar forbade it.
 json ResponseWriter::step_extension(const StepInfo& s) const {
-  return {{"index", s.index},
+  json ext = {{"index", s.index},
           {"token", s.token},
           {"piece", ctx_.model->tokenizer().token_to_piece(s.token, true)},
           {"prob", s.prob},
@@ -412,6 +417,12 @@ json ResponseWriter::step_extension(const StepInfo& s) const {
           {"ms", s.ms_since_prev},
           {"alternatives", alternatives_json(s.alternatives)},
           {"raw_alternatives", alternatives_json(s.raw_alternatives)}};
+  if (!s.grammar_alternatives.empty()) {
+    json g = alternatives_json(s.grammar_alternatives);
+    for (std::size_t i = 0; i < g.size(); ++i) g[i]["masked"] = s.grammar_alternatives[i].masked;
+    ext["grammar_alternatives"] = std::move(g);
+  }
+  return ext;
 }
 
 // OpenAI's logprobs are the model's own log-probabilities (before the sampler's filters).

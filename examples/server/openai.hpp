@@ -62,8 +62,8 @@ struct ServingContext {
 std::size_t max_prompt_bytes(const Tokenizer& tokenizer, int n_ctx);
 
 // Reads a request body. Throws ApiError (400, 404 for an unknown model). Fields of
-// OpenAI's API this server cannot honour (response_format, tools, best_of, ...) are a
-// 400 naming the field rather than silently ignored.
+// OpenAI's API this server cannot honour (best_of, functions, audio, ...) are a 400
+// naming the field rather than silently ignored.
 CompletionRequest parse_request(const std::string& body, bool chat, const ServingContext& ctx);
 
 // Builds responses for one request and its n choices; not thread-safe.

@@ -68,11 +68,33 @@ std::vector<ToolSpec> read_tools(const json& tools) {
 
 }  // namespace
 
+// llama.cpp server's own fields: "grammar" (GBNF text) and "json_schema" (a schema object).
+// One way to constrain the output per request: two are refused, never one dropped.
+void read_llama_constraints(const json& body, CompletionRequest& r) {
+  const auto g = body.find("grammar");
+  const auto js = body.find("json_schema");
+  const bool has_grammar = g != body.end() && !g->is_null();
+  const bool has_schema = js != body.end() && !js->is_null();
+  if (has_grammar && has_schema) bad("json_schema", "'grammar' and 'json_schema' cannot be combined: give one");
+  if ((has_grammar || has_schema) && r.config.grammar)
+    bad(has_grammar ? "grammar" : "json_schema",
+        std::string("'") + (has_grammar ? "grammar" : "json_schema") + "' cannot be combined with a JSON 'response_format'");
+  if (has_grammar) {
+    if (!g->is_string() || g->get_ref<const std::string&>().empty()) bad("grammar", "'grammar' must be a non-empty GBNF string");
+    r.config.grammar = compile(g->get<std::string>(), "grammar");
+  }
+  if (has_schema) {
+    if (!js->is_object() && !js->is_boolean()) bad("json_schema", "'json_schema' must be a JSON Schema object");
+    r.config.grammar = compile(schema_grammar(*js, "json_schema"), "json_schema");
+  }
+}
+
 StructuredOutput read_structured_output(const json& body, bool chat, const ServingContext& ctx, CompletionRequest& r) {
   StructuredOutput out;
   const auto rf = body.find("response_format");
   const bool has_format = rf != body.end() && !rf->is_null();
   if (has_format) read_response_format(*rf, r);
+  read_llama_constraints(body, r);
   const auto tools = body.find("tools");
   const auto choice = body.find("tool_choice");
   const bool has_tools = tools != body.end() && !tools->is_null() && !(tools->is_array() && tools->empty());
@@ -82,7 +104,7 @@ StructuredOutput read_structured_output(const json& body, bool chat, const Servi
     return out;
   }
   if (!chat) bad("tools", "'tools' needs /v1/chat/completions");
-  if (r.config.grammar) bad("tools", "'tools' cannot be combined with a JSON 'response_format'");
+  if (r.config.grammar) bad("tools", "'tools' cannot be combined with a JSON 'response_format', 'grammar' or 'json_schema'");
   out.tool_specs = read_tools(*tools);
   try {
     out.format = std::make_shared<const ToolFormat>(ToolFormat::for_template(*ctx.chat));

@@ -95,6 +95,7 @@ struct Alternative {
   float prob = 0;
   float logprob = 0;
   float logit = 0;   // the score behind prob (see TokenProb::logit)
+  bool masked = false;  // in StepInfo::grammar_alternatives: the grammar forbade this token
 };
 
 // One generated token, as streamed.
@@ -110,6 +111,11 @@ struct StepInfo {
   float entropy = 0, raw_entropy = 0;   // nats
   std::vector<Alternative> alternatives;      // final distribution, most likely first
   std::vector<Alternative> raw_alternatives;  // model's distribution, most likely first
+  // With a grammar: what the model wanted before the grammar's mask (softmax over every
+  // token the model and the ending rules allow), most likely first, each flagged masked
+  // when the grammar forbade it. The other lists above see only the allowed tokens.
+  // Empty without a grammar.
+  std::vector<Alternative> grammar_alternatives;
   double ms_since_prev = 0;      // since the previous token (the first: since the prompt began)
   bool final = false;            // the last step; stop_reason says why
 };
@@ -144,6 +150,23 @@ struct Sequence {
   StopReason stop_reason = StopReason::None;
 };
 
+// Beam search as it happens (Generator::on_beam_step): at each step, every candidate
+// continuation it weighed, best first, and what became of it.
+struct BeamCandidate {
+  enum class Fate { Kept, Finished, Pruned };
+  int parent = 0;            // the beam it extends: its index among the previous step's Kept
+                             // candidates (at step 0 the one empty beam, 0)
+  TokenId token = kNoToken;
+  double logprob = 0;        // the hypothesis's summed log-probability with this token
+  double score = 0;          // logprob / length^length_penalty
+  Fate fate = Fate::Pruned;  // Kept: a live beam of the next step, in this order
+  StopReason stop_reason = StopReason::None;  // Finished: why it ended
+};
+struct BeamStep {
+  int index = 0;  // 0 for the first generated token
+  std::vector<BeamCandidate> candidates;
+};
+
 struct GenerationResult {
   std::string text;               // the best sequence's text
   std::vector<TokenId> tokens;
@@ -171,6 +194,10 @@ class Generator {
   // cancel() still works, and every Sequence in the result carries its text.
   GenerationResult run(std::string_view prompt, std::function<bool(const StepInfo&)> on_step = {});
   GenerationResult run_tokens(std::span<const TokenId> prompt, std::function<bool(const StepInfo&)> on_step = {});
+
+  // Beam search: called once per step, on the thread that runs run(), with the candidates
+  // weighed and which survived (for visualizers). Not called when num_beams is 1.
+  void on_beam_step(std::function<void(const BeamStep&)> observer);
 
   void cancel() noexcept;  // thread-safe: the current run() ends with StopReason::Cancelled
   // Forgets everything: the cache (no prefix is reused), the text, the metrics.

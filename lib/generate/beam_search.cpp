@@ -113,14 +113,28 @@ struct BeamRun {
     stuck.clear();
   }
 
-  // The next live beams from the candidates; the ones that end go to `finished`.
-  void select(bool may_end) {
+  // The next live beams from the candidates; the ones that end go to `finished`. With an
+  // observer, `trace` gets every candidate and its fate (those not reached: pruned).
+  void select(bool may_end, BeamStep* trace) {
     std::vector<Beam> next;
     std::vector<int> slots;
-    for (const Candidate& c : cands) {
+    if (trace)
+      for (const Candidate& c : cands) {
+        const int length = static_cast<int>(live[static_cast<std::size_t>(c.beam)].tokens.size()) + 1;
+        trace->candidates.push_back({c.beam, c.token, c.logprob, beam_score(c.logprob, length, g.config.length_penalty),
+                                     BeamCandidate::Fate::Pruned, StopReason::None});
+      }
+    auto ended = [&](std::size_t i, StopReason r) {
+      if (!trace) return;
+      trace->candidates[i].fate = BeamCandidate::Fate::Finished;
+      trace->candidates[i].stop_reason = r;
+    };
+    for (std::size_t i = 0; i < cands.size(); ++i) {
+      const Candidate& c = cands[i];
       const Beam& parent = live[static_cast<std::size_t>(c.beam)];
       if (const auto ending = may_end ? detail::ending_token(tok, g.config, c.token) : std::nullopt) {
         finish(parent, c.logprob, static_cast<int>(parent.tokens.size()) + 1, *ending, parent.final_text());
+        ended(i, *ending);
         continue;
       }
       Beam nb = parent;
@@ -130,17 +144,20 @@ struct BeamRun {
       nb.text += released.release;
       if (released.stopped) {
         finish(nb, c.logprob, static_cast<int>(nb.tokens.size()), StopReason::StopString, nb.text);
+        ended(i, StopReason::StopString);
         continue;
       }
       if (nb.grammar) {
         nb.grammar->accept(c.token);
         if (may_end && nb.grammar->finished()) {  // nothing can follow: complete
           finish(nb, c.logprob, static_cast<int>(nb.tokens.size()), StopReason::EndOfSequence, nb.final_text());
+          ended(i, StopReason::EndOfSequence);
           continue;
         }
       }
       next.push_back(std::move(nb));
       slots.push_back(parent.slot);
+      if (trace) trace->candidates[i].fate = BeamCandidate::Fate::Kept;
       if (static_cast<int>(next.size()) == n_beams) break;
     }
     live.swap(next);
@@ -205,7 +222,10 @@ GenerationResult Generator::Impl::beam_search(std::span<const TokenId> prompt) {
       token_ms.push_back(detail::ms_between(t_prev, now));
     }
     t_prev = now;
-    run.select(may_end);
+    BeamStep trace;
+    trace.index = step;
+    run.select(may_end, beam_observer ? &trace : nullptr);
+    if (beam_observer) beam_observer(trace);
     if (run.live.empty()) {
       end_reason = StopReason::EndOfSequence;
       break;

@@ -89,6 +89,38 @@ std::vector<Alternative> Decoding::alternatives(std::span<const TokenProb> probs
   return out;
 }
 
+// The n most likely tokens of a logits row (temperature-1 softmax over every finite
+// logit; ties: lower id first). Only runs with a grammar, once per step: one pass over
+// the row for the normaliser and the n best, nothing allocated beyond them.
+std::vector<Alternative> Decoding::top_alternatives(std::span<const float> logits, int n) const {
+  const float mx = *std::max_element(logits.begin(), logits.end());
+  if (mx == -INFINITY || n <= 0) return {};
+  auto better = [&](TokenId a, TokenId b) {
+    const float la = logits[static_cast<std::size_t>(a)], lb = logits[static_cast<std::size_t>(b)];
+    return la > lb || (la == lb && a < b);
+  };
+  const auto k = static_cast<std::size_t>(n);
+  std::vector<TokenId> best;  // sorted, at most k
+  best.reserve(k + 1);
+  double sum = 0;
+  for (std::size_t i = 0; i < logits.size(); ++i) {
+    if (logits[i] == -INFINITY) continue;
+    sum += std::exp(static_cast<double>(logits[i] - mx));
+    const auto id = static_cast<TokenId>(i);
+    if (best.size() == k && !better(id, best.back())) continue;
+    best.insert(std::upper_bound(best.begin(), best.end(), id, better), id);
+    if (best.size() > k) best.pop_back();
+  }
+  const double lse = mx + std::log(sum);
+  std::vector<Alternative> out;
+  for (TokenId id : best) {
+    const float l = logits[static_cast<std::size_t>(id)];
+    const double lp = static_cast<double>(l) - lse;
+    out.push_back({id, model->tokenizer().token_to_piece(id, true), static_cast<float>(std::exp(lp)), static_cast<float>(lp), l, false});
+  }
+  return out;
+}
+
 void Decoding::end(StopReason r) {
   reason = r;
   active = false;
@@ -109,10 +141,14 @@ std::optional<StepInfo> Decoding::choose(std::span<float> logits, int position, 
   }
   const bool may_end = index >= config.min_new_tokens;
   if (!may_end) ban_ending_tokens(tok, config, logits);
+  // What the model wanted before the grammar's mask, flagged with what the mask forbade.
+  std::vector<Alternative> wanted;
+  if (grammar && config.top_n_alternatives > 0) wanted = top_alternatives(logits, config.top_n_alternatives);
   if (grammar && !mask_logits(*grammar, logits)) {  // complete with no end token to say so, or stuck
     end(grammar->can_end() ? StopReason::EndOfSequence : StopReason::GrammarIncomplete);
     return std::nullopt;
   }
+  for (Alternative& a : wanted) a.masked = logits[static_cast<std::size_t>(a.id)] == -INFINITY;
   const TokenId id = sampler.sample(logits, history);
   const auto now = Clock::now();
 
@@ -129,6 +165,7 @@ std::optional<StepInfo> Decoding::choose(std::span<float> logits, int position, 
   s.raw_entropy = sampler.raw_entropy();
   s.alternatives = alternatives(sampler.top(config.top_n_alternatives));
   s.raw_alternatives = alternatives(sampler.raw_top(config.top_n_alternatives));
+  s.grammar_alternatives = std::move(wanted);
   s.ms_since_prev = ms_between(t_prev, now);
   logprob_sum += s.raw_logprob;
   ++logprob_count;

@@ -60,6 +60,7 @@ struct Decoding {
   GenerationResult result() const;  // the sampled sequence, its metrics and stop reason
 
   std::vector<Alternative> alternatives(std::span<const TokenProb> probs) const;
+  std::vector<Alternative> top_alternatives(std::span<const float> logits, int n) const;
   void finish_metrics();
   // The reason to report when generation ends without an end token: `r`, unless a
   // grammar is set and the text is not a complete sentence of it.

@@ -289,6 +289,8 @@ GenerationResult Generator::run_tokens(std::span<const TokenId> prompt, std::fun
   return m.result();
 }
 
+void Generator::on_beam_step(std::function<void(const BeamStep&)> observer) { impl_->beam_observer = std::move(observer); }
+
 void Generator::cancel() noexcept { impl_->cancel_requested = true; }
 
 void Generator::reset() {

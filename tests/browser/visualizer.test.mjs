@@ -186,6 +186,161 @@ try {
   }
   await maxTok.fill(keepMax);
 
+  // Every completion request the page sends, to check that a control reaches the server.
+  const bodies = [];
+  page.on('request', r => {
+    if (r.method() === 'POST' && new URL(r.url()).pathname === '/v1/completions') {
+      try { bodies.push(JSON.parse(r.postData())); } catch (_) { bodies.push(null); }
+    }
+  });
+  const lastBody = () => bodies[bodies.length - 1] || {};
+  const field = name => colA.locator(`[name="${name}"]`);
+  const textA = async () => (await colA.locator('.out .tok').allTextContents()).join('');
+  await colA.locator('details.more').evaluateAll(ds => ds.forEach(d => { d.open = true; }));
+
+  // --- the newer samplers: each control is sent under its llama.cpp name and changes
+  // what is generated (same seed, same prompt otherwise) ---
+  async function newerControls() {
+    const certain = () => colA.locator('.out .tok').evaluateAll(sp => sp.length > 0 && sp.every(s => Number(s.dataset.p) > 0.999));
+    const set = async (pairs) => { for (const [k, v] of Object.entries(pairs)) await field(k).fill(String(v)); };
+    const clear = async (...names) => { for (const k of names) await field(k).fill(''); };
+    await set({ temperature: 1, top_k: 0, top_p: 1, min_p: 0, max_tokens: 24, seed: 7 });
+    await runAndWait();
+    const plain = await textA(), plainCertain = await certain();
+    check(!('mirostat' in lastBody()) && !('samplers' in lastBody()), 'blank controls are not sent (the server default applies)');
+    const probe = async (pairs, what, effect) => {
+      await set(pairs);
+      await runAndWait();
+      const body = lastBody();
+      const sent = Object.entries(pairs).every(([k, v]) => JSON.stringify(body[k]) === JSON.stringify(v));
+      const ok = await effect();
+      check(sent && ok, `${what} (sent ${JSON.stringify(Object.fromEntries(Object.keys(pairs).map(k => [k, body[k]])))})`);
+      return textA();
+    };
+    // mirostat: a target surprise of 0 leaves one candidate per step; tau and eta move it
+    await probe({ mirostat: 2, mirostat_tau: 0 }, 'mirostat 2 with tau 0 keeps one candidate per step', async () => !plainCertain && await certain());
+    const tau3 = await probe({ mirostat_tau: 3 }, 'mirostat tau 3 samples again', async () => !(await certain()));
+    await probe({ mirostat_eta: 0 }, 'mirostat eta 0 (mu never moves) changes the text', async () => (await textA()) !== tau3);
+    await probe({ mirostat: 1 }, 'mirostat 1 (the Zipf estimate) changes the text', async () => (await textA()) !== tau3);
+    await clear('mirostat', 'mirostat_tau', 'mirostat_eta');
+    // top-n-sigma: a tiny sigma keeps only the best logit
+    await probe({ top_n_sigma: 0.001 }, 'top-n-sigma 0.001 keeps one candidate per step', certain);
+    await clear('top_n_sigma');
+    // XTC: removes the top choices above the threshold; a threshold above 0.5 never holds twice
+    const xtc = await probe({ xtc_probability: 1, xtc_threshold: 0.05 }, 'XTC probability 1, threshold 0.05 changes the text',
+      async () => (await textA()) !== plain);
+    // above 0.5 two tokens can never both pass the threshold: nothing is removed, so how
+    // often XTC runs no longer matters
+    const xtcOff = await probe({ xtc_threshold: 0.6 }, 'XTC threshold 0.6 removes nothing', async () => (await textA()) !== xtc);
+    await probe({ xtc_probability: 0.5 }, 'XTC probability 0.5 with threshold 0.6 gives the same text', async () => (await textA()) === xtcOff);
+    await clear('xtc_probability', 'xtc_threshold');
+    // sampler order: top-k 1 is greedy; an order without top_k samples again
+    await probe({ top_k: 1 }, 'top-k 1 is greedy', certain);
+    await field('samplers').fill('temperature');
+    await runAndWait();
+    check(lastBody().samplers === 'temperature' && !(await certain()), `sampler order "temperature" leaves top-k out (sent ${JSON.stringify(lastBody().samplers)})`);
+    await field('samplers').fill('');
+    await set({ top_k: 0 });
+    // DRY, greedy, on a prompt that invites a repeat
+    await page.fill('#prompt', 'Lily and Tom went to the park. Lily and Tom went to the park. Lily and Tom');
+    await set({ temperature: 0 });
+    await runAndWait();
+    const rep = await textA();
+    const dry = await probe({ dry_multiplier: 0.5, dry_base: 3 }, 'DRY multiplier 0.5, base 3 steers away from the repeat',
+      async () => (await textA()) !== rep);
+    await probe({ dry_base: 1.75 }, 'DRY base 1.75 penalizes less than 3', async () => (await textA()) !== dry);
+    await set({ dry_base: 3 });
+    await probe({ dry_allowed_length: 50 }, 'DRY allowed length 50 allows the repeat', async () => (await textA()) === rep);
+    await set({ dry_allowed_length: 2 });
+    await probe({ dry_penalty_last_n: 0 }, 'DRY penalty last n 0 switches it off', async () => (await textA()) === rep);
+    await clear('dry_penalty_last_n');
+    await field('dry_sequence_breakers').fill('e, a, o, i, u');
+    await runAndWait();
+    check(JSON.stringify(lastBody().dry_sequence_breakers) === '["e","a","o","i","u"]' && (await textA()) === rep,
+      `DRY sequence breakers cut the repeats short (${JSON.stringify(lastBody().dry_sequence_breakers)})`);
+    await clear('dry_sequence_breakers', 'dry_multiplier', 'dry_base', 'dry_allowed_length');
+    await page.fill('#prompt', 'Once upon a time');
+    await set({ temperature: keepTemp, top_k: 40, top_p: 0.95, min_p: 0.05, max_tokens: keepMax2, seed: 42 });
+  }
+
+  // --- structured output: a grammar, a JSON Schema, any JSON; masked tokens shown ---
+  async function structuredOutput() {
+    await field('temperature').fill('0');
+    await field('max_tokens').fill('12');
+    await field('constraint').selectOption('grammar');
+    await field('constraint_text').fill('root ::= "Tom" " and" " Lily"');
+    await runAndWait();
+    check(lastBody().grammar === 'root ::= "Tom" " and" " Lily"' && (await textA()) === 'Tom and Lily',
+      `a GBNF grammar constrains the output (${JSON.stringify(await textA())})`);
+    await colA.locator('.out .tok').first().click();
+    const wanted = page.locator('#detail h3', { hasText: 'Model wanted (before the grammar)' });
+    const nMasked = await page.locator('#detail .alt-bar.masked').count();
+    check(await wanted.count() === 1 && nMasked > 0, `the token detail shows what the model wanted, ${nMasked} masked by the grammar`);
+    check(await page.locator('#detail .alt-bar.allowed').count() > 0, 'and what the grammar allowed');
+    check(/model p \(before grammar\)(<0\.1|[\d.]+)%/.test(await page.textContent('#detail')),
+      'the chosen token\'s probability before the grammar is shown');
+    check(await colA.locator('.out .tok.constrained').count() > 0, 'a token where the grammar overruled the model is marked');
+    const schema = { type: 'object', properties: { a: { type: 'integer', minimum: 0, maximum: 9 } }, required: ['a'], additionalProperties: false };
+    await field('constraint').selectOption('json_schema');
+    await field('constraint_text').fill(JSON.stringify(schema));
+    await field('max_tokens').fill('20');
+    await runAndWait();
+    const rf = lastBody().response_format || {};
+    const js = await textA();
+    check(rf.type === 'json_schema' && JSON.stringify(rf.json_schema.schema) === JSON.stringify(schema) && /^\{"a":\d\}$/.test(js),
+      `a JSON Schema goes out as response_format json_schema and shapes the output (${js})`);
+    await field('constraint').selectOption('json_object');
+    await runAndWait();
+    check((lastBody().response_format || {}).type === 'json_object' && /^\s*[{[]/.test(await textA()),
+      `"any JSON" goes out as response_format json_object (${JSON.stringify((await textA()).slice(0, 30))})`);
+    await field('constraint').selectOption('json_schema');
+    await field('constraint_text').fill('{"type": "string", "pattern": "a+"}');
+    await runAndWait();
+    check(/HTTP 400.*pattern/.test(await page.textContent('#error')), 'a schema the server refuses shows its error');
+    await field('constraint').selectOption('');
+    await field('constraint_text').fill('');
+    await field('temperature').fill(keepTemp);
+    await field('max_tokens').fill(keepMax2);
+  }
+
+  // --- beam search: the beams with their scores, and each step's candidates ---
+  async function beamSearch() {
+    await field('num_beams').fill('3');
+    await field('max_tokens').fill('10');
+    await runAndWait();
+    const body = lastBody();
+    check(body.num_beams === 3 && body.n === 3 && body.stream === false && !('logprobs' in body),
+      `beam search asks for every beam, unstreamed (${JSON.stringify({ num_beams: body.num_beams, n: body.n, stream: body.stream })})`);
+    const direct = await post('/v1/completions', { prompt: 'Once upon a time', max_tokens: 10, num_beams: 3, n: 3 });
+    const rows = colA.locator('.beams .seq');
+    check(await rows.count() === 3, `three beams listed (${await rows.count()})`);
+    const best = await colA.locator('.out .beamtext').textContent();
+    check(best === direct.choices[0].text, `the output shows the best beam (${JSON.stringify(best)})`);
+    const stepRows = await colA.locator('.beams table.steps tr').count();
+    check(stepRows === direct.inkling_beams.steps.length && stepRows >= 1, `one row per step (${stepRows})`);
+    const fates = await colA.locator('.beams .bc').evaluateAll(cs => cs.map(c => c.dataset.fate));
+    check(fates.includes('kept') && fates.includes('pruned'), `candidates marked kept and pruned (${fates.length} shown)`);
+    // the best beam (ended by the token limit here) is outlined once per step, its pieces its text
+    const path = await colA.locator('.beams .bc.best').evaluateAll(cs => cs.map(c => c.firstChild.textContent));
+    check(direct.choices[0].finish_reason === 'length' && path.length === stepRows
+      && path.join('').replace(/␣/g, ' ').replace(/↵/g, '\n') === direct.choices[0].text,
+      `the best beam's path is outlined step by step (${path.length} chips)`);
+    const label = async () => (await rows.first().locator('.n').textContent());
+    const scored = /score (-?[\d.]+) · logprob (-?[\d.]+)/.exec(await label());
+    check(scored && scored[1] !== scored[2], `a beam shows its score and log-probability (${await label()})`);
+    await field('length_penalty').fill('0');
+    await runAndWait();
+    const flat = /score (-?[\d.]+) · logprob (-?[\d.]+)/.exec(await label());
+    check(lastBody().length_penalty === 0 && flat && Math.abs(Number(flat[1]) - Number(flat[2])) < 0.011,
+      `length penalty 0: the score is the log-probability (${await label()})`);
+    check(/generated/.test(await page.textContent('#metrics')) && /done/.test(await colA.locator('.state').textContent()), 'beam run finishes with metrics');
+    await field('length_penalty').fill('');
+    await field('num_beams').fill('');
+    await field('max_tokens').fill(keepMax2);
+    await runAndWait();
+    check(await colA.locator('.beams .bc').count() === 0 && await colA.locator('.out .tok').count() > 0, 'back to sampling: the beam view is cleared');
+  }
+
   // --- controls: logit bias, typical-p, min tokens, ignore EOS ---
   const temp = colA.locator('input[name="temperature"]');
   const keepTemp = await temp.inputValue(), keepMax2 = await maxTok.inputValue();
@@ -246,6 +401,9 @@ try {
   await temp.fill(keepTemp);
   await maxTok.fill(keepMax2);
   console.log(`     (greedy 8 tokens: ${JSON.stringify(greedyText)})`);
+  await newerControls();
+  await structuredOutput();
+  await beamSearch();
 
   // --- Compare across models: the same prompt, greedy, one model per column ---
   if (twoModels) {
@@ -352,6 +510,7 @@ try {
 
   // Screenshot of the Compare run (re-run so the page shows results, not the error).
   await page.check('#compare');
+  await page.locator('details.more').evaluateAll(ds => ds.forEach(d => { d.open = false; }));
   await runAndWait();
   // Pin B's least likely token (by the model's probability): the most telling panel.
   const least = await colB.locator('.out .tok').evaluateAll(spans => {
@@ -364,6 +523,25 @@ try {
   fs.mkdirSync(path.dirname(path.resolve(shot)), { recursive: true });
   await page.screenshot({ path: shot, fullPage: true });
   check(fs.existsSync(shot) && fs.statSync(shot).size > 10_000, `screenshot saved to ${shot}`);
+
+  // Second screenshot: beam search in A, a grammar in B with its first token pinned (what
+  // the model wanted, struck where the grammar forbade it).
+  const open = (col, title) => col.locator('details.more', { hasText: title }).evaluate(d => { d.open = true; });
+  await open(colA, 'beam search');
+  await colA.locator('[name="num_beams"]').fill('3');
+  await colA.locator('[name="max_tokens"]').fill('14');
+  await open(colB, 'structured output');
+  await colB.locator('[name="constraint"]').selectOption('grammar');
+  await colB.locator('[name="constraint_text"]').fill('root ::= "Tom" " and" " Lily" " went" " to" " the" " park" "."');
+  await colB.locator('[name="temperature"]').fill('0');
+  await runAndWait();
+  await colB.locator('.out .tok').first().click();
+  await page.mouse.move(0, 0);
+  check(await page.locator('#detail .alt-bar.masked').count() > 0 && await colA.locator('.beams .bc').count() > 0,
+    'beams in A and a pinned grammar-constrained token in B');
+  const shot2 = shot.replace(/(\.png)?$/, '-beams-grammar.png');
+  await page.screenshot({ path: shot2, fullPage: true });
+  check(fs.existsSync(shot2) && fs.statSync(shot2).size > 10_000, `screenshot saved to ${shot2}`);
 
   // Failed-resource lines are the deliberate 4xx/5xx above; anything else is a page bug.
   const scriptErrors = consoleErrors.filter(e => !/Failed to load resource/.test(e));

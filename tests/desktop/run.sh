@@ -22,10 +22,14 @@ shot="$work/$scenario.png"
 rm -f "$out" "$shot"
 
 # No GPU and no desktop session under Xvfb: cairo renders, no accessibility bus.
+# The auth file is ours (-f): without it xvfb-run makes a temporary directory and, when
+# removing it fails on a busy machine, exits 5 instead of with the app's status.
 desktop() {
-  local status=0
+  local status=0 auth="$work/$scenario.Xauthority"
+  : >"$auth"
   env GSK_RENDERER=cairo GDK_BACKEND=x11 GTK_A11Y=none NO_AT_BRIDGE=1 LD_LIBRARY_PATH= \
-    timeout 120 xvfb-run -a -s "-screen 0 1280x900x24" "$app" "$@" >"$out" 2>"$work/$scenario.err" || status=$?
+    timeout 120 xvfb-run -a -f "$auth" -s "-screen 0 1280x900x24" "$app" "$@" >"$out" 2>"$work/$scenario.err" || status=$?
+  rm -f "$auth" "$auth"-c "$auth"-l
   cat "$out"
   return $status
 }
