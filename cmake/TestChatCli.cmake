@@ -72,4 +72,14 @@ chat_replies(unreserved --reply-reserve 0)
 if(NOT unreserved MATCHES "context_full" OR NOT err MATCHES "the reply filled the context and was cut off")
   message(FATAL_ERROR "--reply-reserve 0: expected replies cut off by the full context:\n${err}")
 endif()
-message(STATUS "reply reserve: 5 whole replies; without it: ${unreserved}")
+# --context-full shift: a reply goes on past the full context (drops its oldest tokens).
+file(WRITE ${long_input} "hi\nmore\n")
+execute_process(COMMAND ${EMULATOR} ${CLI} chat -m ${MODEL} --template chatml --metrics --temp 0 -n 200 --ignore-eos
+                        --context-full shift
+                INPUT_FILE ${long_input} OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+string(REGEX MATCHALL "reply 200 tokens \\(max_tokens\\)" shifted "${err}")
+list(LENGTH shifted n_shifted)
+if(NOT rc EQUAL 0 OR NOT n_shifted EQUAL 2)
+  message(FATAL_ERROR "--context-full shift: expected two 200-token replies in 128 positions (${rc}):\n${err}")
+endif()
+message(STATUS "reply reserve: 5 whole replies; without it: ${unreserved}; shift: 200-token replies")
