@@ -262,6 +262,7 @@ void HttpServer::Impl::routes() {
                       {"meta",
                        {{"architecture", c.architecture},
                         {"n_ctx", s->ctx.n_ctx},
+                        {"n_ctx_train", c.n_ctx_train},
                         {"n_vocab", c.n_vocab},
                         {"n_layer", c.n_layer},
                         {"n_embd", c.n_embd},
@@ -337,7 +338,13 @@ void HttpServer::Impl::add(ServedModel m) {
       throw Error(ErrorCode::InvalidArgument, "serve: two models are named '" + s->ctx.model_id + "'; give each its own name");
   BatchOptions batch = options.batch;
   if (m.n_ctx > 0) batch.n_ctx = m.n_ctx;
-  if (!is_embedding_only(*s->model)) s->engine = std::make_unique<Engine>(s->model, batch, options.max_queued);
+  if (!is_embedding_only(*s->model)) {
+    try {
+      s->engine = std::make_unique<Engine>(s->model, batch, options.max_queued);
+    } catch (const Error& e) {  // name the model: a context fits one served model and not another
+      throw Error(e.code(), "serve: model '" + s->ctx.model_id + "': " + e.what());
+    }
+  }
   s->embedding = std::make_unique<EmbeddingService>(s->model);
   s->ctx.chat = s->chat ? &*s->chat : nullptr;
   // the cache's own answer, not a second derivation of it

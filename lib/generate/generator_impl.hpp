@@ -33,6 +33,7 @@ struct Generator::Impl : detail::Decoding {
   std::vector<TokenId> draft_cached;
   std::vector<float> draft_logits;
   int position = 0;     // next position in sequence 0
+  Generator::BeamListener beam_listener;
 
   Impl(std::shared_ptr<const Model> m, GenerationConfig c);
   void begin(std::span<const TokenId> prompt);
