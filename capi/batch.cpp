@@ -23,6 +23,7 @@ ink_batch_params ink_batch_params_default(void) {
   p.kv_f16 = 0;
   p.memory_budget = d.memory_budget;
   p.max_prompt_tokens_per_step = d.max_prompt_tokens_per_step;
+  p.rope_scale = d.rope_scale;
   return p;
 }
 
@@ -44,6 +45,7 @@ ink_status ink_batch_create(const ink_model* model, const ink_batch_params* para
     inkling::BatchOptions o;
     o.max_sequences = p.max_sequences;
     o.n_ctx = p.n_ctx;
+    o.rope_scale = p.rope_scale == 0 ? 1.0f : p.rope_scale;  // 0: an older caller's padding
     o.kv_type = p.kv_q8_0 ? inkling::DType::Q8_0 : p.kv_f16 ? inkling::DType::F16 : inkling::DType::F32;
     o.memory_budget = static_cast<std::size_t>(p.memory_budget);
     o.max_prompt_tokens_per_step = p.max_prompt_tokens_per_step;

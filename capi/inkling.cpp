@@ -282,6 +282,44 @@ ink_status ink_generator_seed(const ink_generator* gen, uint64_t* out) {
   });
 }
 
+}  // extern "C"
+
+namespace {
+
+// A Sequence as the C struct, pointing into it.
+ink_sequence to_c_sequence(const inkling::Sequence& s, uint32_t struct_size) {
+  ink_sequence c{};
+  c.struct_size = struct_size;
+  c.text = s.text.c_str();
+  c.text_len = s.text.size();
+  c.tokens = s.tokens.data();
+  c.n_tokens = s.tokens.size();
+  c.logprob = s.logprob;
+  c.score = s.score;
+  c.length = s.length;
+  c.stop_reason = to_c(s.stop_reason);
+  return c;
+}
+
+}  // namespace
+
+extern "C" {
+
+ink_status ink_generator_on_beam_update(ink_generator* gen, ink_beam_callback callback, void* user_data) {
+  return guard([&]() -> ink_status {
+    if (!gen) return null_arg("ink_generator_on_beam_update", "gen");
+    if (!callback) {
+      gen->gen->on_beam_update({});
+      return INK_OK;
+    }
+    gen->gen->on_beam_update([callback, user_data](const inkling::Sequence& s, int step) {
+      const ink_sequence c = to_c_sequence(s, sizeof(ink_sequence));
+      return callback(&c, step, user_data) != 0;
+    });
+    return INK_OK;
+  });
+}
+
 ink_status ink_generator_sequence_count(const ink_generator* gen, size_t* n_out) {
   return guard([&]() -> ink_status {
     if (!gen) return null_arg("ink_generator_sequence_count", "gen");
@@ -303,16 +341,7 @@ ink_status ink_generator_sequence(const ink_generator* gen, size_t index, ink_se
       return fail(INK_ERR_INVALID_ARGUMENT, std::string(fn) + ": index " + std::to_string(index) + " is not below the " +
                                                 std::to_string(n) + " sequences of the last ink_generate");
     const inkling::Sequence& s = gen->last.sequences[index];
-    ink_sequence c{};
-    c.struct_size = out->struct_size;
-    c.text = s.text.c_str();
-    c.text_len = s.text.size();
-    c.tokens = s.tokens.data();
-    c.n_tokens = s.tokens.size();
-    c.logprob = s.logprob;
-    c.score = s.score;
-    c.length = s.length;
-    c.stop_reason = to_c(s.stop_reason);
+    const ink_sequence c = to_c_sequence(s, out->struct_size);
     std::memcpy(out, &c, std::min<std::size_t>(out->struct_size, sizeof c));
     return INK_OK;
   });

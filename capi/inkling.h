@@ -138,7 +138,8 @@ typedef struct ink_generator_params {
   uint32_t struct_size;
   int32_t max_new_tokens;      /* default 256 */
   int32_t min_new_tokens;      /* end tokens and stop strings wait until then; default 0 */
-  int32_t n_ctx;               /* 0 = the model's context, at most 4096 */
+  int32_t n_ctx;               /* 0 = the model's context, at most 4096; more than the model's
+                                  training context needs rope_scale (below) */
   float temperature;           /* 0 = greedy; default 0.8 */
   int32_t top_k;               /* 0 = off; default 40 */
   float top_p;                 /* 1 = off; default 0.95 */
@@ -203,6 +204,12 @@ typedef struct ink_generator_params {
                                   unsupported keywords give INK_ERR_UNSUPPORTED naming them */
   int32_t json_whitespace_flexible; /* with json_schema: nonzero allows spaces and newlines
                                        between JSON tokens; 0 (default): compact */
+  float rope_scale;            /* linear RoPE scaling, on top of the model file's: positions are
+                                  divided by it (llama.cpp's --rope-scale). An n_ctx beyond the
+                                  model's training context needs n_ctx <= n_ctx_train * rope_scale,
+                                  otherwise INK_ERR_INVALID_ARGUMENT naming both; output degrades
+                                  unless the model was tuned for it. 1 (default) or 0 = off; else
+                                  in [1, 64] */
 } ink_generator_params;
 
 INK_API ink_generator_params ink_generator_params_default(void);
@@ -254,7 +261,8 @@ INK_API ink_status ink_generator_step(ink_generator *gen, ink_step *out);
 /* Return nonzero to continue, 0 to cancel. */
 typedef int (*ink_step_callback)(const ink_step *step, void *user_data);
 /* Prompt + generation, calling `callback` (may be NULL) for every token. Beam search
- * runs here. The text is then available from ink_generator_text. */
+ * runs here (its progress: ink_generator_on_beam_update; its sequences:
+ * ink_generator_sequence). The text is then available from ink_generator_text. */
 INK_API ink_status ink_generate(ink_generator *gen, const char *prompt, size_t len, ink_step_callback callback,
                                 void *user_data);
 /* Forgets the conversation: clears the KV cache, the text and the metrics. The next
@@ -309,6 +317,15 @@ typedef struct ink_sequence {
   ink_stop_reason stop_reason;
 } ink_sequence;
 
+/* Beam search's progress: ink_generate with num_beams > 1 does not call its step callback
+ * (no token is final until the search ends), but after each step in which the best
+ * hypothesis (live or finished, by score) changed it calls this one with that hypothesis
+ * (stop_reason INK_STOP_NONE while it is live; text and tokens valid during the call) and
+ * the step (0 = the first token). Return nonzero to continue, 0 to cancel. NULL removes
+ * it; it stays set for the following ink_generate calls. */
+typedef int (*ink_beam_callback)(const ink_sequence *best, int32_t step, void *user_data);
+INK_API ink_status ink_generator_on_beam_update(ink_generator *gen, ink_beam_callback callback, void *user_data);
+
 /* *n_out = how many sequences the last ink_generate returned (0 before any). */
 INK_API ink_status ink_generator_sequence_count(const ink_generator *gen, size_t *n_out);
 /* Sequence `index` (< the count; INK_ERR_INVALID_ARGUMENT otherwise). */
@@ -345,6 +362,7 @@ typedef struct ink_batch_params {
   uint64_t memory_budget;     /* > 0: refuse a KV cache (all sequences) larger than this */
   int32_t max_prompt_tokens_per_step; /* prompt tokens one step may compute (default 256) */
   int32_t kv_q8_0;            /* nonzero: Q8_0 KV cache; overrides kv_f16 */
+  float rope_scale;           /* as ink_generator_params.rope_scale; 1 (default) or 0 = off */
 } ink_batch_params;
 
 INK_API ink_batch_params ink_batch_params_default(void);
@@ -354,7 +372,7 @@ INK_API ink_status ink_batch_create(const ink_model *model, const ink_batch_para
 INK_API void ink_batch_free(ink_batch *batch);
 
 /* Queues a request; *id_out identifies it. params as for ink_generator_create (NULL =
- * defaults), except that n_ctx, kv_f16 and memory_budget belong to the batch and beam
+ * defaults), except that n_ctx, rope_scale, kv_f16 and memory_budget belong to the batch and beam
  * search and speculation need a generator: INK_ERR_INVALID_ARGUMENT names such a field.
  * INK_ERR_CONTEXT_FULL if the prompt leaves no room to generate. */
 INK_API ink_status ink_batch_add(ink_batch *batch, const char *prompt, size_t len, const ink_generator_params *params,

@@ -28,6 +28,14 @@ struct FlagFor {
   template <class C, class M>
   static C to_c(const M& m) { return m == Value ? 1 : 0; }
 };
+// A factor whose 0 means 1 (off): a field added where an older caller's struct had
+// padding reads as 0 there, which must keep the old behaviour.
+struct ZeroIsOne {
+  template <class M, class C>
+  static void to_cpp(M& m, C v) { m = v == 0 ? M{1} : static_cast<M>(v); }
+  template <class C, class M>
+  static C to_c(const M& m) { return static_cast<C>(m); }
+};
 // The draft model: a borrowed ink_model on the C side, a shared model in C++.
 struct DraftModel {
   static void to_cpp(std::shared_ptr<const Model>& m, const ink_model* v);
@@ -40,6 +48,7 @@ struct DraftModel {
   X(max_new_tokens, g.max_new_tokens, Same)                             \
   X(min_new_tokens, g.min_new_tokens, Same)                             \
   X(n_ctx, g.n_ctx, Same)                                               \
+  X(rope_scale, g.rope_scale, ZeroIsOne)                                 \
   X(temperature, g.sampling.temperature, Same)                          \
   X(top_k, g.sampling.top_k, Same)                                      \
   X(top_p, g.sampling.top_p, Same)                                      \

@@ -116,4 +116,27 @@ if(rc EQUAL 0 OR NOT out MATCHES "n_keep")
   message(FATAL_ERROR "--keep 40 in a 32-token context was not refused:\n${out}")
 endif()
 expect_refused("--context-full: expected" -p "Hi" --context-full wrap)
-message(STATUS "inkling run: beams honour --bias, refusals, seed reporting, --top-k -1, sampler flags, context shift")
+# A context beyond the model's 128 trained positions is refused, naming both and the way
+# beyond; --rope-scale grants it (and changes the text: the positions are stretched).
+expect_refused("n_ctx 256 exceeds this model's training context of 128 positions.*at least 2 .*--rope-scale" -p "Hi" --ctx 256)
+expect_refused("rope_scale must be in" -p "Hi" --rope-scale 0.5)
+expect_ok(-p "Once upon a time" -n 24 --temp 0 --ctx 256 --rope-scale 2 --json)
+string(REGEX MATCH "\"done\": true, [^\n]*\"text\": \"[^\"]*\"" stretched "${out}")
+expect_ok(-p "Once upon a time" -n 24 --temp 0 --json)
+string(REGEX MATCH "\"done\": true, [^\n]*\"text\": \"[^\"]*\"" plain "${out}")
+if(stretched STREQUAL plain OR stretched STREQUAL "")
+  message(FATAL_ERROR "--rope-scale 2 did not change the greedy text:\n${plain}")
+endif()
+# --json: the model's own alternatives carry their logprob too.
+if(NOT out MATCHES "\"raw_alternatives\": \\[{\"token\": [0-9]+, \"text\": \"[^\"]*\", \"prob\": [0-9.e-]+, \"logprob\": -?[0-9.e-]+}")
+  message(FATAL_ERROR "--json raw_alternatives lack logprob:\n${out}")
+endif()
+# Beams: the best hypothesis so far streams as {"beam_step": ...} lines, from step 0.
+expect_ok(-p "Once upon a time" -n 12 --beams 2 --json)
+string(REGEX MATCHALL "\"beam_step\": [0-9]+, \"best\": {\"text\": " updates "${out}")
+list(LENGTH updates n_updates)
+if(n_updates LESS 2 OR NOT out MATCHES "^{\"beam_step\": 0,")
+  message(FATAL_ERROR "expected beam progress lines from step 0:\n${out}")
+endif()
+message(STATUS "inkling run: beams honour --bias, refusals, seed reporting, --top-k -1, sampler flags, context shift, "
+               "--ctx beyond training, raw logprobs, beam progress")

@@ -235,6 +235,14 @@ std::vector<double> probe_bandwidth(const std::vector<int>& threads) {
 #endif
 }
 
+// Benchmarks time positions, not text: a size past the model's training context (pp512
+// on a 128-position model) stretches RoPE just enough, which costs nothing. Models with
+// learned positions cannot be stretched and keep the refusal.
+float rope_scale_for(const inkling::Model& model, int n_ctx) {
+  const int train = model.config().n_ctx_train;
+  return n_ctx <= train ? 1.0f : static_cast<float>((n_ctx + train - 1) / train);
+}
+
 }  // namespace
 
 int cmd_bench(int argc, char** argv) {
@@ -257,7 +265,12 @@ int cmd_bench(int argc, char** argv) {
     mo.threads = threads;
     mo.use_mmap = !o.no_mmap;
     auto model = inkling::Model::load(o.model, mo);
-    inkling::KVCache cache(*model, {.n_ctx = max_ctx});
+    const int longest = std::max(max_ctx, o.prefix + 16);
+    const float stretch = rope_scale_for(*model, longest);
+    if (ti == 0 && stretch > 1 && stretch <= 64)
+      std::fprintf(stderr, "[bench: %d positions are past the model's %d trained positions: RoPE stretched %gx (same work)]\n",
+                   longest, model->config().n_ctx_train, static_cast<double>(stretch));
+    inkling::KVCache cache(*model, {.n_ctx = max_ctx, .rope_scale = stretch});
     std::vector<float> logits(static_cast<std::size_t>(model->config().n_vocab));
     const std::string name = std::filesystem::path(o.model).filename().string();
 
@@ -327,7 +340,7 @@ int cmd_bench(int argc, char** argv) {
     for (int n_seq : o.parallel) {
       if (n_seq < 1) continue;
       const int steps = std::max(8, std::min(64, o.gen_sizes.empty() ? 32 : o.gen_sizes[0]));
-      inkling::KVCache pc(*model, {.n_ctx = steps, .n_seq = n_seq});
+      inkling::KVCache pc(*model, {.n_ctx = steps, .rope_scale = stretch, .n_seq = n_seq});
       run_parallel(*model, pc, n_seq, 4, rng, logits);
       std::vector<double> secs;
       for (int r = 0; r < o.repetitions; ++r) secs.push_back(run_parallel(*model, pc, n_seq, steps, rng, logits));
@@ -337,7 +350,7 @@ int cmd_bench(int argc, char** argv) {
     if (o.prefix > 0) {
       // Time to first token of a 16-token question after an o.prefix-token shared prefix:
       // computed from scratch, then with the prefix's cache entries reused.
-      inkling::KVCache pc(*model, {.n_ctx = o.prefix + 16});
+      inkling::KVCache pc(*model, {.n_ctx = o.prefix + 16, .rope_scale = stretch});
       std::uniform_int_distribution<int> pick(0, model->config().n_vocab - 1);
       inkling::Batch prefix_batch, question;
       for (int i = 0; i < o.prefix; ++i) prefix_batch.add(pick(rng), i, 0, false);

@@ -36,6 +36,9 @@ void usage() {
       "                          from the model's tokenizer.chat_template)\n"
       "      --system TEXT       system prompt\n"
       "  -n, --max-tokens N      at most N tokens per reply (default 256)\n"
+      "      --reply-reserve F   share of the context kept free for the reply: the oldest exchanges\n"
+      "                          are forgotten until the prompt leaves min(F x context, -n) tokens\n"
+      "                          (default 0.25; 0 = only until the prompt fits)\n"
       "      --metrics           after each reply: prompt tokens reused from the cache and computed,\n"
       "                          time to first token, tokens/s\n"
       "      --special           show control tokens in the replies\n"
@@ -49,6 +52,7 @@ constexpr int kDefaultChatContext = 4096;
 struct ChatOptions {
   std::string model, template_name, system;
   bool system_given = false, metrics = false;
+  double reply_reserve = 0.25;
   GenerationFlags flags;
 };
 
@@ -62,6 +66,10 @@ ChatOptions parse(int argc, char** argv) {
     else if (a.is("--template")) o.template_name = a.value();
     else if (a.is("--system")) { o.system = a.value(); o.system_given = true; }
     else if (a.is("--metrics")) o.metrics = true;
+    else if (a.is("--reply-reserve")) {
+      o.reply_reserve = a.real();
+      if (!(o.reply_reserve >= 0 && o.reply_reserve < 1)) Args::fail("--reply-reserve: expected a share in [0, 1)");
+    }
     else if (a.is("--special")) o.flags.gen.special_text = true;
     else if (o.flags.parse(a)) continue;
     else a.unknown();
@@ -147,22 +155,27 @@ int cmd_chat(int argc, char** argv) {
 
     conversation.push_back({"user", line});
     std::vector<inkling::TokenId> ids = tmpl.encode(tok, conversation, /*add_generation_prompt=*/true);
-    // Too long for the context: forget the oldest exchanges (the system prompt stays).
-    // The cache then holds a different prefix, so this turn recomputes the prompt.
+    // Too long for the context, or too long to leave the reply its reserve: forget the
+    // oldest exchanges (the system prompt stays). The cache then holds a different
+    // prefix, so this turn recomputes the prompt.
+    const int n_ctx = gen.cache().n_ctx();
+    const int reserve = std::max(1, std::min(config.max_new_tokens, static_cast<int>(o.reply_reserve * n_ctx)));
     const std::size_t first = o.system_given ? 1 : 0;
     int dropped = 0;
-    while (static_cast<int>(ids.size()) >= gen.cache().n_ctx() && conversation.size() > first + 2) {
+    while (static_cast<int>(ids.size()) + reserve > n_ctx && conversation.size() > first + 2) {
       conversation.erase(conversation.begin() + static_cast<std::ptrdiff_t>(first),
                          conversation.begin() + static_cast<std::ptrdiff_t>(first + 2));
       ids = tmpl.encode(tok, conversation, true);
       ++dropped;
     }
-    if (dropped) std::fprintf(stderr, "[context full: forgot the %d oldest exchange(s)]\n", dropped);
-    if (static_cast<int>(ids.size()) >= gen.cache().n_ctx()) {
+    if (dropped) std::fprintf(stderr, "[context: forgot the %d oldest exchange(s) to leave room for the reply]\n", dropped);
+    if (static_cast<int>(ids.size()) >= n_ctx) {
       conversation.pop_back();
-      std::fprintf(stderr, "[this message needs %zu tokens, the context holds %d]\n", ids.size(), gen.cache().n_ctx());
+      std::fprintf(stderr, "[this message needs %zu tokens, the context holds %d]\n", ids.size(), n_ctx);
       continue;
     }
+    if (static_cast<int>(ids.size()) + reserve > n_ctx)
+      std::fprintf(stderr, "[this message leaves the reply %d tokens of context]\n", n_ctx - static_cast<int>(ids.size()));
     g_streaming = &gen;
     const inkling::GenerationResult r = gen.run_tokens(ids, [](const inkling::StepInfo& s) {
       std::fputs(s.text.c_str(), stdout);
@@ -178,7 +191,8 @@ int cmd_chat(int argc, char** argv) {
     conversation.push_back({"assistant", r.text});
 
     if (r.stop_reason == inkling::StopReason::ContextFull)
-      std::fputs("[the context is full: /reset to start over]\n", stderr);
+      std::fputs("[the reply filled the context and was cut off; the next message forgets the oldest exchanges to "
+                 "make room (see --reply-reserve, --ctx)]\n", stderr);
     if (o.metrics) {
       const inkling::Metrics& m = r.metrics;
       std::fprintf(stderr,

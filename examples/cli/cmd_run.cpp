@@ -36,7 +36,10 @@ void usage() {
       "      --draft-tokens N    tokens the draft proposes per pass (default 4)\n"
       "      --draft-p-min P     the draft stops at a token it gives less than P (default 0.75; 0 = never)\n"
       "beam search:\n"
-      "      --beams N           keep the N best sequences (deterministic) (default 1 = off)\n"
+      "      --beams N           keep the N best sequences (deterministic) (default 1 = off). The text\n"
+      "                          is final only when the search ends; meanwhile the best hypothesis so\n"
+      "                          far shows on a status line (stderr, on a terminal) as it changes, and\n"
+      "                          --json writes a {\"beam_step\": ...} line per change\n"
       "      --length-penalty L  beam score = logprob / length^L (default 1)\n"
       "      --return-sequences N  print the N best beams (default 1)\n"
       "output:\n"
@@ -64,7 +67,7 @@ void refuse_with_beams(const RunOptions& o) {
   if (!o.flags.sampling_flags.empty())
     refuse(o.flags.sampling_flags.front(), "beam search is deterministic: it applies --bias and the penalties, "
                                            "no sampling filter or seed");
-  if (o.show_probs) refuse("--show-probs", "the best sequence is known only at the end; see --json for every beam");
+  if (o.show_probs) refuse("--show-probs", "no token is final until the search ends; --json shows the best so far and every beam");
   if (o.flags.gen.lookup_draft > 0) refuse("--lookup", "speculation checks one sequence's tokens");
   if (!o.draft_path.empty()) refuse("--draft", "speculation checks one sequence's tokens");
 }
@@ -130,7 +133,7 @@ void print_json_step(const inkling::StepInfo& s) {
   for (std::size_t i = 0; i < s.raw_alternatives.size(); ++i) {
     const auto& a = s.raw_alternatives[i];
     line += (i ? ", " : "") + std::string("{\"token\": ") + std::to_string(a.id) + ", \"text\": " + json_string(a.text) +
-            ", \"prob\": " + json_number(a.prob) + "}";
+            ", \"prob\": " + json_number(a.prob) + ", \"logprob\": " + json_number(a.logprob) + "}";
   }
   line += "]}";
   std::puts(line.c_str());
@@ -144,28 +147,57 @@ std::string metrics_json(const inkling::Metrics& m) {
          ", \"kv_bytes\": " + std::to_string(m.kv_bytes) + ", \"peak_rss\": " + std::to_string(m.peak_rss) + "}";
 }
 
+// Beam search's best hypothesis so far, as it changes: a JSON line, or a status line on
+// a terminal's stderr (its last 60 columns, newlines shown as \n), erased at the end.
+void show_beam_progress(inkling::Generator& gen, bool json) {
+  const bool status = !json && is_terminal(stderr);
+  if (!json && !status) return;
+  gen.on_beam_update([json](const inkling::Sequence& best, int step) {
+    if (json) {
+      std::printf("{\"beam_step\": %d, \"best\": {\"text\": %s, \"logprob\": %s, \"score\": %s, \"live\": %s}}\n", step,
+                  json_string(best.text).c_str(), json_number(best.logprob).c_str(), json_number(best.score).c_str(),
+                  best.stop_reason == inkling::StopReason::None ? "true" : "false");
+      std::fflush(stdout);
+      return true;
+    }
+    std::string tail = visible(best.text);
+    std::size_t cut = tail.size();
+    for (int cols = 0; cut > 0 && cols < 60; --cut) cols += (static_cast<unsigned char>(tail[cut - 1]) & 0xC0) != 0x80;
+    std::fprintf(stderr, "\r\x1b[K[beams, step %d] best so far: %s%s", step + 1, cut > 0 ? "..." : "", tail.c_str() + cut);
+    return true;
+  });
+}
+
 void print_probability_table(const std::vector<inkling::StepInfo>& steps, bool tty, const inkling::Tokenizer& tok) {
   // The model's own probabilities (before top-k/top-p/min-p and temperature): how sure
-  // the model was, whatever the sampler then did with it. The chosen token is marked
-  // among the alternatives (it may be absent when the sampler picked a rarer one).
-  std::printf("\n\n%sthe model's probability of each token, and its most likely alternatives (%s = chosen)%s\n",
-              tty ? "\x1b[1m" : "", tty ? "\u25b6" : "*", tty ? "\x1b[0m" : "");
+  // the model was, whatever the sampler then did with it. The entropy of that
+  // distribution (nats, as the web page shows it) tells a flat guess from a two-way
+  // choice. The chosen token is marked among the alternatives (it may be absent when the
+  // sampler picked a rarer one).
+  const char* mark = tty ? "\u25b6" : "*";
+  std::printf("\n\n%sthe model's probability of each token, the entropy of its distribution (nats) and its most "
+              "likely alternatives (%s = chosen)%s\n",
+              tty ? "\x1b[1m" : "", mark, tty ? "\x1b[0m" : "");
+  std::printf("step %s   prob%s entropy %s alternatives\n", pad("token", 14).c_str(), tty ? std::string(12, ' ').c_str() : "",
+              tty ? "\u2502" : "|");
   for (const auto& s : steps) {
     const std::string piece = visible(tok.token_to_piece(s.token, true));
-    char pct[16];
-    std::snprintf(pct, sizeof pct, "%4d ", s.index);
-    std::string line = pct;
-    std::snprintf(pct, sizeof pct, "%5.1f%%", 100 * s.raw_prob);
+    char num[32];
+    std::snprintf(num, sizeof num, "%4d ", s.index);
+    std::string line = num;
+    std::snprintf(num, sizeof num, "%5.1f%%", 100 * s.raw_prob);
     if (tty)
-      line += colour(s.raw_prob) + pad(piece, 14) + "\x1b[0m " + pct + " " + pad(bar(s.raw_prob, 10), 11) + "\u2502";
+      line += colour(s.raw_prob) + pad(piece, 14) + "\x1b[0m " + num + " " + pad(bar(s.raw_prob, 10), 11);
     else
-      line += pad(piece, 14) + " " + pct + " |";
+      line += pad(piece, 14) + " " + num;
+    std::snprintf(num, sizeof num, " %7.3f ", s.raw_entropy);
+    line += num;
+    line += tty ? "\u2502" : "|";
     for (const auto& a : s.raw_alternatives) {
-      const bool chosen = a.id == s.token;
-      std::snprintf(pct, sizeof pct, "%5.1f%%", 100 * a.prob);
+      std::snprintf(num, sizeof num, "%5.1f%%", 100 * a.prob);
       line += " ";
-      line += chosen ? (tty ? "\u25b6" : "*") : " ";
-      line += pad(visible(a.text), 10) + pct;
+      line += a.id == s.token ? mark : " ";
+      line += pad(visible(a.text), 10) + num;
       if (tty) {
         line += ' ';
         line += pad(bar(a.prob, 6), 6);
@@ -190,10 +222,12 @@ int cmd_run(int argc, char** argv) {
   }
   inkling::Generator gen(model, gen_config);
   o.flags.report_seed(gen);
+  const bool beams = gen_config.num_beams > 1;
+  if (beams) show_beam_progress(gen, o.json);
   const bool tty = is_terminal(stdout);
   std::vector<inkling::StepInfo> steps;
 
-  if (!o.json) {
+  if (!o.json && !beams) {  // with beams, after the status line (the same terminal line)
     std::fputs(o.prompt.c_str(), stdout);
     std::fflush(stdout);
   }
@@ -227,7 +261,8 @@ int cmd_run(int argc, char** argv) {
     return 0;
   }
   if (o.flags.gen.num_beams > 1) {
-    std::fputs(result.text.c_str(), stdout);
+    if (is_terminal(stderr)) std::fputs("\r\x1b[K", stderr);  // the status line
+    std::fputs((o.prompt + result.text).c_str(), stdout);
     for (std::size_t i = 0; i < result.sequences.size(); ++i)
       std::printf("\n[beam %zu] score %.4f logprob %.4f: %s", i, result.sequences[i].score, result.sequences[i].logprob,
                   result.sequences[i].text.c_str());

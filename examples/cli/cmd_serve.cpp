@@ -40,7 +40,11 @@ void usage() {
       "                          file's general.name, else the file name)\n"
       "      --parallel N        requests decoded at once (default 4); more wait in a queue\n"
       "      --max-queued N      requests that may wait (default 64); more get HTTP 503\n"
-      "      --ctx N             context per request in tokens (default: the model's, at most 4096)\n"
+      "      --ctx N             context per request in tokens (default: the model's, at most 4096);\n"
+      "                          beyond a model's training context it needs --rope-scale\n"
+      "      --rope-scale F      stretch RoPE positions F times (linear scaling), so a model trained on N\n"
+      "                          positions takes --ctx up to N x F; degrades output unless the model was\n"
+      "                          tuned for it (default 1 = off)\n"
       "      --kv-type T         KV cache type: f16 (default: half the memory of f32), q8_0 or f32\n"
       "      --memory-budget MB  refuse to start if the KV cache would exceed MB megabytes\n"
       "      --chat-template NAME  chatml, llama2, llama3, llama3.1, mistral, phi3, phi4, phi4-mini, gemma,\n"
@@ -99,6 +103,7 @@ int cmd_serve(int argc, char** argv) {
     else if (a.is("--parallel")) o.batch.max_sequences = static_cast<int>(a.integer(1, 256));
     else if (a.is("--max-queued")) o.max_queued = static_cast<int>(a.integer(0, 4096));
     else if (a.is("--ctx")) o.batch.n_ctx = static_cast<int>(a.integer(2, 1 << 24));
+    else if (a.is("--rope-scale")) o.batch.rope_scale = a.real();
     else if (a.is("--kv-type")) o.batch.kv_type = a.kv_type();
     else if (a.is("--memory-budget")) o.batch.memory_budget = static_cast<std::size_t>(a.integer(1, 1 << 30)) << 20;
     else if (a.is("--chat-template")) o.chat_template = a.value();

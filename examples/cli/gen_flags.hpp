@@ -20,7 +20,11 @@
 
 inline constexpr const char* kGenerationFlagsHelp =
     "      --min-tokens N      do not stop (end-of-text, stop strings) before N tokens (default 0)\n"
-    "      --ctx N             context length in tokens (default: the model's, at most 4096)\n"
+    "      --ctx N             context length in tokens (default: the model's, at most 4096); beyond\n"
+    "                          the model's training context it needs --rope-scale\n"
+    "      --rope-scale F      stretch RoPE positions F times (linear scaling), so a model trained on N\n"
+    "                          positions takes --ctx up to N x F; degrades output unless the model was\n"
+    "                          tuned for it (default 1 = off)\n"
     "      --memory-budget MB  refuse a KV cache larger than MB megabytes (default: no limit)\n"
     "      --kv-type T         KV cache type: f32 (default), f16 (half the memory) or q8_0 (about a\n"
     "                          quarter; needs a head size that is a multiple of 32)\n"
@@ -90,6 +94,7 @@ struct GenerationFlags {
     if (a.is("-n", "--max-tokens")) gen.max_new_tokens = static_cast<int>(a.integer(0, 1 << 24));
     else if (a.is("--min-tokens")) gen.min_new_tokens = static_cast<int>(a.integer(0, 1 << 24));
     else if (a.is("--ctx")) gen.n_ctx = static_cast<int>(a.integer(1, 1 << 24));
+    else if (a.is("--rope-scale")) gen.rope_scale = a.real();
     else if (a.is("--kv-type")) gen.kv_type = a.kv_type();
     else if (a.is("--memory-budget")) gen.memory_budget = static_cast<std::size_t>(a.integer(1, 1 << 30)) << 20;
     else if (a.is("-t", "--threads")) model_options.threads = static_cast<int>(a.integer(1, 1024));

@@ -18,6 +18,7 @@ typedef struct Options {
   char *prompt;        /* typed into the prompt box and sent once the last model loaded */
   int max_tokens;      /* <= 0: the spin button's default */
   int ctx;             /* <= 0: the model's own context */
+  double rope_scale;   /* > 1: linear RoPE scaling, for a ctx beyond the model's training context */
   double temperature, top_p; /* < 0: the slider's default */
   int top_k;           /* < 0: the slider's default */
   gboolean chat;       /* send the prompt as a chat message */

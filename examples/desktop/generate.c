@@ -196,6 +196,7 @@ static ink_status ensure_generator(App *app, gboolean chat, const char *tmpl) {
   p.top_k = (int32_t)gtk_range_get_value(GTK_RANGE(app->top_k_scale));
   p.max_new_tokens = gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(app->max_spin));
   p.n_ctx = app->opt.ctx > 0 ? app->opt.ctx : 0;
+  if (app->opt.rope_scale > 1) p.rope_scale = (float)app->opt.rope_scale;
   p.top_n_alternatives = 8;
   if (app->gen && p.temperature == app->gen_key.temperature && p.top_p == app->gen_key.top_p &&
       p.top_k == app->gen_key.top_k && p.max_new_tokens == app->gen_key.max_new_tokens &&

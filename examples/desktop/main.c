@@ -173,6 +173,7 @@ static gboolean parse_options(int *argc, char ***argv, Options *o) {
       {"prompt", 'p', 0, G_OPTION_ARG_STRING, &o->prompt, "Send this prompt once the model is loaded", "TEXT"},
       {"max-tokens", 'n', 0, G_OPTION_ARG_INT, &o->max_tokens, "Maximum new tokens (default 200)", "N"},
       {"ctx", 0, 0, G_OPTION_ARG_INT, &o->ctx, "Context positions (default: the model's)", "N"},
+      {"rope-scale", 0, 0, G_OPTION_ARG_DOUBLE, &o->rope_scale, "Stretch RoPE positions F times (ctx beyond training)", "F"},
       {"temperature", 0, 0, G_OPTION_ARG_DOUBLE, &o->temperature, "Temperature slider (default 0.8)", "T"},
       {"top-p", 0, 0, G_OPTION_ARG_DOUBLE, &o->top_p, "Top-p slider (default 0.95)", "P"},
       {"top-k", 0, 0, G_OPTION_ARG_INT, &o->top_k, "Top-k slider (default 40)", "K"},

@@ -97,6 +97,7 @@ BeamOutcome BeamRunner::run(const CompletionRequest& request, int n_ctx, const s
   const long long needed = static_cast<long long>(request.prompt.size()) + config.max_new_tokens + 1;
   config.n_ctx = static_cast<int>(std::min<long long>(n_ctx, needed));
   config.kv_type = kv_type_;
+  config.rope_scale = rope_scale_;
   Generator gen(model_, config);
   gen.on_beam_step([&out](const BeamStep& s) { out.steps.push_back(s); });
   auto done = std::async(std::launch::async, [&] { return gen.run_tokens(request.prompt); });

@@ -35,7 +35,10 @@ struct BeamOutcome {
 
 class BeamRunner {
  public:
-  explicit BeamRunner(std::shared_ptr<const Model> model, DType kv_type) : model_(std::move(model)), kv_type_(kv_type) {}
+  // rope_scale: the served context's RoPE scaling, so beams see the positions the batched
+  // engine sees.
+  BeamRunner(std::shared_ptr<const Model> model, DType kv_type, float rope_scale)
+      : model_(std::move(model)), kv_type_(kv_type), rope_scale_(rope_scale) {}
   // Runs one search to its end, or until client_gone() (asked every 100 ms, also while
   // waiting for the model's previous search) turns true: then cancelled. The cache holds
   // just the prompt and max_tokens (at most n_ctx positions).
@@ -44,6 +47,7 @@ class BeamRunner {
  private:
   std::shared_ptr<const Model> model_;
   DType kv_type_;
+  float rope_scale_ = 1.0f;
   std::mutex busy_;  // one search at a time per model
 };
 

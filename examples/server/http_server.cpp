@@ -277,6 +277,7 @@ void HttpServer::Impl::routes() {
                       {"meta",
                        {{"architecture", c.architecture},
                         {"n_ctx", s->ctx.n_ctx},
+                        {"n_ctx_train", c.n_ctx_train},
                         {"n_vocab", c.n_vocab},
                         {"n_layer", c.n_layer},
                         {"n_embd", c.n_embd},
@@ -353,8 +354,12 @@ void HttpServer::Impl::add(ServedModel m) {
   BatchOptions batch = options.batch;
   if (m.n_ctx > 0) batch.n_ctx = m.n_ctx;
   if (!is_embedding_only(*s->model)) {
-    s->engine = std::make_unique<Engine>(s->model, batch, options.max_queued);
-    s->beams = std::make_unique<BeamRunner>(s->model, batch.kv_type);
+    try {
+      s->engine = std::make_unique<Engine>(s->model, batch, options.max_queued);
+    } catch (const Error& e) {  // name the model: a context fits one served model and not another
+      throw Error(e.code(), "serve: model '" + s->ctx.model_id + "': " + e.what());
+    }
+    s->beams = std::make_unique<BeamRunner>(s->model, batch.kv_type, batch.rope_scale);
   }
   s->embedding = std::make_unique<EmbeddingService>(s->model);
   s->ctx.chat = s->chat ? &*s->chat : nullptr;

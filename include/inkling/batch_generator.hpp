@@ -21,6 +21,7 @@ namespace inkling {
 struct BatchOptions {
   int max_sequences = 8;      // requests decoded at once (cache sequences); more wait in a queue
   int n_ctx = 0;              // positions per sequence; 0 = the training context, at most 4096
+  float rope_scale = 1.0f;    // linear RoPE scaling, needed past the training context (KVCacheOptions)
   DType kv_type = DType::F32;
   std::size_t memory_budget = 0;  // > 0: the KV cache (all sequences) may not exceed it
   // Prompt tokens one step may compute. A long prompt is prefilled over several steps so

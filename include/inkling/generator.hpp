@@ -43,7 +43,10 @@ struct GenerationConfig {
   // Shift: tokens at the start never dropped (a leading BOS is kept besides them, as in
   // llama.cpp); -1 = the whole prompt.
   int n_keep = 0;
-  int n_ctx = 0;                      // KV cache positions; 0 = the training context, at most 4096
+  // KV cache positions; 0 = the training context, at most 4096. More than the training
+  // context needs rope_scale (see KVCacheOptions): Error(InvalidArgument) otherwise.
+  int n_ctx = 0;
+  float rope_scale = 1.0f;            // linear RoPE scaling on top of the file's; 1 = off
   DType kv_type = DType::F32;         // F32, F16 or Q8_0 (see KVCacheOptions::type)
   std::size_t memory_budget = 0;      // > 0: the KV cache may not exceed this many bytes
   // > 1: beam search. Deterministic: the logit processors (logit bias, penalties, the
@@ -190,14 +193,22 @@ class Generator {
   // greedy modes; beam search runs through run()).
   std::optional<StepInfo> step();
   // Prompt + generation; on_step returning false cancels. Beam search (num_beams > 1)
-  // cannot stream (the best sequence is known only at the end): on_step is not called,
-  // cancel() still works, and every Sequence in the result carries its text.
+  // does not call on_step (no token is final until the search ends; a later step may
+  // drop the beam that held it): set a beam listener to watch it. cancel() still works,
+  // and every Sequence in the result carries its text.
   GenerationResult run(std::string_view prompt, std::function<bool(const StepInfo&)> on_step = {});
   GenerationResult run_tokens(std::span<const TokenId> prompt, std::function<bool(const StepInfo&)> on_step = {});
 
   // Beam search: called once per step, on the thread that runs run(), with the candidates
   // weighed and which survived (for visualizers). Not called when num_beams is 1.
   void on_beam_step(std::function<void(const BeamStep&)> observer);
+
+  // Beam search's progress: after each step in which the best hypothesis (live or
+  // finished, by score) changed, the listener receives it (stop_reason None while it is
+  // live; text: what it has released so far) and the step (0 = the first token); false
+  // cancels. Used by the following beam-search runs; an empty function removes it.
+  using BeamListener = std::function<bool(const Sequence& best, int step)>;
+  void on_beam_update(BeamListener listener);
 
   void cancel() noexcept;  // thread-safe: the current run() ends with StopReason::Cancelled
   // Forgets everything: the cache (no prefix is reused), the text, the metrics.

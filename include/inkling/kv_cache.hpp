@@ -21,9 +21,15 @@ inline constexpr int kDefaultContextLimit = 4096;
 
 struct KVCacheOptions {
   // Positions per sequence; 0 = the model's training context, at most
-  // kDefaultContextLimit. Models with learned positions (GPT-2) refuse more than their
-  // training context.
+  // kDefaultContextLimit. More than the training context is refused (the model never saw
+  // those positions) unless rope_scale stretches the positions to cover it.
   int n_ctx = 0;
+  // Linear RoPE scaling asked for by the user, on top of the file's own (llama.cpp's
+  // --rope-scale): positions are divided by it, so a model trained on N positions may
+  // have a context of up to N * rope_scale. Output quality drops unless the model was
+  // tuned for it. 1 = off; must be in [1, 64]; models with learned positions (GPT-2) or
+  // without RoPE cannot be stretched.
+  float rope_scale = 1.0f;
   int n_seq = 1;              // independent sequences (beams, parallel requests)
   // F32; F16 (half the memory, llama.cpp's default); Q8_0 (34 bytes per 32 values, about
   // a quarter of F32; needs a head size that is a multiple of 32)

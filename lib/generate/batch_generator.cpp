@@ -17,6 +17,7 @@ void BatchOptions::validate() const {
   auto bad = [](const std::string& m) { throw Error(ErrorCode::InvalidArgument, "batch: " + m); };
   if (max_sequences < 1 || max_sequences > 256) bad("max_sequences must be in [1, 256], got " + std::to_string(max_sequences));
   if (n_ctx < 0) bad("n_ctx must be >= 0 (0 = the model's context), got " + std::to_string(n_ctx));
+  if (!(rope_scale >= 1 && rope_scale <= 64)) bad("rope_scale must be in [1, 64] (1 = off), got " + std::to_string(rope_scale));
   if (max_prompt_tokens_per_step < 1)
     bad("max_prompt_tokens_per_step must be >= 1, got " + std::to_string(max_prompt_tokens_per_step));
 }
@@ -72,6 +73,7 @@ struct BatchGenerator::Impl {
       : model(std::move(m)),
         options((o.validate(), o)),
         cache(*model, {.n_ctx = options.n_ctx,
+                       .rope_scale = options.rope_scale,
                        .n_seq = options.max_sequences,
                        .type = options.kv_type,
                        .memory_budget = options.memory_budget}),
@@ -84,6 +86,7 @@ struct BatchGenerator::Impl {
     if (c.n_ctx != 0 && c.n_ctx != cache.n_ctx())
       bad("n_ctx is set for the whole batch in BatchOptions (" + std::to_string(cache.n_ctx()) + "), got " + std::to_string(c.n_ctx));
     if (c.memory_budget != 0) bad("memory_budget is set for the whole batch in BatchOptions");
+    if (c.rope_scale != 1.0f && c.rope_scale != options.rope_scale) bad("rope_scale is set for the whole batch in BatchOptions");
   }
 
   RequestId add(std::span<const TokenId> prompt, GenerationConfig config) {

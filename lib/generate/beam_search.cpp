@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <optional>
 #include <string>
 
 #include "generate/generator_impl.hpp"
@@ -179,6 +180,22 @@ struct BeamRun {
     return best_live <= scores[static_cast<std::size_t>(n_beams) - 1];
   }
 
+  // The best hypothesis so far, live or finished, by score (for the beam listener).
+  Sequence best() const {
+    Sequence s;
+    s.score = -INFINITY;
+    for (const Sequence& f : finished)
+      if (f.score > s.score) s = f;
+    for (const Beam& b : live) {
+      const int length = static_cast<int>(b.tokens.size());
+      const double score = beam_score(b.logprob, length, g.config.length_penalty);
+      if (score > s.score) {
+        s = Sequence{b.tokens, b.text, b.logprob, score, length, StopReason::None};
+      }
+    }
+    return s;
+  }
+
   // One batched pass: each live beam's last token at `position`, in its own cache slot.
   void advance() {
     const int child_base = base == 0 ? n_beams : 0;
@@ -207,6 +224,7 @@ GenerationResult Generator::Impl::beam_search(std::span<const TokenId> prompt) {
   run.live.push_back(Beam{{}, 0.0, 0, sampler, Detokenizer(model->tokenizer(), config.special_text, false),
                           detail::StopText(config.stop), {}, grammar});
   StopReason end_reason = StopReason::MaxTokens;
+  std::optional<Sequence> reported;  // what the listener last received
   for (int step = 0; step < config.max_new_tokens; ++step) {
     if (cancel_requested) {
       end_reason = StopReason::Cancelled;
@@ -226,6 +244,16 @@ GenerationResult Generator::Impl::beam_search(std::span<const TokenId> prompt) {
     trace.index = step;
     run.select(may_end, beam_observer ? &trace : nullptr);
     if (beam_observer) beam_observer(trace);
+    if (beam_listener) {
+      Sequence best = run.best();
+      const bool changed = !reported || best.tokens != reported->tokens || best.text != reported->text ||
+                           best.stop_reason != reported->stop_reason;
+      if (changed && !beam_listener(best, step)) {
+        end_reason = StopReason::Cancelled;
+        break;
+      }
+      reported = std::move(best);
+    }
     if (run.live.empty()) {
       end_reason = StopReason::EndOfSequence;
       break;

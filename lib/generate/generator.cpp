@@ -32,6 +32,7 @@ void GenerationConfig::validate() const {
   if (min_new_tokens < 0 || min_new_tokens > max_new_tokens)
     bad("min_new_tokens must be in [0, max_new_tokens], got " + std::to_string(min_new_tokens));
   if (n_ctx < 0) bad("n_ctx must be >= 0 (0 = the model's context), got " + std::to_string(n_ctx));
+  if (!(rope_scale >= 1 && rope_scale <= 64)) bad("rope_scale must be in [1, 64] (1 = off), got " + std::to_string(rope_scale));
   if (n_keep < -1) bad("n_keep must be >= -1 (-1 = the whole prompt), got " + std::to_string(n_keep));
   if (num_beams < 1 || num_beams > 64) bad("num_beams must be in [1, 64], got " + std::to_string(num_beams));
   if (num_beams > 1 && on_context_full == ContextFullPolicy::Shift)
@@ -56,6 +57,7 @@ void GenerationConfig::validate() const {
 Generator::Impl::Impl(std::shared_ptr<const Model> m, GenerationConfig c)
     : detail::Decoding(std::move(m), std::move(c)),
       cache(*model, {.n_ctx = config.n_ctx,
+                     .rope_scale = config.rope_scale,
                      .n_seq = config.num_beams > 1 ? 2 * config.num_beams : 1,
                      .type = config.kv_type,
                      .memory_budget = config.memory_budget}) {
@@ -66,7 +68,7 @@ Generator::Impl::Impl(std::shared_ptr<const Model> m, GenerationConfig c)
                                                   std::to_string(config.draft_model->config().n_vocab) +
                                                   " tokens) differs from the model's (" +
                                                   std::to_string(model->config().n_vocab) + ")");
-    draft_cache.emplace(*config.draft_model, KVCacheOptions{.n_ctx = cache.n_ctx()});
+    draft_cache.emplace(*config.draft_model, KVCacheOptions{.n_ctx = cache.n_ctx(), .rope_scale = config.rope_scale});
     draft_logits.resize(static_cast<std::size_t>(model->config().n_vocab));
   }
 }
@@ -269,6 +271,8 @@ void Generator::prompt_tokens(std::span<const TokenId> ids) {
 }
 
 std::optional<StepInfo> Generator::step() { return impl_->next(); }
+
+void Generator::on_beam_update(BeamListener listener) { impl_->beam_listener = std::move(listener); }
 
 GenerationResult Generator::run(std::string_view prompt, std::function<bool(const StepInfo&)> on_step) {
   const auto ids = impl_->model->tokenizer().encode(prompt, true, false);

@@ -34,6 +34,7 @@ struct Generator::Impl : detail::Decoding {
   std::vector<float> draft_logits;
   int position = 0;     // next position in sequence 0
   std::function<void(const BeamStep&)> beam_observer;  // Generator::on_beam_step
+  Generator::BeamListener beam_listener;
 
   Impl(std::shared_ptr<const Model> m, GenerationConfig c);
   void begin(std::span<const TokenId> prompt);

@@ -19,6 +19,38 @@ void KVCache::Impl::check_seq(int seq, const char* what) const {
                                                 std::to_string(n_seq) + ")");
 }
 
+namespace {
+
+// A context longer than the training one is refused, naming both and the way beyond it
+// (a user-set RoPE scale); returns the config whose RoPE the cache uses.
+ModelConfig check_context_length(const ModelConfig& c, int n_ctx, float rope_scale) {
+  const auto* arch = detail::find_arch(c.architecture);  // the model loaded, so it exists
+  if (!(rope_scale >= 1.0f && rope_scale <= 64.0f))
+    throw Error(ErrorCode::InvalidArgument, "KVCache: rope_scale must be in [1, 64], got " + std::to_string(rope_scale));
+  const bool stretchable = arch->rope && !arch->position_embedding;
+  if (rope_scale != 1.0f && !stretchable)
+    throw Error(ErrorCode::InvalidArgument, "KVCache: rope_scale " + std::to_string(rope_scale) + " cannot apply to " +
+                                                c.architecture + ": it has no rotary positions to stretch");
+  const double limit = static_cast<double>(c.n_ctx_train) * rope_scale;
+  if (n_ctx > limit) {
+    std::string msg = "KVCache: n_ctx " + std::to_string(n_ctx) + " exceeds this model's training context of " +
+                      std::to_string(c.n_ctx_train) + " positions";
+    if (rope_scale != 1.0f) msg += " x rope_scale " + std::to_string(rope_scale);
+    if (!stretchable)
+      msg += " (it has learned positions, one per trained position: it cannot go beyond)";
+    else
+      msg += "; to go beyond it, stretch the positions with a linear RoPE scale of at least " +
+             std::to_string((n_ctx + c.n_ctx_train - 1) / c.n_ctx_train) +
+             " (rope_scale; CLI --rope-scale), which degrades output unless the model was tuned for it";
+    throw Error(ErrorCode::InvalidArgument, msg);
+  }
+  ModelConfig scaled = c;
+  scaled.rope_freq_scale = c.rope_freq_scale / rope_scale;
+  return scaled;
+}
+
+}  // namespace
+
 KVCache::KVCache(const Model& model, KVCacheOptions options) : impl_(std::make_unique<Impl>()) {
   const ModelConfig& c = model.config();
   const int n_ctx = options.n_ctx == 0 ? std::min(c.n_ctx_train, kDefaultContextLimit) : options.n_ctx;
@@ -40,12 +72,7 @@ KVCache::KVCache(const Model& model, KVCacheOptions options) : impl_(std::make_u
   if (const auto* arch = detail::find_arch(c.architecture); arch && arch->encoder)
     throw Error(ErrorCode::Unsupported, "KVCache: " + c.architecture +
                                             " is an encoder model; it embeds (inkling::Embedder), it does not generate");
-  // Learned absolute positions (GPT-2) have one embedding row per training position:
-  // a longer context would read past the table.
-  const auto* learned = detail::find_arch(c.architecture);
-  if (learned && learned->position_embedding && n_ctx > c.n_ctx_train)
-    throw Error(ErrorCode::InvalidArgument, "KVCache: n_ctx " + std::to_string(n_ctx) + " exceeds this model's training context of " +
-                                                std::to_string(c.n_ctx_train) + " (it has learned positions, one per trained position)");
+  const ModelConfig scaled = check_context_length(c, n_ctx, options.rope_scale);
   Impl& m = *impl_;
   m.owner = detail::model_impl_id(model);
   m.n_ctx = n_ctx;
@@ -55,7 +82,7 @@ KVCache::KVCache(const Model& model, KVCacheOptions options) : impl_(std::make_u
   m.rope_style = arch.rope_style;
   m.head_dim = c.head_dim;
   m.n_head_kv = c.n_head_kv;
-  m.rope = detail::make_rope_setup(c, arch, detail::rope_factor_tensor(model, "rope_freqs.weight"),
+  m.rope = detail::make_rope_setup(scaled, arch, detail::rope_factor_tensor(model, "rope_freqs.weight"),
                                    detail::rope_factor_tensor(model, "rope_factors_long.weight"),
                                    detail::rope_factor_tensor(model, "rope_factors_short.weight"), n_ctx);
   const std::size_t rows = static_cast<std::size_t>(m.n_layer) * m.n_seq * m.n_ctx;

@@ -102,4 +102,16 @@ char32_t strip_accents(char32_t cp) noexcept {
   return n >= 1 ? static_cast<char32_t>(buf[0]) : cp;
 }
 
+int decompose_hangul(char32_t cp, char32_t out[3]) noexcept {
+  constexpr char32_t kFirst = 0xAC00, kL = 0x1100, kV = 0x1161, kT = 0x11A7;
+  constexpr int kVCount = 21, kTCount = 28, kCount = 19 * kVCount * kTCount;
+  if (cp < kFirst || cp >= kFirst + kCount) return 0;
+  const int s = static_cast<int>(cp - kFirst);
+  out[0] = kL + static_cast<char32_t>(s / (kVCount * kTCount));
+  out[1] = kV + static_cast<char32_t>(s % (kVCount * kTCount) / kTCount);
+  if (s % kTCount == 0) return 2;
+  out[2] = kT + static_cast<char32_t>(s % kTCount);
+  return 3;
+}
+
 }  // namespace inkling::unicode

@@ -36,5 +36,10 @@ char32_t to_lower(char32_t cp) noexcept;
 // The first code point of the canonical decomposition (accents stripped), as the
 // WordPiece normaliser uses it.
 char32_t strip_accents(char32_t cp) noexcept;
+// A precomposed Hangul syllable (U+AC00..U+D7A3) as its canonical decomposition, the
+// leading consonant, vowel and optional trailing consonant jamo (Unicode 3.12, computed,
+// not tabled); writes 2 or 3 code points to out and returns how many, or 0 for any other
+// code point.
+int decompose_hangul(char32_t cp, char32_t out[3]) noexcept;
 
 }  // namespace inkling::unicode

@@ -35,11 +35,12 @@ command -v curl >/dev/null || die "curl missing"
   || die "npm ci failed in $here"
 
 log="$(mktemp "${TMPDIR:-/tmp}/inkling-serve.XXXXXX.log")"
-# A context longer than the tiny test model's 128 positions: the Stop check needs a run
-# that is still going when the page aborts it (128 tokens take a few milliseconds).
+# A context longer than the tiny test models' 128 positions (stretched by --rope-scale):
+# the Stop check needs a run that is still going when the page aborts it (128 tokens take
+# a few milliseconds).
 # One thread: the tiny models gain nothing from more, and on a busy CI machine threads
 # waiting for each other at every layer slow a token down a hundredfold.
-"$INKLING" serve "${models[@]}" --port "$PORT" --ctx 4096 --threads 1 >"$log" 2>&1 &
+"$INKLING" serve "${models[@]}" --port "$PORT" --ctx 4096 --rope-scale 32 --threads 1 >"$log" 2>&1 &
 server_pid=$!
 cleanup() {
   # Only the server this script started, by its pid.

@@ -53,8 +53,9 @@ case "$scenario" in
     "$work/png_check" "$shot" 800 500 tokens || fail "screenshot check failed"
     ;;
   stop)
-    # 4000 positions so that the run is still going when Stop is pressed.
-    desktop --model "$model" --prompt "Once upon a time" --ctx 4096 --max-tokens 4000 --temperature 0.8 \
+    # 4000 positions so that the run is still going when Stop is pressed (beyond the
+    # model's 128 trained positions: stretched by --rope-scale).
+    desktop --model "$model" --prompt "Once upon a time" --ctx 4096 --rope-scale 32 --max-tokens 4000 --temperature 0.8 \
             --stop-after-ms 40 --screenshot "$shot" --quit-when-done || fail "exit status $?"
     expect "^pressing Stop after [0-9]+ tokens"
     expect "^result: stop=cancelled "

@@ -103,7 +103,7 @@ def check_schema_runs(model, name, schema, flexible):
     validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
     complete = spaced = 0
     for seed in range(SEEDS):
-        args = ["-m", os.path.join(SHARED, "models", model), "-p", "Here is the record:", "-n", "200", "--ctx", "512",
+        args = ["-m", os.path.join(SHARED, "models", model), "-p", "Here is the record:", "-n", "200", "--ctx", "512", "--rope-scale", "4",
                 "--temp", "1", "--seed", str(seed), "--json-schema", path, "--json", "--top-n", "0"]
         if flexible:
             args += ["--json-whitespace", "flexible"]

@@ -65,6 +65,13 @@ refused "not both" --api-key a --api-key-file "$KEYFILE"
 refused "cannot combine" --no-api-key --api-key-file "$KEYFILE"
 refused "must exceed" --http-threads 3
 refused "cannot read the API key file" --api-key-file "$KEYFILE.absent"
+# A context beyond the model's training context (128) is refused, naming the model, both
+# numbers and the way beyond; --rope-scale grants it.
+refused "model '.*': KVCache: n_ctx 256 exceeds this model's training context of 128 .*--rope-scale" --ctx 256
+start --ctx 256 --rope-scale 2
+curl -s -m 10 "http://127.0.0.1:$PORT/v1/models" | grep -Eq '"n_ctx": ?256' || fail "--ctx 256 --rope-scale 2 not served"
+echo "ok: --ctx 256 --rope-scale 2"
+stop
 
 # --api-key-file: the file's first line is the key.
 start --api-key-file "$KEYFILE"

@@ -64,7 +64,8 @@ server::ServerOptions options() {
   server::ServerOptions o;
   o.batch.max_sequences = 2;
   o.max_queued = 4;
-  o.batch.n_ctx = 256;
+  o.batch.n_ctx = 256;  // twice the test models' 128 trained positions: stretched
+  o.batch.rope_scale = 2;
   o.chat_template = "chatml";
   return o;
 }
@@ -329,7 +330,8 @@ TEST_CASE("a non-streamed request is cancelled when its client goes away") {
   auto model = load("models/synth15M-q8_0.gguf");
   if (!model) return;
   server::ServerOptions o = options();
-  o.batch.n_ctx = 1024;
+  o.batch.n_ctx = 1024;  // past the model's 128 trained positions: stretched
+  o.batch.rope_scale = 8;
   RunningServer srv(model, o);
   const std::string body = json{{"prompt", "Hello"}, {"max_tokens", 1000}, {"ignore_eos", true}}.dump();
   for (int k = 0; k < 2; ++k) {

@@ -28,7 +28,8 @@ struct RunningServer {
     server::ServerOptions o;
     o.port = 0;
     o.batch.max_sequences = 4;
-    o.batch.n_ctx = 2048;  // a tool prompt is long for the tiny model's 128 positions
+    o.batch.n_ctx = 2048;     // a tool prompt is long for the tiny model's 128 positions:
+    o.batch.rope_scale = 16;  // stretched to 2048
     o.chat_template = std::move(chat_template);
     server = std::make_unique<server::HttpServer>(std::move(model), o);
     port = server->bind();

@@ -22,7 +22,7 @@ std::shared_ptr<const Model> stories() { return test::stories_model(); }
 GenerationConfig config_for(int i, int max_tokens) {
   GenerationConfig c;
   c.max_new_tokens = max_tokens;
-  c.n_ctx = 256;
+  c.n_ctx = 128;  // the model's training context
   if (i % 2 == 0) {
     c.sampling.temperature = 0;
   } else {
@@ -63,7 +63,7 @@ TEST_CASE("each request of a batch produces what it produces alone") {
   if (!stories()) return;
   for (int max_seq : {1, 3, 8}) {
     CAPTURE(max_seq);
-    BatchGenerator b(stories(), {.max_sequences = max_seq, .n_ctx = 256});
+    BatchGenerator b(stories(), {.max_sequences = max_seq, .n_ctx = 128});
     std::vector<RequestId> ids;
     for (int i = 0; i < 8; ++i) ids.push_back(b.add(kPrompts[static_cast<std::size_t>(i)], config_for(i, 24 + i)));
     auto events = drain(b);
@@ -91,7 +91,7 @@ TEST_CASE("each request of a batch produces what it produces alone") {
 
 TEST_CASE("requests join and leave while others generate; long prompts are split over steps") {
   if (!stories()) return;
-  BatchGenerator b(stories(), {.max_sequences = 4, .n_ctx = 256, .max_prompt_tokens_per_step = 3});
+  BatchGenerator b(stories(), {.max_sequences = 4, .n_ctx = 128, .max_prompt_tokens_per_step = 3});
   std::map<RequestId, int> which;
   which[b.add(kPrompts[0], config_for(0, 40))] = 0;
   which[b.add(kPrompts[1], config_for(1, 10))] = 1;
@@ -120,7 +120,7 @@ TEST_CASE("requests join and leave while others generate; long prompts are split
 TEST_CASE("a shared prefix is computed once and reused by later requests") {
   if (!stories()) return;
   const std::string prefix = "Once upon a time there was a little girl named Lily. She loved to play outside in the sun.";
-  BatchGenerator b(stories(), {.max_sequences = 2, .n_ctx = 256});
+  BatchGenerator b(stories(), {.max_sequences = 2, .n_ctx = 128});
   const RequestId first = b.add(prefix + " One day", config_for(0, 8));
   drain(b);
   const auto r1 = b.take_result(first);
@@ -140,7 +140,7 @@ TEST_CASE("a shared prefix is computed once and reused by later requests") {
 
 TEST_CASE("stop rules are per request") {
   if (!stories()) return;
-  BatchGenerator b(stories(), {.max_sequences = 4, .n_ctx = 256});
+  BatchGenerator b(stories(), {.max_sequences = 4, .n_ctx = 128});
   GenerationConfig stop_cfg = config_for(0, 64);
   const auto free_text = alone(kPrompts[0], config_for(0, 64)).text;
   REQUIRE(free_text.size() > 20);
@@ -161,7 +161,7 @@ TEST_CASE("stop rules are per request") {
 
 TEST_CASE("cancel ends a queued, a starting or a generating request and nothing else") {
   if (!stories()) return;
-  BatchGenerator b(stories(), {.max_sequences = 2, .n_ctx = 256, .max_prompt_tokens_per_step = 2});
+  BatchGenerator b(stories(), {.max_sequences = 2, .n_ctx = 128, .max_prompt_tokens_per_step = 2});
   const RequestId gen = b.add(kPrompts[0], config_for(0, 50));
   const RequestId starting = b.add(kPrompts[2], config_for(2, 50));
   const RequestId queued = b.add(kPrompts[3], config_for(3, 50));
@@ -187,7 +187,7 @@ TEST_CASE("cancel ends a queued, a starting or a generating request and nothing 
 
 TEST_CASE("cancel and add from other threads while the batch runs") {
   if (!stories()) return;
-  BatchGenerator b(stories(), {.max_sequences = 4, .n_ctx = 256});
+  BatchGenerator b(stories(), {.max_sequences = 4, .n_ctx = 128});
   std::vector<RequestId> ids(6);
   std::thread adder([&] {
     for (int i = 0; i < 6; ++i) ids[static_cast<std::size_t>(i)] = b.add(kPrompts[static_cast<std::size_t>(i)], config_for(i, 30));

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,33 @@ TEST_CASE("beam search: penalties apply to each beam's own history") {
   std::vector<TokenId> seen = r.tokens;
   std::sort(seen.begin(), seen.end());
   CHECK(std::adjacent_find(seen.begin(), seen.end()) == seen.end());
+}
+
+TEST_CASE("beam search: the best hypothesis streams as it changes; false cancels") {
+  if (!test::stories_model()) return;
+  Generator g(test::stories_model(), beams(16, 3));
+  std::vector<int> steps;
+  std::vector<Sequence> seen;
+  g.on_beam_update([&](const Sequence& best, int step) {
+    steps.push_back(step);
+    seen.push_back(best);
+    return true;
+  });
+  const auto r = g.run("Once upon a time");
+  REQUIRE(!steps.empty());
+  CHECK(steps.front() == 0);
+  CHECK(std::adjacent_find(steps.begin(), steps.end(), std::greater_equal<>()) == steps.end());  // increasing
+  for (std::size_t i = 1; i < seen.size(); ++i)  // reported only when it changed
+    CHECK((seen[i].tokens != seen[i - 1].tokens || seen[i].text != seen[i - 1].text ||
+           seen[i].stop_reason != seen[i - 1].stop_reason));
+  CHECK(seen.back().tokens == r.sequences.at(0).tokens);
+  CHECK(seen.front().tokens.size() == 1);
+  CHECK(seen.front().stop_reason == StopReason::None);  // live
+  // A listener returning false cancels the search there.
+  g.on_beam_update([&](const Sequence&, int step) { return step < 3; });
+  const auto cancelled = g.run("Once upon a time");
+  CHECK(cancelled.stop_reason == StopReason::Cancelled);
+  CHECK(cancelled.tokens.size() <= 4);
 }
 
 TEST_CASE("beam search: real metrics") {

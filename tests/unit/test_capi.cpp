@@ -1,6 +1,8 @@
 // The C ABI: every misuse gives a status and a message, never a crash or an exception.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include <atomic>
 #include <cmath>
 #include <cstring>
@@ -187,7 +189,8 @@ TEST_CASE("one model shared by generators on several threads; cancel from anothe
   ink_generator_params p = ink_generator_params_default();
   p.max_new_tokens = 1000000;
   p.stop_at_eog = 0;
-  p.n_ctx = 512;
+  p.n_ctx = 512;  // a long run, cancelled: past the 128 trained positions, stretched
+  p.rope_scale = 4;
   ink_generator* g = nullptr;
   REQUIRE(ink_generator_create(m, &p, &g) == INK_OK);
   std::atomic<int> started{0};
@@ -393,6 +396,38 @@ TEST_CASE("beam search sequences and the drawn seed through the C ABI") {
   REQUIRE(ink_generator_text(g, text, sizeof text, &len) == INK_OK);
   CHECK(std::string(seqs[0].text, seqs[0].text_len) == std::string(text, len));
   CHECK(std::string(seqs[1].text, seqs[1].text_len) != std::string(seqs[2].text, seqs[2].text_len));
+  // The best hypothesis streams as it changes; the last one reported is the result's
+  // best; returning 0 cancels.
+  struct Progress {
+    std::vector<int32_t> steps;
+    std::string text;
+    std::vector<int32_t> tokens;
+    int32_t cancel_at = -1;
+  } progress;
+  const auto on_update = [](const ink_sequence* best, int32_t step, void* user) -> int {
+    auto& pr = *static_cast<Progress*>(user);
+    pr.steps.push_back(step);
+    pr.text.assign(best->text, best->text_len);
+    pr.tokens.assign(best->tokens, best->tokens + best->n_tokens);
+    return step != pr.cancel_at;
+  };
+  REQUIRE(ink_generator_on_beam_update(g, on_update, &progress) == INK_OK);
+  REQUIRE(ink_generate(g, prompt.data(), prompt.size(), nullptr, nullptr) == INK_OK);
+  REQUIRE(!progress.steps.empty());
+  CHECK(progress.steps.front() == 0);
+  CHECK(std::is_sorted(progress.steps.begin(), progress.steps.end()));
+  REQUIRE(ink_generator_sequence(g, 0, &seqs[0]) == INK_OK);
+  CHECK(progress.tokens == std::vector<int32_t>(seqs[0].tokens, seqs[0].tokens + seqs[0].n_tokens));
+  progress = Progress{};
+  progress.cancel_at = 2;
+  REQUIRE(ink_generate(g, prompt.data(), prompt.size(), nullptr, nullptr) == INK_OK);
+  CHECK(ink_generator_stop_reason(g) == INK_STOP_CANCELLED);
+  CHECK(progress.steps.back() == 2);
+  REQUIRE(ink_generator_on_beam_update(g, nullptr, nullptr) == INK_OK);
+  progress = Progress{};
+  REQUIRE(ink_generate(g, prompt.data(), prompt.size(), nullptr, nullptr) == INK_OK);
+  CHECK(progress.steps.empty());
+  CHECK(ink_generator_on_beam_update(nullptr, nullptr, nullptr) == INK_ERR_INVALID_ARGUMENT);
   ink_sequence bad{};
   bad.struct_size = sizeof bad;
   CHECK(ink_generator_sequence(g, 3, &bad) == INK_ERR_INVALID_ARGUMENT);

@@ -28,7 +28,7 @@ word ::= [a-z]{1,8})";
 GenerationConfig sampled(std::uint64_t seed, int max_tokens) {
   GenerationConfig c;
   c.max_new_tokens = max_tokens;
-  c.n_ctx = 256;
+  c.n_ctx = 128;  // the model's training context
   c.sampling.seed = seed;
   c.sampling.temperature = 1.0f;
   return c;
@@ -139,7 +139,7 @@ TEST_CASE("grammar generation: each BatchGenerator request keeps its own grammar
   if (!model) return;
   const Grammar a = Grammar::parse(kStoryGrammar);
   const Grammar b = Grammar::parse("root ::= (\"yes\" | \"no\") \" \" [a-z]{2,5} \".\"");
-  BatchGenerator batch(model, {.max_sequences = 4, .n_ctx = 256});
+  BatchGenerator batch(model, {.max_sequences = 4, .n_ctx = 128});
   std::vector<std::pair<RequestId, const Grammar*>> ids;
   for (int i = 0; i < 6; ++i) {
     GenerationConfig c = sampled(static_cast<std::uint64_t>(i), 40);

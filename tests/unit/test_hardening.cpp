@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <cstring>
 #include <filesystem>
@@ -15,6 +16,7 @@
 #include "inkling.h"
 #include "inkling/chat_template.hpp"
 #include "inkling/error.hpp"
+#include "inkling/batch_generator.hpp"
 #include "inkling/generator.hpp"
 #include "inkling/gguf.hpp"
 #include "inkling/gguf_writer.hpp"
@@ -68,6 +70,87 @@ TEST_CASE("learned positions: the context is capped at the training context") {
   const std::vector<inkling::TokenId> prompt{1, 2, 3};
   const auto r = gen.run_tokens(prompt);
   CHECK(r.stop_reason == inkling::StopReason::ContextFull);
+}
+
+TEST_CASE("RoPE models: a context beyond the training context needs an explicit rope_scale") {
+  auto model = load("stories260K-f32.gguf");
+  if (!model) return;
+  const int train = model->config().n_ctx_train;
+  REQUIRE(train == 128);
+  // Refused, naming both numbers and the way beyond: the scale it would take.
+  const auto e = error_of([&] { inkling::KVCache cache(*model, {.n_ctx = 3 * train}); });
+  CHECK(e.code() == ErrorCode::InvalidArgument);
+  const std::string what = e.what();
+  CHECK(what.find("384") != std::string::npos);
+  CHECK(what.find("training context of 128") != std::string::npos);
+  CHECK(what.find("RoPE scale of at least 3") != std::string::npos);
+  CHECK(what.find("--rope-scale") != std::string::npos);
+  // Not enough stretch is refused too; enough is granted.
+  CHECK(error_of([&] { inkling::KVCache cache(*model, {.n_ctx = 3 * train, .rope_scale = 2}); }).code() ==
+        ErrorCode::InvalidArgument);
+  CHECK(inkling::KVCache(*model, {.n_ctx = 3 * train, .rope_scale = 3}).n_ctx() == 3 * train);
+  CHECK(error_of([&] { inkling::KVCache cache(*model, {.rope_scale = 0.5f}); }).code() == ErrorCode::InvalidArgument);
+  // The scale is applied: positions are compressed, so the logits after a few tokens differ.
+  auto last_logits = [&](float scale) {
+    inkling::KVCache cache(*model, {.n_ctx = 64, .rope_scale = scale});
+    inkling::Batch b;
+    for (int p = 0; p < 6; ++p) b.add(1 + 50 * p, p, 0, p == 5);
+    std::vector<float> logits(static_cast<std::size_t>(model->config().n_vocab));
+    model->forward(b, cache, logits);
+    return logits;
+  };
+  const auto plain = last_logits(1), stretched = last_logits(4);
+  float diff = 0;
+  for (std::size_t i = 0; i < plain.size(); ++i) diff = std::max(diff, std::abs(plain[i] - stretched[i]));
+  CHECK(diff > 1e-3f);
+  // Through the generator and the batch (the CLI's --ctx / --rope-scale and the server end here).
+  inkling::GenerationConfig g;
+  g.n_ctx = 2 * train;
+  CHECK(error_of([&] { inkling::Generator gen(model, g); }).code() == ErrorCode::InvalidArgument);
+  g.rope_scale = 2;
+  CHECK(inkling::Generator(model, g).cache().n_ctx() == 2 * train);
+  CHECK(error_of([&] { inkling::BatchGenerator b(model, {.n_ctx = 2 * train}); }).code() == ErrorCode::InvalidArgument);
+  inkling::BatchGenerator batch(model, {.n_ctx = 2 * train, .rope_scale = 2});
+  CHECK(batch.cache().n_ctx() == 2 * train);
+  // The C ABI: n_ctx past the training context fails with the message; rope_scale grants it.
+  const auto path = inkling::test::require_shared("models/stories260K-f32.gguf");
+  ink_model* m = nullptr;
+  REQUIRE(ink_model_load(path->c_str(), nullptr, &m) == INK_OK);
+  ink_generator_params p = ink_generator_params_default();
+  CHECK(p.rope_scale == 1.0f);
+  p.n_ctx = 2 * train;
+  ink_generator* gen = nullptr;
+  CHECK(ink_generator_create(m, &p, &gen) == INK_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(ink_last_error()).find("training context of 128") != std::string::npos);
+  p.rope_scale = 2;
+  REQUIRE(ink_generator_create(m, &p, &gen) == INK_OK);
+  ink_generator_free(gen);
+  // 0 is off (an older caller's struct had padding there): within the training context
+  // it works, beyond it is refused.
+  p.rope_scale = 0;
+  CHECK(ink_generator_create(m, &p, &gen) == INK_ERR_INVALID_ARGUMENT);
+  p.n_ctx = train;
+  REQUIRE(ink_generator_create(m, &p, &gen) == INK_OK);
+  ink_generator_free(gen);
+  ink_batch_params bp = ink_batch_params_default();
+  bp.n_ctx = 2 * train;
+  ink_batch* ib = nullptr;
+  CHECK(ink_batch_create(m, &bp, &ib) == INK_ERR_INVALID_ARGUMENT);
+  bp.rope_scale = 2;
+  REQUIRE(ink_batch_create(m, &bp, &ib) == INK_OK);
+  ink_batch_free(ib);
+  ink_model_free(m);
+}
+
+TEST_CASE("learned positions: rope_scale cannot stretch them") {
+  auto model = load("synth-gpt2.gguf");
+  if (!model) return;
+  const auto e = error_of([&] { inkling::KVCache cache(*model, {.n_ctx = 16, .rope_scale = 2}); });
+  CHECK(e.code() == ErrorCode::InvalidArgument);
+  CHECK(std::string(e.what()).find("no rotary positions") != std::string::npos);
+  const int train = model->config().n_ctx_train;
+  CHECK(std::string(error_of([&] { inkling::KVCache cache(*model, {.n_ctx = train + 1}); }).what()).find("cannot go beyond") !=
+        std::string::npos);
 }
 
 TEST_CASE("digit runs are split in linear time") {

@@ -167,10 +167,10 @@ TEST_CASE("forward validates its inputs before computing") {
 TEST_CASE("a KV cache over the memory budget is refused before anything is allocated") {
   auto m = load("stories260K-f32.gguf");
   if (!m) return;
-  // 5 layers x 512 positions x 32 floats x K and V = 655360 bytes.
-  CHECK_NOTHROW(KVCache(*m, {.n_ctx = 512, .memory_budget = 655360}));
+  // 5 layers x 512 positions x 32 floats x K and V = 655360 bytes (4 x the trained positions).
+  CHECK_NOTHROW(KVCache(*m, {.n_ctx = 512, .rope_scale = 4, .memory_budget = 655360}));
   try {
-    KVCache big(*m, {.n_ctx = 512, .n_seq = 4, .memory_budget = 1 << 20});
+    KVCache big(*m, {.n_ctx = 512, .rope_scale = 4, .n_seq = 4, .memory_budget = 1 << 20});
     FAIL("expected OutOfMemory");
   } catch (const inkling::Error& e) {
     CHECK(e.code() == ErrorCode::OutOfMemory);

@@ -183,15 +183,25 @@ TEST_CASE("unknown tokenizer models and pre-tokenizers are refused by name") {
   CHECK_THROWS_AS([&] { Tokenizer t(*bad_model); }(), Error);
 }
 
-TEST_CASE("WordPiece maps a Hangul syllable to its leading jamo, as llama.cpp's NFD table does") {
+TEST_CASE("WordPiece decomposes a Hangul syllable into all its jamo, as BERT's NFD does") {
   auto tok = load("vocab/ggml-vocab-bert-bge.gguf");
   if (!tok) return;
-  // 한국어 -> ᄒ ᄀ ᄋ (U+1112 U+1100 U+110B): one word of three jamo, not [UNK].
+  // 한국어 -> ᄒ ᅡ ᆫ | ᄀ ᅮ ᆨ | ᄋ ᅥ (L V T, L V T, L V): one word of eight jamo, each a piece
+  // of BERT's vocabulary, as BertTokenizer gives ['ᄒ', '##ᅡ', '##ᆫ', '##ᄀ', ...].
   const auto ids = tok->encode("한국어", false, false);
-  const auto jamo = tok->encode("\u1112\u1100\u110B", false, false);
-  REQUIRE(!ids.empty());
+  const auto jamo = tok->encode("\u1112\u1161\u11AB\u1100\u116E\u11A8\u110B\u1165", false, false);
+  REQUIRE(ids.size() == 8);
   CHECK(ids == jamo);
   CHECK(std::find(ids.begin(), ids.end(), tok->special().unk) == ids.end());
-  // Accents are stripped the same way (é -> e).
+  std::string pieces;
+  for (TokenId id : ids) pieces += tok->token_to_piece(id, true);
+  CHECK(pieces.find("\u1112\u1161\u11AB\u1100\u116E\u11A8\u110B\u1165") != std::string::npos);
+  // Not llama.cpp's leading jamo alone (its NFD table keeps one code point per character).
+  CHECK(ids != tok->encode("\u1112\u1100\u110B", false, false));
+  // A syllable without a trailing consonant is two jamo: 가 = ᄀ ᅡ; the first and last
+  // syllables of the block decompose too.
+  CHECK(tok->encode("가", false, false) == tok->encode("\u1100\u1161", false, false));
+  CHECK(tok->encode("\uD7A3", false, false) == tok->encode("\u1112\u1175\u11C2", false, false));
+  // Accents are stripped (é -> e), as before.
   CHECK(tok->encode("café", false, false) == tok->encode("cafe", false, false));
 }

@@ -75,6 +75,7 @@ pub struct ink_generator_params {
     pub grammar: *const c_char,
     pub json_schema: *const c_char,
     pub json_whitespace_flexible: i32,
+    pub rope_scale: f32,
 }
 
 #[repr(C)]

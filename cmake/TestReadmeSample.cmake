@@ -1,0 +1,67 @@
+# ctest -P script: the README's `--show-probs` sample is what `inkling run` really prints.
+# The command on the sample's first line is run (piped: the plain-text view) and every
+# line the README shows, up to a "..." line, must match the output's line with the same
+# number, digits aside (a last digit may differ between CPUs; the layout, tokens and
+# columns may not).
+cmake_policy(SET CMP0007 NEW)  # keep empty lines as list elements
+file(READ ${README} readme)
+string(FIND "${readme}" "## Watching the model think" at)
+if(at EQUAL -1)
+  message(FATAL_ERROR "README.md has no '## Watching the model think' section")
+endif()
+string(SUBSTRING "${readme}" ${at} -1 section)
+string(FIND "${section}" "```\n$ " start)
+string(SUBSTRING "${section}" ${start} -1 section)
+string(SUBSTRING "${section}" 4 -1 section)  # past the fence
+string(FIND "${section}" "\n```" end)
+string(SUBSTRING "${section}" 0 ${end} block)
+
+# Lines as a CMake list: ';' and brackets would split or join elements, so mask them.
+function(to_lines var text)
+  string(REGEX REPLACE "[0-9]" "9" text "${text}")
+  string(REPLACE ";" "<semicolon>" text "${text}")
+  string(REPLACE "[" "<lb>" text "${text}")
+  string(REPLACE "]" "<rb>" text "${text}")
+  string(REPLACE "\n" ";" text "${text}")
+  set(${var} "${text}" PARENT_SCOPE)
+endfunction()
+
+string(FIND "${block}" "\n" eol)
+math(EXPR command_length "${eol} - 2")
+string(SUBSTRING "${block}" 2 ${command_length} command)  # past "$ "
+math(EXPR eol "${eol} + 1")
+string(SUBSTRING "${block}" ${eol} -1 shown)
+separate_arguments(args UNIX_COMMAND "${command}")
+list(POP_FRONT args program)
+if(NOT program MATCHES "inkling$")
+  message(FATAL_ERROR "the sample's command does not run inkling: ${command}")
+endif()
+execute_process(COMMAND ${EMULATOR} ${CLI} ${args} OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "${command} failed (${rc}):\n${out}\n${err}")
+endif()
+to_lines(want "${shown}")
+to_lines(got "${out}")
+list(LENGTH got n_got)
+set(i 0)
+set(compared 0)
+foreach(line IN LISTS want)
+  string(STRIP "${line}" bare)
+  if(bare STREQUAL "...")
+    break()
+  endif()
+  if(i GREATER_EQUAL n_got)
+    message(FATAL_ERROR "the README shows more lines than `${command}` prints:\n${out}")
+  endif()
+  list(GET got ${i} real)
+  if(NOT line STREQUAL real)
+    message(FATAL_ERROR "README sample line ${i} differs from the real output (digits masked):\n"
+                        "README: ${line}\nreal:   ${real}\nfull output:\n${out}")
+  endif()
+  math(EXPR i "${i} + 1")
+  math(EXPR compared "${compared} + 1")
+endforeach()
+if(compared LESS 5)
+  message(FATAL_ERROR "the README sample shows only ${compared} lines")
+endif()
+message(STATUS "README --show-probs sample: ${compared} lines match `${command}`")
