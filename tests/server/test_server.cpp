@@ -606,7 +606,8 @@ TEST_CASE("llama.cpp's sampler fields change the text; the seed used is reported
            {R"({"prompt": "hi", "xtc_probability": 2})", "xtc_probability"},
            {R"({"prompt": "hi", "samplers": ["top_k", "banana"]})", "samplers"},
            {R"({"prompt": "hi", "samplers": 5})", "samplers"}}) {
-    CAPTURE(body);
+    const std::string& body_shown = body;  // clang 14 cannot capture a structured binding
+    CAPTURE(body_shown);
     auto res = c.Post("/v1/completions", body, "application/json");
     REQUIRE(res);
     CHECK(res->status == 400);

@@ -365,7 +365,8 @@ TEST_CASE("fields the server cannot honour, banned vocabularies and oversized pr
            {"best_of", 3},
            {"num_beams", 2},
            {"grammar", "root ::= \"a\""}}) {
-    CAPTURE(field);
+    const std::string& field_shown = field;  // clang 14 cannot capture a structured binding
+    CAPTURE(field_shown);
     const auto [status, e] = post({{"prompt", "Once"}, {"max_tokens", 2}, {field, value}});
     CHECK(status == 400);
     CHECK(e["error"]["param"] == field);
