@@ -30,7 +30,7 @@ const char* kSchema = R"({"type":"object","properties":{
   "email":{"type":"string"},
   "tags":{"type":"array","items":{"type":"string"},"maxItems":8},
   "address":{"type":"object","properties":{"street":{"type":"string"},"city":{"type":"string"},
-             "zip":{"type":"string","minLength":5,"maxLength":5}},"required":["city"]},
+             "zip":{"type":"string","minLength":5,"maxLength":5}},"required":["city"],"additionalProperties":false},
   "active":{"type":"boolean"}},
   "required":["name","age","tags","active"],"additionalProperties":false})";
 
@@ -146,6 +146,7 @@ void BM_Generate(benchmark::State& state) {
     tokens += inkling::Generator(model, c).run("{").tokens.size();
   }
   state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(tokens), benchmark::Counter::kIsRate);
+  state.counters["per_token"] = benchmark::Counter(static_cast<double>(tokens), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstring>
 #include <numeric>
 
@@ -47,6 +48,44 @@ std::vector<TokenId> token_array(const json& a, const std::string& where) {
     ids.push_back(static_cast<TokenId>(t.get<long long>()));
   }
   return ids;
+}
+
+// llama.cpp's embd_normalize: -1 none, 0 max-abs scaled to the int16 range, 1 taxicab,
+// 2 Euclidean, p > 2 the p-norm (2 is done by the Embedder itself).
+void normalize(std::vector<float>& v, int norm) {
+  double sum = 0;
+  if (norm == -1) return;
+  if (norm == 0) {
+    for (float x : v) sum = std::max(sum, static_cast<double>(std::fabs(x)));
+    sum /= 32760.0;
+  } else {
+    for (float x : v) sum += std::pow(std::fabs(static_cast<double>(x)), norm);
+    sum = std::pow(sum, 1.0 / norm);
+  }
+  const double scale = sum > 0 ? 1.0 / sum : 0.0;
+  for (float& x : v) x = static_cast<float>(x * scale);
+}
+
+Pooling request_pooling(const json& j) {
+  if (!j.contains("pooling")) return Pooling::Default;
+  const auto p = j["pooling"].is_string() ? parse_pooling(j["pooling"].get<std::string>()) : std::nullopt;
+  if (!p || *p == Pooling::Rank)
+    throw ApiError(400, "'pooling' must be \"mean\", \"cls\" or \"last\" (reranking is /v1/rerank)",
+                   "invalid_request_error", "pooling");
+  if (*p == Pooling::None)
+    throw ApiError(400, "'pooling' \"none\" gives a vector per token, which is not the OpenAI shape",
+                   "invalid_request_error", "pooling");
+  return *p;
+}
+
+int request_norm(const json& j) {
+  if (!j.contains("embd_normalize")) return 2;
+  if (!j["embd_normalize"].is_number_integer() || j["embd_normalize"].get<long long>() < -1 ||
+      j["embd_normalize"].get<long long>() > 64)
+    throw ApiError(400, "'embd_normalize' must be an integer from -1 to 64 (-1 none, 0 max-abs int16, 1 taxicab, 2 "
+                        "Euclidean, p > 2 p-norm)",
+                   "invalid_request_error", "embd_normalize");
+  return static_cast<int>(j["embd_normalize"].get<long long>());
 }
 
 }  // namespace
@@ -107,19 +146,33 @@ json EmbeddingService::embeddings(const std::string& body, const ServingContext&
     format = j["encoding_format"].get<std::string>();
   }
 
+  const Pooling pooling = request_pooling(j);
+  const int norm = request_norm(j);
+
   Embeddings result;
   {
     std::lock_guard lock(mutex_);
+    const std::pair<Pooling, bool> key{pooling, norm == 2};
+    auto it = embedders_.find(key);
+    if (it == embedders_.end()) {
+      try {
+        it = embedders_.emplace(key, Embedder(model_, EmbedOptions{.pooling = pooling, .normalize = norm == 2})).first;
+      } catch (const Error& e) {
+        rethrow(e, j.contains("pooling") ? "pooling" : "model");
+      }
+    }
+    Embedder& embedder = it->second;
     try {
-      if (!embedder_) embedder_.emplace(model_, EmbedOptions{});
-      if (j.contains("dimensions") && (!j["dimensions"].is_number_integer() || j["dimensions"] != embedder_->dim()))
-        throw ApiError(400, "'dimensions' can only be this model's " + std::to_string(embedder_->dim()),
+      if (j.contains("dimensions") && (!j["dimensions"].is_number_integer() || j["dimensions"] != embedder.dim()))
+        throw ApiError(400, "'dimensions' can only be this model's " + std::to_string(embedder.dim()),
                        "invalid_request_error", "dimensions");
-      result = texts.empty() ? embedder_->embed_tokens(token_inputs) : embedder_->embed(texts);
+      result = texts.empty() ? embedder.embed_tokens(token_inputs) : embedder.embed(texts);
     } catch (const Error& e) {
       rethrow(e, "input");
     }
   }
+  if (norm != 2)
+    for (auto& v : result.vectors) normalize(v, norm);
   json data = json::array();
   for (std::size_t i = 0; i < result.vectors.size(); ++i)
     data.push_back({{"object", "embedding"},

@@ -2,8 +2,16 @@
 // ids or an array of such arrays; encoding_format "float" or "base64") and /v1/rerank (the
 // shape llama.cpp's and Jina's servers use: "query", "documents", "top_n",
 // "return_documents"; results sorted by relevance_score, highest first).
+//
+// Per request, beyond OpenAI's fields: "embd_normalize" as llama.cpp's server reads it
+// (-1 none, 0 max-abs scaled to int16, 1 taxicab, 2 Euclidean = the default, p > 2 the
+// p-norm), and "pooling" ("mean", "cls" or "last"; default: the model's own), which
+// llama.cpp only takes per server (--pooling): here a model that declares no pooling (a
+// decoder) can still serve embeddings. "none" (a vector per token) is not OpenAI's shape
+// and is refused, as llama.cpp refuses it on this endpoint; "rank" is /v1/rerank's.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -31,7 +39,7 @@ class EmbeddingService {
  private:
   std::shared_ptr<const Model> model_;
   std::mutex mutex_;
-  std::optional<Embedder> embedder_;
+  std::map<std::pair<Pooling, bool>, Embedder> embedders_;  // by pooling and L2 normalisation
   std::optional<Reranker> reranker_;
 };
 

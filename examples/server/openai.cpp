@@ -303,7 +303,7 @@ CompletionRequest parse_request(const std::string& text, bool chat, const Servin
                               " tokens of context can hold (at most " + std::to_string(ctx.max_prompt_bytes) + " bytes)",
                      "invalid_request_error", chat ? "messages" : "prompt", "context_length_exceeded");
   };
-  const StructuredOutput structured = read_structured_output(body, chat, ctx, r);
+  const StructuredOutput structured = read_structured_output(body, text, chat, ctx, r);
   r.tools = structured.tools;
   const Tokenizer& tok = ctx.model->tokenizer();
   if (chat) {

@@ -7,6 +7,7 @@ namespace inkling::server {
 namespace {
 
 using json = nlohmann::json;
+using ordered_json = nlohmann::ordered_json;
 
 [[noreturn]] void bad(const std::string& param, const std::string& message) {
   throw ApiError(400, message, "invalid_request_error", param);
@@ -20,7 +21,7 @@ Grammar compile(const std::string& gbnf, const std::string& param) {
   }
 }
 
-std::string schema_grammar(const json& schema, const std::string& param) {
+std::string schema_grammar(const ordered_json& schema, const std::string& param) {
   try {
     return json_schema_to_gbnf(schema.dump());
   } catch (const Error& e) {
@@ -28,7 +29,7 @@ std::string schema_grammar(const json& schema, const std::string& param) {
   }
 }
 
-void read_response_format(const json& f, CompletionRequest& r) {
+void read_response_format(const json& f, const ordered_json& ordered, CompletionRequest& r) {
   if (!f.is_object() || !f.contains("type") || !f["type"].is_string())
     bad("response_format", "'response_format' must be an object with a string 'type'");
   const std::string type = f["type"].get<std::string>();
@@ -40,16 +41,17 @@ void read_response_format(const json& f, CompletionRequest& r) {
     if (js == f.end() || !js->is_object() || !js->contains("schema"))
       bad("response_format", "'response_format' of type json_schema needs 'json_schema': {\"schema\": ...}");
     if (js->contains("strict") && !(*js)["strict"].is_boolean()) bad("response_format", "'json_schema.strict' must be a boolean");
-    r.config.grammar = compile(schema_grammar((*js)["schema"], "response_format"), "response_format");
+    r.config.grammar = compile(schema_grammar(ordered.at("json_schema").at("schema"), "response_format"), "response_format");
   } else {
     bad("response_format", "'response_format.type' must be text, json_object or json_schema, got '" + type + "'");
   }
 }
 
-std::vector<ToolSpec> read_tools(const json& tools) {
+std::vector<ToolSpec> read_tools(const json& tools, const ordered_json& ordered) {
   if (!tools.is_array()) bad("tools", "'tools' must be an array");
   std::vector<ToolSpec> out;
-  for (const json& t : tools) {
+  for (std::size_t i = 0; i < tools.size(); ++i) {
+    const json& t = tools[i];
     if (!t.is_object() || t.value("type", "") != "function" || !t.contains("function") || !t["function"].is_object())
       bad("tools", "each tool must be {\"type\": \"function\", \"function\": {...}}");
     const json& f = t["function"];
@@ -59,7 +61,7 @@ std::vector<ToolSpec> read_tools(const json& tools) {
     if (f.contains("description") && f["description"].is_string()) s.description = f["description"].get<std::string>();
     if (f.contains("parameters") && !f["parameters"].is_null()) {
       if (!f["parameters"].is_object()) bad("tools", "the parameters of '" + s.name + "' must be a JSON Schema object");
-      s.parameters = f["parameters"].dump();
+      s.parameters = ordered.at(i).at("function").at("parameters").dump();
     }
     out.push_back(std::move(s));
   }
@@ -68,9 +70,10 @@ std::vector<ToolSpec> read_tools(const json& tools) {
 
 }  // namespace
 
-// llama.cpp server's own fields: "grammar" (GBNF text) and "json_schema" (a schema object).
-// One way to constrain the output per request: two are refused, never one dropped.
-void read_llama_constraints(const json& body, CompletionRequest& r) {
+// llama.cpp server's own fields: "grammar" (GBNF text) and "json_schema" (a schema object,
+// read from `ordered` so its properties keep their written order). One way to constrain
+// the output per request: two are refused, never one dropped.
+void read_llama_constraints(const json& body, const ordered_json& ordered, CompletionRequest& r) {
   const auto g = body.find("grammar");
   const auto js = body.find("json_schema");
   const bool has_grammar = g != body.end() && !g->is_null();
@@ -85,19 +88,23 @@ void read_llama_constraints(const json& body, CompletionRequest& r) {
   }
   if (has_schema) {
     if (!js->is_object() && !js->is_boolean()) bad("json_schema", "'json_schema' must be a JSON Schema object");
-    r.config.grammar = compile(schema_grammar(*js, "json_schema"), "json_schema");
+    r.config.grammar = compile(schema_grammar(ordered.at("json_schema"), "json_schema"), "json_schema");
   }
 }
 
-StructuredOutput read_structured_output(const json& body, bool chat, const ServingContext& ctx, CompletionRequest& r) {
+StructuredOutput read_structured_output(const json& body, const std::string& raw_body, bool chat, const ServingContext& ctx,
+                                        CompletionRequest& r) {
   StructuredOutput out;
   const auto rf = body.find("response_format");
   const bool has_format = rf != body.end() && !rf->is_null();
-  if (has_format) read_response_format(*rf, r);
-  read_llama_constraints(body, r);
   const auto tools = body.find("tools");
-  const auto choice = body.find("tool_choice");
   const bool has_tools = tools != body.end() && !tools->is_null() && !(tools->is_array() && tools->empty());
+  const auto js = body.find("json_schema");
+  const bool has_schema = js != body.end() && !js->is_null();
+  const ordered_json ordered = has_format || has_tools || has_schema ? ordered_json::parse(raw_body) : ordered_json();
+  if (has_format) read_response_format(*rf, ordered.at("response_format"), r);
+  read_llama_constraints(body, ordered, r);
+  const auto choice = body.find("tool_choice");
   if (!has_tools) {
     if (choice != body.end() && !choice->is_null() && *choice != "none" && *choice != "auto")
       bad("tool_choice", "'tool_choice' needs 'tools'");
@@ -105,7 +112,7 @@ StructuredOutput read_structured_output(const json& body, bool chat, const Servi
   }
   if (!chat) bad("tools", "'tools' needs /v1/chat/completions");
   if (r.config.grammar) bad("tools", "'tools' cannot be combined with a JSON 'response_format', 'grammar' or 'json_schema'");
-  out.tool_specs = read_tools(*tools);
+  out.tool_specs = read_tools(*tools, ordered.at("tools"));
   try {
     out.format = std::make_shared<const ToolFormat>(ToolFormat::for_template(*ctx.chat));
   } catch (const Error& e) {

@@ -24,8 +24,11 @@ struct StructuredOutput {
   std::vector<ToolSpec> tool_specs;         // also with tool_choice "none": they are shown
   std::shared_ptr<const ToolFormat> format; // to render the prompt when tool_specs is set
 };
-StructuredOutput read_structured_output(const nlohmann::json& body, bool chat, const ServingContext& ctx,
-                                        CompletionRequest& r);
+// `raw_body` is the text `body` was parsed from: schemas are read from it again with
+// their keys in the order written (nlohmann::json sorts them), since properties are
+// generated in schema order.
+StructuredOutput read_structured_output(const nlohmann::json& body, const std::string& raw_body, bool chat,
+                                        const ServingContext& ctx, CompletionRequest& r);
 // After the request's stop tokens are final: the grammar's mask cache, shared by its
 // n choices.
 void finish_structured_output(CompletionRequest& r, const ServingContext& ctx);

@@ -92,7 +92,11 @@ struct RerankOptions {
 };
 
 // Scores documents against a query: for BERT rerankers the classification head
-// (cls.weight / cls.output.weight) on "[CLS] query [SEP] document [SEP]"; for decoder
+// (cls.weight / cls.output.weight) on "[CLS] query [SEP] document [SEP]", every token
+// with token type 0, the document's too: llama.cpp's BERT graph adds type 0 to every
+// token (rank pooling included), and scores are meant to match it; a cross-encoder
+// trained with segment ids (type 1 for the second text, as Hugging Face feeds it)
+// therefore scores a little differently from its original; for decoder
 // models logit("yes") - logit("no") at the end of the reranking prompt. Higher is more
 // relevant. One thread at a time per Reranker.
 class Reranker {

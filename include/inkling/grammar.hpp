@@ -96,6 +96,8 @@ class GrammarMatcher {
 
  private:
   friend class TokenConstraint;
+  // Continues on a walker that already knows the grammar's states (see TokenMaskCache).
+  GrammarMatcher(Grammar grammar, std::shared_ptr<detail::StackWalker> walker);
   Grammar grammar_;
   std::shared_ptr<detail::StackWalker> walker_;
   std::uint32_t state_ = 0;
@@ -124,7 +126,9 @@ class GrammarVocab {
 
 // Per-state token classification for one grammar and one vocabulary, computed lazily on
 // first use of each state and kept. Thread-safe: share it between the constraints (and
-// requests) that use the same grammar.
+// requests) that use the same grammar. It also keeps the byte automata of finished
+// constraints for the next ones, so that a new request does not rebuild, byte by byte,
+// the states the previous requests already went through.
 class TokenMaskCache {
  public:
   TokenMaskCache(Grammar grammar, std::shared_ptr<const GrammarVocab> vocab);
@@ -143,13 +147,18 @@ class TokenMaskCache {
 class TokenConstraint {
  public:
   explicit TokenConstraint(std::shared_ptr<TokenMaskCache> cache);
+  ~TokenConstraint();  // hands its automaton back to the cache when no copy shares it
+  TokenConstraint(const TokenConstraint&) = default;
+  TokenConstraint& operator=(const TokenConstraint&) = default;
+  TokenConstraint(TokenConstraint&&) noexcept = default;
+  TokenConstraint& operator=(TokenConstraint&&) noexcept = default;
 
   // The tokens that may come next: bit (id % 64) of word (id / 64) is set when token id
   // is allowed. End tokens are allowed exactly when can_end().
   void allowed(std::vector<std::uint64_t>& bits);
   // Sets the logit of every disallowed token to -inf (logits.size() may exceed the
-  // vocabulary: the extra ids are disallowed).
-  void apply(std::span<float> logits);
+  // vocabulary: the extra ids are disallowed). Returns whether a logit above -inf is left.
+  bool apply(std::span<float> logits);
   // Whether one token may come next (cheaper than allowed() for a single id).
   bool is_allowed(TokenId id) const;
   // Advances over the token. Error(InvalidArgument) naming the token if it is not allowed

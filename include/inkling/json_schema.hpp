@@ -2,9 +2,14 @@
 // validates against the schema.
 //
 // Supported: type (object, array, string, number, integer, boolean, null, or a list of
-// them), properties, required, additionalProperties (false, true or a schema; with
-// `properties`, only the listed properties are generated), enum, const, anyOf, oneOf,
-// $ref to "#", "#/$defs/..." or "#/definitions/..." (recursion included), items,
+// them), properties, required, additionalProperties (false; true, a schema, or absent:
+// after the listed properties, any number of other keys, never one of the listed names,
+// with values of that schema, any value for true / absent), enum, const, anyOf, oneOf
+// (when its alternatives provably exclude each other: different types, different
+// consts or enum values, integer ranges that do not meet, or object alternatives told
+// apart by a property; otherwise refused with Error(Unsupported) naming the two
+// alternatives, as a grammar can only offer their union), $ref to "#", "#/$defs/..." or
+// "#/definitions/..." (recursion included), items,
 // minItems, maxItems, minLength, maxLength, minimum / maximum / exclusiveMinimum /
 // exclusiveMaximum on integers, and string format date, time, date-time and uuid.
 // Annotations (title, description, default, examples, $schema, $id, $comment, ...) are
@@ -12,7 +17,9 @@
 // is (a JSON pointer), never silently dropped.
 //
 // Properties come out in the schema's order; required ones always, optional ones may be
-// left out. Numbers are bounded in length (16 significant digits, 3 exponent digits) so
+// left out. Extra keys are written canonically (escapes only where JSON needs them), so
+// that "not a listed name" can be decided on the text; they may repeat one another (a
+// grammar cannot remember every key written so far). Numbers are bounded in length (16 significant digits, 3 exponent digits) so
 // that a generation can always end.
 #pragma once
 

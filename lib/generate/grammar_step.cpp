@@ -38,12 +38,7 @@ std::optional<TokenConstraint> make_constraint(const Model& model, const Generat
   return TokenConstraint(std::move(cache));
 }
 
-bool mask_logits(TokenConstraint& c, std::span<float> logits) {
-  c.apply(logits);
-  for (float l : logits)
-    if (l != -INFINITY) return true;
-  return false;
-}
+bool mask_logits(TokenConstraint& c, std::span<float> logits) { return c.apply(logits); }
 
 void trim_draft(const TokenConstraint& c, std::vector<TokenId>& draft) {
   TokenConstraint walk = c;

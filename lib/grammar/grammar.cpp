@@ -39,6 +39,10 @@ GrammarMatcher::GrammarMatcher(Grammar grammar)
     : grammar_(std::move(grammar)), walker_(std::make_shared<detail::StackWalker>(grammar_.shared_data())) {
   state_ = walker_->initial();
 }
+GrammarMatcher::GrammarMatcher(Grammar grammar, std::shared_ptr<detail::StackWalker> walker)
+    : grammar_(std::move(grammar)), walker_(std::move(walker)) {
+  state_ = walker_->initial();
+}
 GrammarMatcher::~GrammarMatcher() = default;
 GrammarMatcher::GrammarMatcher(const GrammarMatcher&) = default;
 GrammarMatcher& GrammarMatcher::operator=(const GrammarMatcher&) = default;

@@ -14,6 +14,8 @@
 
 #include "grammar/gbnf_text.hpp"
 #include "grammar/int_range.hpp"
+#include "grammar/json_key_except.hpp"
+#include "grammar/json_schema_disjoint.hpp"
 #include "inkling/error.hpp"
 
 namespace inkling {
@@ -120,7 +122,25 @@ class Converter {
   std::string visit_string(const Json& s, const std::string& path);
   std::string visit_integer(const Json& s, const std::string& path);
   const Json& resolve(const std::string& ref, const std::string& path) const;
+  void check_exclusive(const Json& alts, const std::string& path) const;
+  std::string object_body(const std::vector<std::pair<std::string, std::string>>& props, const std::vector<bool>& required,
+                          const std::string& extra);
 };
+
+// The grammar offers the union of the alternatives: that is oneOf only when no value
+// matches two of them. Refused, never silently weakened to anyOf, when that is not proved.
+void Converter::check_exclusive(const Json& alts, const std::string& path) const {
+  const auto follow = [&](const std::string& ref) -> const Json& { return resolve(ref, path); };
+  for (std::size_t i = 0; i < alts.size(); ++i)
+    for (std::size_t j = i + 1; j < alts.size(); ++j)
+      if (!detail::schemas_disjoint(alts[i], alts[j], follow))
+        throw Error(ErrorCode::Unsupported,
+                    "json schema: oneOf at " + where(path) + ": alternatives " + std::to_string(i) + " and " +
+                        std::to_string(j) +
+                        " may both match a value, and a grammar cannot make exactly one match (use anyOf if either "
+                        "may, or make them disjoint: different types, consts, integer ranges, or a property both "
+                        "require with different consts)");
+}
 
 std::string Converter::visit(const Json& s, const std::string& path) {
   if (s.is_boolean()) {
@@ -155,6 +175,7 @@ std::string Converter::visit(const Json& s, const std::string& path) {
     if (auto k = others({key}); !k.empty()) unsupported(path, std::string("the keyword '") + k + "' beside " + key);
     const Json& alts = s[key];
     if (!alts.is_array() || alts.empty()) invalid(path + "/" + key, std::string(key) + " must be a non-empty array");
+    if (std::string_view(key) == "oneOf") check_exclusive(alts, path + "/oneOf");
     std::string body;
     for (std::size_t i = 0; i < alts.size(); ++i)
       body += (i ? " | " : "") + visit(alts[i], path + "/" + key + "/" + std::to_string(i));
@@ -263,8 +284,27 @@ std::string Converter::visit_object(const Json& s, const std::string& path) {
     const std::string kv = "string" + w + " \":\"" + w + " " + value;
     return new_rule("object", "\"{\"" + w + " (" + kv + " (\",\"" + w + " " + kv + ")*)?" + w + " \"}\"");
   }
-  if (!addl.is_boolean()) visit(addl, path + "/additionalProperties");  // refused keywords still count
-  // first[i]: properties i.. when none was written yet; later[i]: after one was (commas).
+  // Keys beyond the listed ones: any other name, its value as additionalProperties says
+  // (absent or true: any value).
+  std::string extra;
+  if (!(addl.is_boolean() && !addl.get<bool>())) {
+    const std::string value = addl.is_boolean() ? "value" : visit(addl, path + "/additionalProperties");
+    std::vector<std::string> names;
+    for (const auto& item : s["properties"].items()) names.push_back(item.key());
+    const std::string key = detail::json_key_except(
+        names, [this](const std::string& base, std::string body) { return new_rule(base, std::move(body)); });
+    extra = new_rule("extra", key + w + " \":\"" + w + " " + value);
+  }
+  return object_body(props, required, extra);
+}
+
+// "{" the listed properties in order (optional ones may be left out), then any number
+// of `extra` key-value pairs (when not empty), "}".
+std::string Converter::object_body(const std::vector<std::pair<std::string, std::string>>& props,
+                                   const std::vector<bool>& required, const std::string& extra) {
+  const std::string w = w_;
+  // first[i]: properties i.. when none was written yet, at least one of them; later[i]:
+  // after one was (commas), possibly none.
   const std::size_t n = props.size();
   std::vector<std::string> first(n + 1), later(n + 1);
   for (std::size_t i = n; i-- > 0;) {
@@ -275,10 +315,19 @@ std::string Converter::visit_object(const Json& s, const std::string& path) {
     if (!required[i] && !later[i + 1].empty()) l = "(\",\"" + w + " " + kv + rest_later + " | " + later[i + 1] + ")";
     later[i] = new_rule("props", l);
     std::string f = kv + rest_later;
-    if (!required[i]) f = first[i + 1].empty() ? "(" + f + ")?" : "(" + f + " | " + first[i + 1] + ")";
+    if (!required[i] && !first[i + 1].empty()) f = "(" + f + " | " + first[i + 1] + ")";
     first[i] = new_rule("props", f);
   }
-  return new_rule("object", "\"{\"" + w + " " + first[0] + w + " \"}\"");
+  const bool any_required = std::find(required.begin(), required.end(), true) != required.end();
+  std::string body;
+  if (extra.empty()) {
+    body = any_required ? first[0] : "(" + first[0] + ")?";
+  } else {
+    const std::string extras = "(\",\"" + w + " " + extra + ")*";
+    body = first[0] + " " + extras;
+    if (!any_required) body = "(" + body + " | " + extra + " " + extras + ")?";
+  }
+  return new_rule("object", "\"{\"" + w + " " + body + w + " \"}\"");
 }
 
 std::string Converter::visit_array(const Json& s, const std::string& path) {

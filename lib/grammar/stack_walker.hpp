@@ -59,6 +59,18 @@ class StackWalker {
 
   // The mask cache entry of each node's top frames, filled in by TokenConstraint.
   std::vector<const MaskEntry*>& node_entries() { return node_entries_; }
+  // Per set, filled in by TokenConstraint on the set's first mask: the tokens its
+  // members' entries left uncertain that the set does allow (the rest of them it does
+  // not). A set is a whole parse state, so this settles them for good: later masks of
+  // the same state only OR the entries' bitsets and set these bits.
+  struct Extras {
+    bool known = false;
+    std::vector<std::int32_t> allowed;  // token ids
+  };
+  Extras& extras(std::uint32_t set) {
+    if (extras_.size() <= set) extras_.resize(sets_.size());
+    return extras_[set];
+  }
 
  private:
   struct SetKeyHash {
@@ -77,6 +89,7 @@ class StackWalker {
   std::unordered_map<Set, std::uint32_t, SetKeyHash, SetKeyEq> set_ids_;
   std::unordered_map<std::uint64_t, std::uint32_t> steps_;
   std::vector<const MaskEntry*> node_entries_;
+  std::vector<Extras> extras_;  // by set id (grown on demand)
   std::vector<std::int32_t> scratch_;
 
   std::int32_t intern_node(std::uint32_t pos, std::int32_t parent);

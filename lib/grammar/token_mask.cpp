@@ -18,6 +18,9 @@ void VocabData::build(std::vector<std::string> pieces, std::span<const TokenId> 
     bytes += p;
     offsets.push_back(static_cast<std::uint32_t>(bytes.size()));
   }
+  end_ids.clear();
+  for (TokenId id = 0; id < n_vocab; ++id)
+    if (is_end[static_cast<std::size_t>(id)]) end_ids.push_back(id);
   sorted.clear();
   for (TokenId id = 0; id < n_vocab; ++id)
     if (!is_end[static_cast<std::size_t>(id)] && !pieces[static_cast<std::size_t>(id)].empty()) sorted.push_back(id);
@@ -101,6 +104,24 @@ std::size_t MaskCacheImpl::size() const {
   return entries_.size();
 }
 
+std::shared_ptr<StackWalker> MaskCacheImpl::take_walker() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!idle_.empty()) {
+      std::shared_ptr<StackWalker> w = std::move(idle_.back());
+      idle_.pop_back();
+      return w;
+    }
+  }
+  return std::make_shared<StackWalker>(grammar.shared_data());
+}
+
+void MaskCacheImpl::give_back(std::shared_ptr<StackWalker> walker) {
+  if (walker->size() > kMaxWalkerSize) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (idle_.size() < kMaxIdle) idle_.push_back(std::move(walker));
+}
+
 }  // namespace detail
 
 namespace {
@@ -141,7 +162,15 @@ std::size_t TokenMaskCache::entries() const { return impl_->size(); }
 
 TokenConstraint::TokenConstraint(std::shared_ptr<TokenMaskCache> cache)
     : cache_(cache ? std::move(cache) : throw Error(ErrorCode::InvalidArgument, "grammar: TokenConstraint needs a mask cache")),
-      matcher_(cache_->grammar()) {}
+      matcher_(cache_->grammar(), cache_->impl_->take_walker()) {}
+
+TokenConstraint::~TokenConstraint() {
+  if (!cache_ || !matcher_.walker_ || matcher_.walker_.use_count() != 1) return;
+  try {
+    cache_->impl_->give_back(std::move(matcher_.walker_));
+  } catch (...) {  // out of memory keeping it: the walker is just freed
+  }
+}
 
 void TokenConstraint::allowed(std::vector<std::uint64_t>& bits) {
   const detail::VocabData& v = cache_->vocab().data();
@@ -154,31 +183,59 @@ void TokenConstraint::allowed(std::vector<std::uint64_t>& bits) {
     detail::walk_tokens(w, state, v, nullptr, bits, nullptr);  // rare: a token ended inside a character
     return;
   }
+  const bool known = w.extras(state).known;
   scratch_.clear();
   for (std::int32_t m : members) {
     if (m < 0) continue;
     const detail::MaskEntry*& entry = w.node_entries()[static_cast<std::size_t>(m)];
     if (!entry) entry = &cache_->impl_->entry_for(w, m);
     for (std::size_t i = 0; i < bits.size(); ++i) bits[i] |= entry->accepted[i];
-    scratch_.insert(scratch_.end(), entry->uncertain.begin(), entry->uncertain.end());
+    if (!known) scratch_.insert(scratch_.end(), entry->uncertain.begin(), entry->uncertain.end());
   }
-  std::sort(scratch_.begin(), scratch_.end());
-  scratch_.erase(std::unique(scratch_.begin(), scratch_.end()), scratch_.end());
-  std::erase_if(scratch_, [&](std::uint32_t idx) {
-    const auto id = static_cast<std::size_t>(v.sorted[idx]);
-    return (bits[id >> 6] >> (id & 63)) & 1;
-  });
-  if (!scratch_.empty()) detail::walk_tokens(w, state, v, &scratch_, bits, nullptr);
+  if (known) {
+    for (std::int32_t id : w.extras(state).allowed) bits[static_cast<std::size_t>(id) >> 6] |= std::uint64_t{1} << (id & 63);
+  } else {  // the state's first mask: walk its uncertain tokens, remember which passed
+    std::sort(scratch_.begin(), scratch_.end());
+    scratch_.erase(std::unique(scratch_.begin(), scratch_.end()), scratch_.end());
+    std::erase_if(scratch_, [&](std::uint32_t idx) {
+      const auto id = static_cast<std::size_t>(v.sorted[idx]);
+      return (bits[id >> 6] >> (id & 63)) & 1;
+    });
+    if (!scratch_.empty()) detail::walk_tokens(w, state, v, &scratch_, bits, nullptr);
+    std::vector<std::int32_t> passed;
+    for (std::uint32_t idx : scratch_) {
+      const TokenId id = v.sorted[idx];
+      if ((bits[static_cast<std::size_t>(id) >> 6] >> (id & 63)) & 1) passed.push_back(id);
+    }
+    detail::StackWalker::Extras& e = w.extras(state);  // after the walk: it may have grown the table
+    e.allowed = std::move(passed);
+    e.known = true;
+  }
   if (matcher_.can_end())
-    for (TokenId id = 0; id < v.n_vocab; ++id)
-      if (v.is_end[static_cast<std::size_t>(id)]) bits[static_cast<std::size_t>(id) >> 6] |= std::uint64_t{1} << (id & 63);
+    for (TokenId id : v.end_ids) bits[static_cast<std::size_t>(id) >> 6] |= std::uint64_t{1} << (id & 63);
 }
 
-void TokenConstraint::apply(std::span<float> logits) {
+bool TokenConstraint::apply(std::span<float> logits) {
   allowed(bits_);
-  const std::size_t n = static_cast<std::size_t>(cache_->vocab().n_vocab());
-  for (std::size_t i = 0; i < logits.size(); ++i)
-    if (i >= n || !((bits_[i >> 6] >> (i & 63)) & 1)) logits[i] = -INFINITY;
+  const std::size_t n = std::min(logits.size(), static_cast<std::size_t>(cache_->vocab().n_vocab()));
+  bool left = false;
+  // Word by word: most words of a mask are all forbidden (filled) or, less often, all
+  // allowed (skipped); only mixed words go bit by bit.
+  for (std::size_t base = 0; base < n; base += 64) {
+    const std::size_t len = std::min<std::size_t>(64, n - base);
+    const std::uint64_t word = bits_[base >> 6];
+    float* row = logits.data() + base;
+    if (word == 0) {
+      std::fill(row, row + len, -INFINITY);
+      continue;
+    }
+    for (std::size_t i = 0; i < len; ++i) {
+      if ((word >> i) & 1) left = left || row[i] != -INFINITY;
+      else row[i] = -INFINITY;
+    }
+  }
+  std::fill(logits.begin() + static_cast<std::ptrdiff_t>(n), logits.end(), -INFINITY);
+  return left;
 }
 
 bool TokenConstraint::is_end_token(TokenId id) const noexcept { return cache_->vocab().is_end(id); }

@@ -23,6 +23,7 @@ struct VocabData {
   // and lcp[i]: the length of the prefix sorted[i] shares with sorted[i - 1].
   std::vector<TokenId> sorted;
   std::vector<std::uint32_t> lcp;
+  std::vector<TokenId> end_ids;        // the ids with is_end set
 
   std::string_view piece(TokenId id) const {
     const auto i = static_cast<std::size_t>(id);
@@ -54,13 +55,22 @@ class MaskCacheImpl {
   // The entry of this node's top frames (thread-safe; computed on first use).
   const MaskEntry& entry_for(const StackWalker& w, std::int32_t node);
   std::size_t size() const;
+  // A walker for a new constraint: one a finished constraint gave back (its memoized
+  // steps and mask entries warm), else a new one.
+  std::shared_ptr<StackWalker> take_walker();
+  void give_back(std::shared_ptr<StackWalker> walker);
 
   Grammar grammar;
   std::shared_ptr<const GrammarVocab> vocab;
 
  private:
+  // Idle walkers kept: as many as constraints finish at the same time (a server's
+  // parallel requests), bounded; a walker past kMaxWalkerSize is dropped instead.
+  static constexpr std::size_t kMaxIdle = 16;
+  static constexpr std::size_t kMaxWalkerSize = 1u << 19;
   mutable std::mutex mu_;
   std::map<std::vector<std::uint32_t>, std::unique_ptr<MaskEntry>> entries_;
+  std::vector<std::shared_ptr<StackWalker>> idle_;
 };
 
 }  // namespace inkling::detail

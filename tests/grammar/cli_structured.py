@@ -58,6 +58,27 @@ SCHEMAS = {
         "required": ["id", "day", "kind", "note", "level"],
         "additionalProperties": False,
     },
+    "open": {  # extra keys after the listed ones, valued by additionalProperties
+        "type": "object",
+        "properties": {"id": {"type": "integer", "minimum": 0, "maximum": 99}, "tag": {"enum": ["a", "b"]}},
+        "required": ["id"],
+        "additionalProperties": {"type": "integer", "minimum": 0, "maximum": 9},
+    },
+    "loose": {  # additionalProperties absent: any other key, any value
+        "type": "object",
+        "properties": {"ok": {"type": "boolean"}, "n": {"type": "null"}},
+        "required": ["ok"],
+    },
+    "shape": {  # a tagged union: oneOf kept exclusive
+        "$defs": {
+            "circle": {"type": "object", "properties": {"kind": {"const": "circle"}, "r": {"type": "integer", "minimum": 1, "maximum": 9}},
+                       "required": ["kind", "r"], "additionalProperties": False},
+            "rect": {"type": "object", "properties": {"kind": {"const": "rect"}, "w": {"type": "integer", "minimum": 1, "maximum": 9},
+                                                      "h": {"type": "integer", "minimum": 1, "maximum": 9}},
+                     "required": ["kind", "w", "h"], "additionalProperties": False},
+        },
+        "oneOf": [{"$ref": "#/$defs/circle"}, {"$ref": "#/$defs/rect"}, {"type": "null"}, {"type": "integer", "maximum": -1}],
+    },
     "list": {"type": "array", "minItems": 1, "maxItems": 3, "items": {
         "type": "object", "properties": {"k": {"enum": ["x", "y"]}, "v": {"type": ["integer", "null"]}},
         "required": ["k", "v"], "additionalProperties": False}},
@@ -180,6 +201,73 @@ def check_other_flags(model):
     rc, out, err = run(["-m", m, "-p", "x", "--json-schema", schema])
     if rc == 0 or "'pattern'" not in err:
         failures.append(f"unsupported keyword: exit {rc}, {err.strip()!r}")
+    with open(schema, "w") as f:  # oneOf whose alternatives overlap: refused, not weakened to anyOf
+        json.dump({"oneOf": [{"type": "integer"}, {"type": "integer", "minimum": 5}]}, f)
+    rc, out, err = run(["-m", m, "-p", "x", "--json-schema", schema])
+    if rc == 0 or "oneOf at #/oneOf: alternatives 0 and 1" not in err:
+        failures.append(f"overlapping oneOf: exit {rc}, {err.strip()!r}")
+
+
+def check_server(model):
+    """The same schemas through `inkling serve`'s response_format, validated the same way."""
+    import urllib.request
+    import time
+    log = open(os.path.join(WORK, "serve.log"), "w+")
+    proc = subprocess.Popen([CLI, "serve", "-m", os.path.join(SHARED, "models", model), "--port", "0", "--parallel", "1"],
+                            stdout=subprocess.DEVNULL, stderr=log, text=True)
+    try:
+        port = None
+        for _ in range(300):
+            log.seek(0)
+            m = re.search(r"serving on http://[^ ]*:(\d+)/", log.read())
+            if m:
+                port = int(m.group(1))
+                break
+            if proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        if port is None:
+            failures.append(f"serve {model}: did not start")
+            return 0
+        complete = 0
+
+        def post(body):
+            req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/completions", data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(req, timeout=300) as r:
+                    return r.status, json.loads(r.read())
+            except urllib.error.HTTPError as e:
+                return e.code, json.loads(e.read())
+
+        for name, schema in SCHEMAS.items():
+            validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+            for seed in range(SEEDS):
+                status, r = post({"prompt": "Here is the record:", "max_tokens": 200, "temperature": 1, "seed": seed,
+                                  "response_format": {"type": "json_schema", "json_schema": {"name": name, "schema": schema}}})
+                if status != 200:
+                    failures.append(f"server {name} seed {seed}: HTTP {status}: {r}")
+                    continue
+                choice = r["choices"][0]
+                if choice["finish_reason"] != "stop":
+                    continue
+                try:
+                    errors = list(validator.iter_errors(json.loads(choice["text"])))
+                except json.JSONDecodeError as e:
+                    failures.append(f"server {name} seed {seed}: not JSON ({e}): {choice['text']!r}")
+                    continue
+                if errors:
+                    failures.append(f"server {name} seed {seed}: invalid: {errors[0].message}: {choice['text']!r}")
+                complete += 1
+        status, r = post({"prompt": "x", "response_format": {"type": "json_schema", "json_schema": {
+            "schema": {"oneOf": [{"type": "string"}, {"enum": ["a", 1]}]}}}})
+        if status != 400 or "alternatives 0 and 1" not in json.dumps(r):
+            failures.append(f"server: overlapping oneOf: HTTP {status} {r}")
+        return complete
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
 
 
 def main():
@@ -193,7 +281,8 @@ def main():
         for name, schema in SCHEMAS.items():
             total += check_schema_runs(model, name, schema, flexible=(name == "person" and model == MODELS[1]))
     check_other_flags(MODELS[0])
-    print(f"{total} complete outputs validated")
+    served = check_server(MODELS[1])
+    print(f"{total} complete CLI outputs and {served} complete server outputs validated")
     if failures:
         print("\n".join(failures))
         sys.exit(1)

@@ -184,6 +184,68 @@ TEST_CASE("/v1/rerank: results sorted by relevance, top_n and return_documents h
   }
 }
 
+TEST_CASE("/v1/embeddings: pooling and embd_normalize per request; a model without pooling must be told") {
+  // synth-bert without its pooling_type: pooled output needs a pooling from the request.
+  test::BertVariant v;
+  v.drop_keys = {"bert.pooling_type"};
+  auto model = test::bert_variant(v);
+  if (!model) return;
+  RunningServer s(model);
+  auto r = s.post("/v1/embeddings", {{"input", "Once upon a time"}});
+  REQUIRE(r);
+  CHECK(r->status == 400);
+  CHECK(json::parse(r->body)["error"]["message"].get<std::string>().find("declares no pooling") != std::string::npos);
+  CHECK(json::parse(r->body)["error"]["param"] == "model");
+
+  const std::vector<std::string> texts = {"Once upon a time", "The little dog"};
+  for (Pooling p : {Pooling::Mean, Pooling::Cls, Pooling::Last}) {
+    const std::string name(pooling_name(p));
+    CAPTURE(name);
+    r = s.post("/v1/embeddings", {{"input", texts}, {"pooling", name}});
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    const json j = json::parse(r->body);
+    const Embeddings want = Embedder(model, {.pooling = p}).embed(texts);
+    for (std::size_t i = 0; i < texts.size(); ++i)
+      CHECK(j["data"][i]["embedding"].get<std::vector<float>>() == want.vectors[i]);
+  }
+  // embd_normalize as llama.cpp: -1 raw, 0 max-abs x 32760, 1 taxicab, 2 Euclidean (the default), 3 p-norm.
+  const std::vector<float> raw = Embedder(model, {.pooling = Pooling::Mean, .normalize = false}).embed(texts[0]);
+  auto with_norm = [&](int norm) {
+    auto res = s.post("/v1/embeddings", {{"input", texts[0]}, {"pooling", "mean"}, {"embd_normalize", norm}});
+    REQUIRE(res);
+    REQUIRE(res->status == 200);
+    return json::parse(res->body)["data"][0]["embedding"].get<std::vector<float>>();
+  };
+  auto p_norm = [&](const std::vector<float>& x, double p) {
+    double sum = 0;
+    for (float f : x) sum += std::pow(std::fabs(f), p);
+    return std::pow(sum, 1 / p);
+  };
+  const auto none = with_norm(-1), maxabs = with_norm(0), taxi = with_norm(1), l2 = with_norm(2), l3 = with_norm(3);
+  REQUIRE(none.size() == raw.size());
+  double peak = 0;
+  for (float f : raw) peak = std::max(peak, static_cast<double>(std::fabs(f)));
+  for (std::size_t k = 0; k < raw.size(); ++k) {
+    CHECK(none[k] == doctest::Approx(raw[k]).epsilon(1e-6));
+    CHECK(maxabs[k] == doctest::Approx(raw[k] * 32760.0 / peak).epsilon(1e-5));
+    CHECK(taxi[k] == doctest::Approx(raw[k] / p_norm(raw, 1)).epsilon(1e-5));
+    CHECK(l2[k] == doctest::Approx(raw[k] / p_norm(raw, 2)).epsilon(1e-5));
+    CHECK(l3[k] == doctest::Approx(raw[k] / p_norm(raw, 3)).epsilon(1e-5));
+  }
+  for (const json& b : {json{{"input", "x"}, {"pooling", "none"}}, json{{"input", "x"}, {"pooling", "rank"}},
+                        json{{"input", "x"}, {"pooling", "average"}}, json{{"input", "x"}, {"pooling", 1}},
+                        json{{"input", "x"}, {"pooling", "mean"}, {"embd_normalize", -2}},
+                        json{{"input", "x"}, {"pooling", "mean"}, {"embd_normalize", "l2"}}}) {
+    CAPTURE(b.dump());
+    r = s.post("/v1/embeddings", b);
+    REQUIRE(r);
+    CHECK(r->status == 400);
+    const std::string param = json::parse(r->body)["error"]["param"].get<std::string>();
+    CHECK((param == "pooling" || param == "embd_normalize"));
+  }
+}
+
 TEST_CASE("base64_floats is little-endian float32 in standard base64") {
   CHECK(server::base64_floats({1.0f}) == "AACAPw==");
   CHECK(server::base64_floats({1.0f, -2.0f}) == "AACAPwAAAMA=");

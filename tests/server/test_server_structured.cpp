@@ -48,6 +48,15 @@ struct RunningServer {
     CHECK(res->status == expect_status);
     return body.value("stream", false) ? json(res->body) : json::parse(res->body);
   }
+  json post_raw(const std::string& body) const {  // sent as written (json::dump would sort the keys)
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(120, 0);
+    auto res = c.Post("/v1/chat/completions", body, "application/json");
+    REQUIRE(res);
+    INFO(res->body);
+    CHECK(res->status == 200);
+    return json::parse(res->body);
+  }
 };
 
 std::vector<json> sse_chunks(const std::string& body) {
@@ -106,6 +115,24 @@ TEST_CASE("server: response_format json_schema and json_object") {
   CHECK(e["error"]["param"] == "response_format");
   CHECK(e["error"]["message"].get<std::string>().find("'pattern'") != std::string::npos);
   s.post({{"messages", chat("x")}, {"response_format", {{"type", "xml"}}}}, 400);
+}
+
+TEST_CASE("server: schemas keep the order their properties are written in") {
+  auto model = test::stories_model();
+  if (!model) return;
+  RunningServer s(model, "chatml");
+  const std::string schema =
+      R"({"type":"object","properties":{"zeta":{"const":1},"alpha":{"const":2},"mid":{"const":3}},)"
+      R"("required":["zeta","alpha","mid"],"additionalProperties":false})";
+  const json r = s.post_raw(R"({"messages":[{"role":"user","content":"x"}],"max_tokens":40,"response_format":)"
+                            R"({"type":"json_schema","json_schema":{"name":"o","schema":)" + schema + "}}}");
+  CHECK(r["choices"][0]["message"]["content"] == R"({"zeta":1,"alpha":2,"mid":3})");
+  const json t = s.post_raw(R"({"messages":[{"role":"user","content":"x"}],"max_tokens":200,"tools":[{"type":"function",)"
+                            R"("function":{"name":"f","parameters":)" + schema +
+                            R"(}}],"parallel_tool_calls":false,"tool_choice":{"type":"function","function":{"name":"f"}}})");
+  INFO(t.dump());
+  REQUIRE(t["choices"][0]["message"]["tool_calls"].is_array());
+  CHECK(t["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"] == R"({"zeta":1,"alpha":2,"mid":3})");
 }
 
 TEST_CASE("server: tools with tool_choice give tool_calls, streamed and not") {

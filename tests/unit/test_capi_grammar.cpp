@@ -62,7 +62,8 @@ TEST_CASE("C ABI: a grammar constrains the output; a bad one reports its positio
 
   // JSON Schema, compact and flexible.
   p.grammar = nullptr;
-  p.json_schema = R"({"type":"object","properties":{"n":{"type":"integer","minimum":1,"maximum":9}},"required":["n"]})";
+  p.json_schema = R"({"type":"object","properties":{"n":{"type":"integer","minimum":1,"maximum":9}},"required":["n"],
+                       "additionalProperties":false})";
   p.temperature = 1;
   for (uint64_t seed = 0; seed < 5; ++seed) {
     p.seed = seed;

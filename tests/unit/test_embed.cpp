@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <numeric>
 #include <random>
@@ -210,6 +211,14 @@ TEST_CASE("BERT reranker: the classification head on [CLS] query [SEP] document 
     const auto* cls_b = reinterpret_cast<const float*>(f.find_tensor("cls.bias")->data);
     const std::string query = "what did the dog do";
     const std::vector<std::string> docs = {"The little dog was very sad because", "Once upon a time", ""};
+    // Token types: 0 for the document too, as llama.cpp (its BERT graph adds type 0 to
+    // every token). The two rows differ, so giving the document type 1 (the Hugging Face
+    // segment ids) would move the scores away from the type-0 hidden states below.
+    const auto* types = f.find_tensor("token_types.weight");
+    REQUIRE(types);
+    REQUIRE(types->shape[1] == 2);
+    const auto* type_rows = reinterpret_cast<const float*>(types->data);
+    CHECK(std::memcmp(type_rows, type_rows + dim, sizeof(float) * static_cast<std::size_t>(dim)) != 0);
     inkling::Reranker reranker(model);
     const auto scores = reranker.score(query, docs);
     REQUIRE(scores.size() == docs.size());

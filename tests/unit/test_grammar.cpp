@@ -193,13 +193,27 @@ TEST_CASE("grammar: errors name the line and column") {
 
 namespace {
 
+void check_mask_path(TokenConstraint& c, const GrammarVocab& v, const std::vector<std::string>& pieces, int steps,
+                     std::uint64_t seed);
+
 // The mask must equal checking every token's bytes on its own, and the end tokens must
-// be allowed exactly when the grammar can end.
+// be allowed exactly when the grammar can end. Twice over the same path: the second
+// constraint takes the first one's automaton back from the cache, so its masks come from
+// what the first pass remembered per state (the uncertain tokens settled), not from walks.
 void check_masks_by_brute_force(const Grammar& g, const std::vector<std::string>& pieces, const std::vector<TokenId>& ends,
                                 int steps, std::uint64_t seed) {
   auto vocab = std::make_shared<const GrammarVocab>(pieces, ends);
   auto cache = std::make_shared<TokenMaskCache>(g, vocab);
-  TokenConstraint c(cache);
+  for (int pass = 0; pass < 2; ++pass) {
+    CAPTURE(pass);
+    TokenConstraint c(cache);
+    check_mask_path(c, *vocab, pieces, steps, seed);
+  }
+}
+
+void check_mask_path(TokenConstraint& c, const GrammarVocab& v, const std::vector<std::string>& pieces, int steps,
+                     std::uint64_t seed) {
+  const GrammarVocab* vocab = &v;
   std::mt19937_64 rng(seed);
   std::vector<std::uint64_t> bits;
   for (int step = 0; step < steps; ++step) {
@@ -246,6 +260,16 @@ TEST_CASE("grammar masks: hand-made vocabulary with split characters") {
   const std::vector<std::string> pieces{"a", "b", "ab", "\"", "\",", "\xC3", "\xA9", "\xC3\xA9", "{", "}", "{\"", "", "xyz", " "};
   const Grammar g = Grammar::parse("root ::= \"{\" pair (\",\" pair)* \"}\"\npair ::= \"\\\"\" [a-b\\u00e9]* \"\\\"\"");
   for (std::uint64_t seed = 0; seed < 20; ++seed) check_masks_by_brute_force(g, pieces, {11}, 30, seed);
+}
+
+TEST_CASE("grammar masks: tokens that reach below the cached frames") {
+  // Six frames deep at "q": tokens running past the cache entry's four frames are
+  // settled per state (and remembered: the second pass of the check reuses that).
+  const Grammar deep = Grammar::parse(
+      "root ::= (a \",\")+\na ::= b \"x\"\nb ::= c \"y\"\nc ::= d \"z\"\nd ::= e \"w\"\ne ::= f \"v\"\nf ::= \"q\" | \"r\"");
+  const std::vector<std::string> pieces{"q", "r", "v", "w", "z", "y", "x", ",", "qvwzyx", "qvwzyx,", "rvwzyz", "qvwzy",
+                                        "vwzyx,q", "x,q", "x,r", "zyx,", "wzyq", ""};
+  for (std::uint64_t seed = 0; seed < 10; ++seed) check_masks_by_brute_force(deep, pieces, {17}, 40, seed);
 }
 
 TEST_CASE("grammar masks: equal brute force on the shared vocabularies") {

@@ -166,3 +166,90 @@ TEST_CASE("json schema: unsupported keywords are named, malformed schemas refuse
   CHECK(error_of("{\"type\":", ErrorCode::InvalidArgument).find("not valid JSON") != std::string::npos);
   CHECK(error_of(R"({"required":"x"})", ErrorCode::InvalidArgument).find("required") != std::string::npos);
 }
+
+TEST_CASE("json schema: properties with additionalProperties allow other keys after the listed ones") {
+  // Absent (as true): any other key with any value; the listed keys keep their schemas.
+  const Checker open(R"({"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"string"}},"required":["a"]})");
+  CHECK(open(R"({"a":1})"));
+  CHECK(open(R"({"a":1,"b":"x","c":[true],"d":{}})"));
+  CHECK(open(R"({"a":1,"bb":null,"":2,"\"":3})"));
+  CHECK(open(R"({"a":1,"\n":0,"\u001f":1,"é":2})"));
+  CHECK_FALSE(open(R"({"a":1,"a":2})"));       // a listed key is not an extra key
+  CHECK_FALSE(open(R"({"a":1,"b":1})"));       // ... so its schema holds
+  CHECK_FALSE(open(R"({"a":1,"\u0062":1})"));  // not even written another way (keys are canonical)
+  CHECK_FALSE(open(R"({"a":1,"\/":1})"));
+  CHECK_FALSE(open(R"({"c":1})"));             // a is still required
+  CHECK_FALSE(open(R"({"c":1,"a":1})"));       // listed properties first
+  const Checker open_true(R"({"properties":{"a":{"type":"integer"}},"additionalProperties":true})");
+  CHECK(open_true("{}"));
+  CHECK(open_true(R"({"x":"y"})"));
+  CHECK(open_true(R"({"a":1,"x":"y","z":2})"));
+  CHECK_FALSE(open_true(R"({"a":"1"})"));
+  CHECK_FALSE(open_true(R"({"x":1,"a":1})"));
+  CHECK_FALSE(open_true(R"({,"x":1})"));
+  // A schema: the extra values follow it.
+  const Checker typed(R"({"properties":{"name":{"type":"string"},"nam":{"type":"null"}},"required":["name"],
+                          "additionalProperties":{"type":"integer","minimum":0}})");
+  CHECK(typed(R"({"name":"n","count":3,"na":0,"names":1,"n":2})"));
+  CHECK(typed(R"({"name":"n","nam":null,"x":0})"));
+  CHECK_FALSE(typed(R"({"name":"n","count":-3})"));
+  CHECK_FALSE(typed(R"({"name":"n","count":"3"})"));
+  CHECK_FALSE(typed(R"({"name":"n","nam":1})"));
+  CHECK_FALSE(typed(R"({"name":"n","name":1})"));
+  // false: only the listed ones.
+  const Checker closed(R"({"properties":{"a":{"type":"integer"}},"additionalProperties":false})");
+  CHECK(closed("{}"));
+  CHECK_FALSE(closed(R"({"x":1})"));
+  // Flexible whitespace around the extra pairs too.
+  JsonSchemaOptions o;
+  o.whitespace = JsonWhitespace::Flexible;
+  const Checker spaced(R"({"properties":{"a":{"type":"integer"}},"required":["a"]})", o);
+  CHECK(spaced("{ \"a\": 1, \"b\": 2 }"));
+  CHECK(error_of(R"({"properties":{"a":{}},"additionalProperties":{"pattern":"x"}})", ErrorCode::Unsupported)
+            .find("'pattern' at #/additionalProperties") != std::string::npos);
+}
+
+TEST_CASE("json schema: oneOf is exclusive or refused") {
+  // Provably disjoint alternatives: the union is exactly oneOf.
+  const Checker types(R"({"oneOf":[{"type":"integer","exclusiveMinimum":0,"maximum":3},{"type":"boolean"},{"type":"null"}]})");
+  CHECK(types("2"));
+  CHECK(types("true"));
+  CHECK(types("null"));
+  CHECK_FALSE(types("0"));
+  const Checker consts(R"({"oneOf":[{"const":"a"},{"enum":["b","c"]},{"type":"integer"}]})");
+  CHECK(consts(R"("c")"));
+  CHECK(consts("7"));
+  const Checker ranges(R"({"oneOf":[{"type":"integer","maximum":-1},{"type":"integer","minimum":0,"maximum":9},
+                                     {"type":"integer","minimum":10}]})");
+  CHECK(ranges("-4"));
+  CHECK(ranges("5"));
+  CHECK(ranges("12"));
+  const Checker tagged(R"({"$defs":{"circle":{"type":"object","properties":{"kind":{"const":"circle"},"r":{"type":"number"}},
+                           "required":["kind","r"]},
+                           "square":{"type":"object","properties":{"kind":{"const":"square"},"side":{"type":"number"}},
+                           "required":["kind","side"]}},
+                          "oneOf":[{"$ref":"#/$defs/circle"},{"$ref":"#/$defs/square"}]})");
+  CHECK(tagged(R"({"kind":"circle","r":1})"));
+  CHECK(tagged(R"({"kind":"square","side":2})"));
+  CHECK_FALSE(tagged(R"({"kind":"square","r":1})"));
+  const Checker closed(R"({"oneOf":[{"properties":{"a":{"type":"integer"}},"required":["a"],"additionalProperties":false},
+                                     {"properties":{"b":{"type":"integer"}},"required":["b"],"additionalProperties":false}]})");
+  CHECK(closed(R"({"a":1})"));
+  CHECK(closed(R"({"b":1})"));
+  // Overlap (or overlap that cannot be ruled out): refused, naming oneOf and the pair.
+  for (const char* schema : {R"({"oneOf":[{"type":"integer"},{"type":"number"}]})",
+                             R"({"oneOf":[{"type":"string"},{"type":"string","maxLength":3}]})",
+                             R"({"oneOf":[{"type":"integer","minimum":0},{"type":"integer","maximum":0}]})",
+                             R"({"oneOf":[{"const":1},{"enum":[2,1.0]}]})",
+                             R"({"oneOf":[{"const":5},{"type":"integer"}]})",
+                             R"({"oneOf":[{"type":"object","properties":{"a":{"type":"integer"}}},{"type":"object"}]})",
+                             R"({"oneOf":[{},{"type":"null"}]})"}) {
+    const std::string e = error_of(schema, ErrorCode::Unsupported);
+    CHECK_MESSAGE(e.find("oneOf at #/oneOf: alternatives 0 and 1 may both match") != std::string::npos, e);
+  }
+  CHECK(error_of(R"({"properties":{"x":{"oneOf":[{"type":"null"},{"type":"boolean"},{"enum":[null,2]}]}}})",
+                 ErrorCode::Unsupported)
+            .find("oneOf at #/properties/x/oneOf: alternatives 0 and 2 may both match") != std::string::npos);
+  // anyOf stays a plain union.
+  CHECK(Checker(R"({"anyOf":[{"type":"integer"},{"type":"number"}]})")("1"));
+}
