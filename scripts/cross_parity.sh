@@ -3,6 +3,8 @@
 # must write exactly what the native build's writes, greedy on every shared model and,
 # sampled with a seed, the quick start's stories260K story. Line ends are compared
 # without the CR that Windows' text mode adds. Builds the native CLI if it is missing.
+# INKLING_PARITY_MODELS (file names in shared/models, space separated) limits the
+# greedy comparison to those models (scripts/test.sh's second qemu CPU model).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/target.sh
@@ -20,6 +22,13 @@ case "$INKLING_TARGET" in
 esac
 shopt -s nullglob
 models=("$SHARED"/models/*.gguf)
+if [ -n "${INKLING_PARITY_MODELS:-}" ]; then
+  models=()
+  for m in $INKLING_PARITY_MODELS; do
+    [ -f "$SHARED/models/$m" ] || { echo "cross_parity.sh: no model $SHARED/models/$m" >&2; exit 1; }
+    models+=("$SHARED/models/$m")
+  done
+fi
 if [ ${#models[@]} -eq 0 ]; then echo "cross_parity.sh: no models in $SHARED/models" >&2; exit 1; fi
 failed=0 checked=0 skipped=0
 compare() {  # label, then the arguments of `inkling run`
