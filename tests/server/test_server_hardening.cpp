@@ -359,12 +359,14 @@ TEST_CASE("fields the server cannot honour, banned vocabularies and oversized pr
     REQUIRE(r);
     return std::make_pair(r->status, json::parse(r->body));
   };
-  for (const auto& [field, value] : std::vector<std::pair<std::string, json>>{
+  for (const auto& unsupported : std::vector<std::pair<std::string, json>>{
            // (response_format, tools and tool_choice are honoured: test_server_structured)
            {"functions", json::array({{{"name", "f"}}})},
            {"best_of", 3},
            {"num_beams", 2},
            {"grammar", "root ::= \"a\""}}) {
+    const std::string& field = unsupported.first;  // CAPTURE's lambda cannot take a binding (clang 14)
+    const json& value = unsupported.second;
     CAPTURE(field);
     const auto [status, e] = post({{"prompt", "Once"}, {"max_tokens", 2}, {field, value}});
     CHECK(status == 400);
