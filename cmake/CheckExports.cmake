@@ -9,7 +9,13 @@ if(WINDOWS)
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "objdump -p failed on ${LIB}")
   endif()
-  # The rows of "[Ordinal/Name Pointer] Table": "\t[   0] ink_version".
+  # The rows of "[Ordinal/Name Pointer] Table": "\t[   0] ink_version" (the Export
+  # Address Table before it has rows of the same shape, "\t[   0] +base[   1] ...").
+  string(FIND "${out}" "[Ordinal/Name Pointer] Table" at)
+  if(at LESS 0)
+    message(FATAL_ERROR "objdump -p lists no export name table for ${LIB}")
+  endif()
+  string(SUBSTRING "${out}" ${at} -1 out)
   string(REGEX MATCHALL "\n\t\\[ *[0-9]+\\] [^\n]+" rows "${out}")
   set(syms "")
   foreach(row ${rows})

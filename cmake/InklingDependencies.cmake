@@ -7,25 +7,33 @@ function(inkling_require pkg debian)
 endfunction()
 
 # A header-only library from the build machine's /usr/include, for a Windows cross
-# build: the folder is searched after MinGW's own headers (-idirafter), or glibc's
-# headers there would shadow MinGW's.
-function(inkling_host_headers target header debian)
-  find_path(_dir ${header} PATHS /usr/include NO_DEFAULT_PATH NO_CMAKE_FIND_ROOT_PATH)
-  if(NOT _dir)
-    message(FATAL_ERROR "inkling needs ${header}: install it with `apt-get install ${debian}`")
+# build: only its own folder (/usr/include/<dir>) is linked into the build tree
+# (host-include/) and that is searched. /usr/include itself never is, with -I or even
+# -idirafter: glibc's headers there (sys/mman.h, unistd.h, ...) would then be found
+# where MinGW has none, and a POSIX-only include would compile against the wrong C
+# library instead of failing. An imported target's folder is a system one (-isystem).
+function(inkling_host_headers target dir header debian)
+  if(NOT EXISTS /usr/include/${dir}/${header})
+    message(FATAL_ERROR "inkling needs ${dir}/${header}: install it with `apt-get install ${debian}`")
   endif()
+  set(root ${CMAKE_BINARY_DIR}/host-include)
+  file(MAKE_DIRECTORY ${root})
+  file(CREATE_LINK /usr/include/${dir} ${root}/${dir} SYMBOLIC)
   add_library(${target} INTERFACE IMPORTED GLOBAL)
-  target_compile_options(${target} INTERFACE "SHELL:-idirafter ${_dir}")
-  unset(_dir CACHE)
+  set_target_properties(${target} PROPERTIES INTERFACE_INCLUDE_DIRECTORIES ${root})
 endfunction()
 
 if(WIN32 AND CMAKE_CROSSCOMPILING)
-  inkling_host_headers(xsimd xsimd/xsimd.hpp libxsimd-dev)
+  inkling_host_headers(xsimd xsimd xsimd.hpp libxsimd-dev)
+  # JSON Schema -> grammar reads the schema with nlohmann-json: a build dependency only,
+  # nothing of it is installed or exported.
+  inkling_host_headers(nlohmann_json::nlohmann_json nlohmann json.hpp nlohmann-json3-dev)
   if(INKLING_BUILD_TESTS)
-    inkling_host_headers(doctest::doctest doctest/doctest.h doctest-dev)
+    inkling_host_headers(doctest::doctest doctest doctest.h doctest-dev)
   endif()
 else()
   inkling_require(xsimd libxsimd-dev)
+  inkling_require(nlohmann_json nlohmann-json3-dev 3)
   if(INKLING_BUILD_TESTS)
     inkling_require(doctest doctest-dev)
   endif()

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # For INKLING_TARGET (a cross build, see scripts/target.sh): the target's `inkling run`
-# must write exactly what the native build's writes, greedy on every shared model and,
+# must write exactly what the native build's writes (at its best level, or else at the
+# scalar reference level), greedy on every shared model and,
 # sampled with a seed, the quick start's stories260K story. Line ends are compared
 # without the CR that Windows' text mode adds. Builds the native CLI if it is missing.
+# INKLING_PARITY_MODELS (file names in shared/models, space separated) limits the
+# greedy comparison to those models (scripts/test.sh's second qemu CPU model).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/target.sh
@@ -20,6 +23,13 @@ case "$INKLING_TARGET" in
 esac
 shopt -s nullglob
 models=("$SHARED"/models/*.gguf)
+if [ -n "${INKLING_PARITY_MODELS:-}" ]; then
+  models=()
+  for m in $INKLING_PARITY_MODELS; do
+    [ -f "$SHARED/models/$m" ] || { echo "cross_parity.sh: no model $SHARED/models/$m" >&2; exit 1; }
+    models+=("$SHARED/models/$m")
+  done
+fi
 if [ ${#models[@]} -eq 0 ]; then echo "cross_parity.sh: no models in $SHARED/models" >&2; exit 1; fi
 failed=0 checked=0 skipped=0
 compare() {  # label, then the arguments of `inkling run`
@@ -33,6 +43,17 @@ compare() {  # label, then the arguments of `inkling run`
   fi
   got="$("${TARGET_CLI[@]}" run "$@" 2>/dev/null | tr -d '\r')" || true
   checked=$((checked + 1))
+  # Another summation order may tip a near-tie of the logits (the random-weight synth
+  # models have many): then the target must write what the native scalar reference
+  # writes (e.g. synth15M-q4_0 tips after 55 tokens between x86's AVX-512 and AVX2 levels).
+  if [ "$want" != "$got" ]; then
+    local ref
+    ref="$(INKLING_ISA=scalar "$NATIVE_DIR/inkling" run "$@" 2>/dev/null | tr -d '\r')" || true
+    if [ "$ref" = "$got" ]; then
+      echo "$label: equals the native scalar reference (the native best level tips a near-tie)"
+      return 0
+    fi
+  fi
   if [ "$want" != "$got" ]; then
     failed=$((failed + 1))
     printf 'DIFFERS %s\n  native: %s\n  %s: %s\n' "$label" "$want" "$INKLING_TARGET" "$got"

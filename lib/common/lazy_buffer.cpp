@@ -6,7 +6,15 @@
 #include <string>
 #include <utility>
 
-#if defined(__unix__) || defined(__APPLE__)
+#if defined(_WIN32)
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
+#include <windows.h>
+#elif defined(__unix__) || defined(__APPLE__)
 #include <sys/mman.h>
 #include <unistd.h>
 #define INKLING_LAZY_MMAP 1
@@ -27,6 +35,15 @@ void* reserve_zeroed(std::size_t bytes) noexcept {
 void release_zeroed(void* p, std::size_t bytes) noexcept {
   if (p) munmap(p, bytes);
 }
+#elif defined(_WIN32)
+// Committed pages of VirtualAlloc read as zero and enter the working set only when
+// first touched (the commit is charged to the page file up front, not to RAM).
+void* reserve_zeroed(std::size_t bytes) noexcept {
+  return bytes ? VirtualAlloc(nullptr, bytes, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE) : nullptr;
+}
+void release_zeroed(void* p, std::size_t) noexcept {
+  if (p) VirtualFree(p, 0, MEM_RELEASE);
+}
 #else
 // Without mmap: calloc, which large-allocation allocators also serve with fresh
 // (lazily committed) pages.
@@ -35,6 +52,11 @@ void release_zeroed(void* p, std::size_t) noexcept { std::free(p); }
 #endif
 
 std::size_t available_memory() noexcept {
+#if defined(_WIN32)
+  MEMORYSTATUSEX m{};
+  m.dwLength = sizeof m;
+  return GlobalMemoryStatusEx(&m) ? static_cast<std::size_t>(m.ullAvailPhys) : 0;
+#else
   try {
     std::ifstream f("/proc/meminfo");
     for (std::string line; std::getline(f, line);)
@@ -46,6 +68,7 @@ std::size_t available_memory() noexcept {
   if (pages > 0 && page > 0) return static_cast<std::size_t>(pages) * static_cast<std::size_t>(page);
 #endif
   return 0;
+#endif
 }
 
 void check_fits_in_memory(std::size_t bytes, const std::string& what) {

@@ -2,7 +2,7 @@
 // first written, so a KV cache sized for a long context costs memory only for the
 // positions actually filled (a 2M-position cache holding 4 tokens stays small).
 // The OS call sits behind reserve_zeroed()/release_zeroed() (lazy_buffer.cpp): POSIX
-// anonymous mmap here; another OS needs only those two functions.
+// anonymous mmap, VirtualAlloc on Windows; another OS needs only those two functions.
 #pragma once
 
 #include <cstddef>
@@ -16,7 +16,8 @@ void* reserve_zeroed(std::size_t bytes) noexcept;
 void release_zeroed(void* p, std::size_t bytes) noexcept;
 
 // Bytes of memory the machine can still give without swapping (Linux: MemAvailable
-// from /proc/meminfo; elsewhere the free physical pages); 0 when unknown.
+// from /proc/meminfo; Windows: GlobalMemoryStatusEx's available physical memory;
+// elsewhere the free physical pages); 0 when unknown.
 std::size_t available_memory() noexcept;
 
 // Throws Error(OutOfMemory) "<what> need N bytes, more than the M bytes of memory

@@ -87,8 +87,16 @@ MappedFile MappedFile::open(const std::filesystem::path& path, bool use_mmap) {
     Handle mapping;  // the view keeps the mapping alive after this handle closes
     mapping.h = CreateFileMappingW(f.h, nullptr, PAGE_READONLY, 0, 0, nullptr);
     if (mapping.h == nullptr) io_error(path, "cannot map", system_message(GetLastError()));
-    void* p = MapViewOfFile(mapping.h, FILE_MAP_READ, 0, 0, 0);
+    // A copy-on-write view (as MAP_PRIVATE), read-only until weights are repacked in
+    // place (model/repack.cpp makes their pages writable, each then a private copy).
+    void* p = MapViewOfFile(mapping.h, FILE_MAP_COPY, 0, 0, 0);
     if (p == nullptr) io_error(path, "cannot map", system_message(GetLastError()));
+    DWORD old = 0;
+    if (!VirtualProtect(p, size, PAGE_READONLY, &old)) {
+      const DWORD err = GetLastError();
+      UnmapViewOfFile(p);
+      io_error(path, "cannot map", system_message(err));
+    }
     m.mapping_ = p;
     m.data_ = static_cast<const std::byte*>(p);
     m.size_ = size;

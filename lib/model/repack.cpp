@@ -8,8 +8,20 @@
 // processes mapping the same file do not share them, and loading reads them all up
 // front). Tensors the kernels use as stored stay mapped and lazily loaded. The file's
 // own TensorView records the layout, so Model::file() shows what its bytes now are.
+// On Windows the mapping is a copy-on-write view (FILE_MAP_COPY, gguf/mapped_file.cpp)
+// and the same happens through VirtualProtect.
+#if defined(_WIN32)
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
+#include <windows.h>
+#else
 #include <sys/mman.h>
 #include <unistd.h>
+#endif
 
 #include <cstdint>
 
@@ -19,12 +31,24 @@
 namespace inkling::detail {
 namespace {
 
+#if defined(_WIN32)
+// A mapped view's pages become copy-on-write; heap pages (a file read into memory) are
+// writable already, where PAGE_WRITECOPY is refused: they are left as they are.
+bool make_writable(const std::byte* data, std::size_t bytes) {
+  MEMORY_BASIC_INFORMATION info{};
+  if (VirtualQuery(data, &info, sizeof info) == 0) return false;
+  if (info.Type != MEM_MAPPED) return info.Protect == PAGE_READWRITE;
+  DWORD old = 0;
+  return VirtualProtect(const_cast<std::byte*>(data), bytes, PAGE_WRITECOPY, &old) != 0;
+}
+#else
 bool make_writable(const std::byte* data, std::size_t bytes) {
   const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
   const auto begin = reinterpret_cast<std::uintptr_t>(data) / page * page;
   const auto end = (reinterpret_cast<std::uintptr_t>(data) + bytes + page - 1) / page * page;
   return ::mprotect(reinterpret_cast<void*>(begin), end - begin, PROT_READ | PROT_WRITE) == 0;
 }
+#endif
 
 void repack_one(const TensorView* t, kernels::Isa isa) {
   if (!t || t->layout != 0) return;  // absent, or already repacked by another Model

@@ -7,8 +7,10 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <sys/wait.h>
 #include <vector>
+#if !defined(_WIN32)
+#include <sys/wait.h>
+#endif
 
 #include "bert_variant.hpp"
 #include "shared_data.hpp"
@@ -23,12 +25,20 @@ struct Run {
 Run run(const std::string& args) {
   const std::string cmd = std::string(INKLING_CLI) + " " + args + " 2>&1";
   Run r;
+#if defined(_WIN32)  // cmd.exe runs it; _pclose returns the exit code itself
+  FILE* p = _popen(cmd.c_str(), "r");  // text mode: CRLF read as LF
+#else
   FILE* p = popen(cmd.c_str(), "r");
+#endif
   REQUIRE(p);
   char buf[4096];
   for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
+#if defined(_WIN32)
+  r.status = _pclose(p);
+#else
   const int st = pclose(p);
   r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+#endif
   return r;
 }
 

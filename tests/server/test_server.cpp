@@ -599,15 +599,16 @@ TEST_CASE("llama.cpp's sampler fields change the text; the seed used is reported
   CHECK(text(dry) != text(rep));
 
   auto c = srv.client();
-  for (const auto& [body, param] : std::vector<std::pair<std::string, std::string>>{
+  for (const auto& bad : std::vector<std::pair<std::string, std::string>>{
            {R"({"prompt": "hi", "mirostat": 3})", "mirostat"},
            {R"({"prompt": "hi", "dry_base": 0.5})", "dry_base"},
            {R"({"prompt": "hi", "dry_sequence_breakers": [""]})", "dry_sequence_breakers"},
            {R"({"prompt": "hi", "xtc_probability": 2})", "xtc_probability"},
            {R"({"prompt": "hi", "samplers": ["top_k", "banana"]})", "samplers"},
            {R"({"prompt": "hi", "samplers": 5})", "samplers"}}) {
-    const std::string& body_shown = body;  // clang 14 cannot capture a structured binding
-    CAPTURE(body_shown);
+    const std::string& body = bad.first;  // CAPTURE's lambda cannot take a binding (clang 14)
+    const std::string& param = bad.second;
+    CAPTURE(body);
     auto res = c.Post("/v1/completions", body, "application/json");
     REQUIRE(res);
     CHECK(res->status == 400);

@@ -361,14 +361,15 @@ TEST_CASE("fields the server cannot honour, banned vocabularies and oversized pr
     REQUIRE(r);
     return std::make_pair(r->status, json::parse(r->body));
   };
-  for (const auto& [field, value] : std::vector<std::pair<std::string, json>>{
+  for (const auto& unsupported : std::vector<std::pair<std::string, json>>{
            // (response_format, tools and tool_choice are honoured: test_server_structured;
            // grammar, json_schema and num_beams: test_server_visual)
            {"functions", json::array({{{"name", "f"}}})},
            {"best_of", 3},
            {"modalities", json::array({"audio"})}}) {
-    const std::string& field_shown = field;  // clang 14 cannot capture a structured binding
-    CAPTURE(field_shown);
+    const std::string& field = unsupported.first;  // CAPTURE's lambda cannot take a binding (clang 14)
+    const json& value = unsupported.second;
+    CAPTURE(field);
     const auto [status, e] = post({{"prompt", "Once"}, {"max_tokens", 2}, {field, value}});
     CHECK(status == 400);
     CHECK(e["error"]["param"] == field);

@@ -24,7 +24,7 @@ struct Loaded {
 bool load(const std::string& relative, Loaded& out) {
   const auto p = inkling::test::require_shared(relative);
   if (!p) return false;
-  REQUIRE(ink_model_load(p->c_str(), nullptr, &out.m) == INK_OK);
+  REQUIRE(ink_model_load(p->string().c_str(), nullptr, &out.m) == INK_OK);
   return true;
 }
 
@@ -151,7 +151,7 @@ TEST_CASE("ink_rerank: scores as the C++ Reranker, misuse refused") {
   v.add = [](inkling::GgufWriter& w) { inkling::test::add_rerank_head(w, 64, true); };
   if (!inkling::test::write_bert_variant(v, dir / "reranker.gguf")) return;
   Loaded m;
-  REQUIRE(ink_model_load((dir / "reranker.gguf").c_str(), nullptr, &m.m) == INK_OK);
+  REQUIRE(ink_model_load((dir / "reranker.gguf").string().c_str(), nullptr, &m.m) == INK_OK);
   auto model = inkling::Model::load(dir / "reranker.gguf");
   const char* docs[] = {"The little dog was very sad", "Once upon a time"};
   const std::string query = "sad dog";

@@ -29,7 +29,7 @@ TEST_CASE("C ABI: a grammar constrains the output; a bad one reports its positio
   auto path = inkling::test::require_shared("models/stories260K-f32.gguf");
   if (!path) return;
   ink_model* m = nullptr;
-  REQUIRE(ink_model_load(path->c_str(), nullptr, &m) == INK_OK);
+  REQUIRE(ink_model_load(path->string().c_str(), nullptr, &m) == INK_OK);
   ink_generator_params p = ink_generator_params_default();
   p.temperature = 0;
   p.max_new_tokens = 30;

@@ -2,7 +2,11 @@
 // allocated without bound; now it ends in a typed error or bounded work.
 #include <doctest/doctest.h>
 
+#if defined(_WIN32)
+#include <process.h>
+#else
 #include <unistd.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -13,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "common/peak_memory.hpp"
 #include "inkling.h"
 #include "inkling/chat_template.hpp"
 #include "inkling/error.hpp"
@@ -28,6 +33,14 @@
 using inkling::ErrorCode;
 
 namespace {
+
+int process_id() {
+#if defined(_WIN32)
+  return _getpid();
+#else
+  return static_cast<int>(::getpid());
+#endif
+}
 
 std::shared_ptr<const inkling::Model> load(const char* name) {
   auto path = inkling::test::require_shared(std::string("models/") + name);
@@ -189,7 +202,7 @@ TEST_CASE("load_state: forged lengths, devices and directories are refused befor
   c.max_new_tokens = 4;
   inkling::Generator g(model, c);
   g.run("Once upon");
-  const auto dir = std::filesystem::temp_directory_path() / ("inkling_state_" + std::to_string(::getpid()));
+  const auto dir = std::filesystem::temp_directory_path() / ("inkling_state_" + std::to_string(process_id()));
   std::filesystem::create_directories(dir);
   const auto good = dir / "good.state";
   g.save_state(good);
@@ -328,12 +341,8 @@ std::shared_ptr<const inkling::Model> tiny_model(std::uint32_t context,
   return inkling::Model::from_file(inkling::GgufFile::from_bytes(w.to_bytes(), "tiny.gguf"));
 }
 
-std::size_t resident_bytes() {
-  std::ifstream f("/proc/self/statm");
-  std::size_t pages = 0, resident = 0;
-  f >> pages >> resident;
-  return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-}
+// The process's resident memory (Linux VmRSS, Windows working set, macOS resident size).
+std::size_t resident_bytes() { return inkling::detail::current_rss_bytes(); }
 
 }  // namespace
 

@@ -88,6 +88,10 @@ TEST_CASE("a model file named in UTF-8 opens through the C++ API and the C ABI")
   TempDir dir(dir_name);
   const std::string file_utf8 = detail::path_to_utf8(dir.path) + "/mod\xc3\xa8le.gguf";  // "modèle.gguf"
   std::filesystem::copy_file(*source, detail::path_from_utf8(file_utf8));
+  // The copy keeps the shared file's read-only mode, which on Windows forbids deleting
+  // it: TempDir could not remove the folder, and the next run would find it there.
+  std::filesystem::permissions(detail::path_from_utf8(file_utf8), std::filesystem::perms::owner_write,
+                               std::filesystem::perm_options::add);
 
   for (bool use_mmap : {true, false}) {
     ModelOptions options;

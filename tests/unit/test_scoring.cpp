@@ -82,8 +82,8 @@ TEST_CASE("perplexity: llama.cpp's windows, default and strided, against per-tok
     }
     return std::make_pair(std::exp(nll / n), n);
   };
-  for (const auto& window : {std::pair{64, 0}, std::pair{32, 0}, std::pair{64, 16}}) {
-    const int ctx = window.first, stride = window.second;  // not a structured binding: clang 14 cannot capture one
+  for (const auto& setting : {std::pair{64, 0}, std::pair{32, 0}, std::pair{64, 16}}) {
+    const int ctx = setting.first, stride = setting.second;  // CAPTURE's lambda cannot take a binding (clang 14)
     CAPTURE(ctx);
     CAPTURE(stride);
     int windows_seen = 0;
