@@ -1,10 +1,7 @@
 #include "common/peak_memory.hpp"
 
 #if defined(_WIN32)
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#include <windows.h>
+#include "common/windows_api.hpp"
 // windows.h first: psapi.h uses its types.
 #include <psapi.h>
 #elif defined(__APPLE__)

@@ -1,13 +1,7 @@
 #include "gguf/mapped_file.hpp"
 
 #if defined(_WIN32)
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#ifndef NOMINMAX
-#define NOMINMAX
-#endif
-#include <windows.h>
+#include "common/windows_api.hpp"
 #else
 #include <fcntl.h>
 #include <sys/mman.h>

@@ -83,19 +83,9 @@ void attend_all(const Pass& p, TeamMember& team, int il) {
 }  // namespace
 
 void attention_block(const Pass& p, TeamMember& team, int il) {
-  const ModelConfig& c = p.c;
   const LayerWeights& l = p.w.layers[static_cast<std::size_t>(il)];
   ForwardWorkspace& b = p.ws;
-  const int n_embd = c.n_embd;
-
-  // The block's input: norm(x), or x itself for post-norm-only blocks (OLMo 2).
-  const float* in = b.x.data();
-  if (p.arch.pre_norms) {
-    team.for_static(p.n, [&](int t) {
-      p.norm(Pass::row(b.x, t, n_embd), l.attn_norm, l.attn_norm_b, Pass::row(b.xn, t, n_embd));
-    });
-    in = b.xn.data();
-  }
+  const float* in = p.block_input(team, l.attn_norm, l.attn_norm_b);
 
   if (p.arch.fused_qkv) {
     kernels::matmul(p.isa, *l.wqkv, in, p.n, b.q.data(), b.kernel_ws, team);

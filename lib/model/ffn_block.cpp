@@ -64,17 +64,7 @@ void activate_gated(const ArchTraits& arch, const float* gate, const float* up, 
 void ffn_block(const Pass& p, TeamMember& team, int il) {
   const ModelConfig& c = p.c;
   const LayerWeights& l = p.w.layers[static_cast<std::size_t>(il)];
-  ForwardWorkspace& b = p.ws;
-  const int n_embd = c.n_embd;
-
-  // The block's input: norm(x), or x itself for post-norm-only blocks (OLMo 2).
-  const float* in = b.x.data();
-  if (p.arch.pre_norms) {
-    team.for_static(p.n, [&](int t) {
-      p.norm(Pass::row(b.x, t, n_embd), l.ffn_norm, l.ffn_norm_b, Pass::row(b.xn, t, n_embd));
-    });
-    in = b.xn.data();
-  }
+  const float* in = p.block_input(team, l.ffn_norm, l.ffn_norm_b);
 
   if (c.n_expert > 0) {
     moe_ffn(p, team, il, in);

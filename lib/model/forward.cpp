@@ -23,6 +23,14 @@ void Pass::norm(const float* x, const TensorView* weight, const TensorView* bias
     rms_norm(x, f32(weight), c.norm_eps, y, c.n_embd);
 }
 
+const float* Pass::block_input(TeamMember& team, const TensorView* norm_weight, const TensorView* norm_bias) const {
+  if (!arch.pre_norms) return ws.x.data();
+  team.for_static(n, [&](int t) {
+    norm(row(ws.x, t, c.n_embd), norm_weight, norm_bias, row(ws.xn, t, c.n_embd));
+  });
+  return ws.xn.data();
+}
+
 void Pass::add_to_residual(int t, const TensorView* bias, const TensorView* post_norm) const noexcept {
   const int n_embd = c.n_embd;
   float* o = row(ws.o, t, n_embd);

@@ -48,6 +48,9 @@ struct Pass {
   // Adds token t's sublayer output (ws.o) to the residual stream ws.x: its bias, then its
   // post-norm (Gemma 2/3, OLMo 2) and Granite's residual scale when the model has them.
   void add_to_residual(int t, const TensorView* bias, const TensorView* post_norm) const noexcept;
+  // A block's input, collectively: norm(x) of every token into ws.xn, or ws.x itself for
+  // post-norm-only blocks (OLMo 2).
+  const float* block_input(TeamMember& team, const TensorView* norm_weight, const TensorView* norm_bias) const;
 };
 
 // Grows every buffer of `ws` a pass over `p` uses (before the parallel region).

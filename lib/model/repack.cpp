@@ -11,13 +11,7 @@
 // On Windows the mapping is a copy-on-write view (FILE_MAP_COPY, gguf/mapped_file.cpp)
 // and the same happens through VirtualProtect.
 #if defined(_WIN32)
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#ifndef NOMINMAX
-#define NOMINMAX
-#endif
-#include <windows.h>
+#include "common/windows_api.hpp"
 #else
 #include <sys/mman.h>
 #include <unistd.h>
