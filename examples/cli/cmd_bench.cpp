@@ -243,21 +243,61 @@ float rope_scale_for(const inkling::Model& model, int n_ctx) {
   return n_ctx <= train ? 1.0f : static_cast<float>((n_ctx + train - 1) / train);
 }
 
+// Time to first token of a 16-token question after an o.prefix-token shared prefix:
+// computed from scratch, then with the prefix's cache entries reused.
+void report_prefix(const inkling::Model& m, const BenchOptions& o, float stretch, std::mt19937& rng,
+                   std::vector<float>& logits) {
+  inkling::KVCache pc(m, {.n_ctx = o.prefix + 16, .rope_scale = stretch});
+  std::uniform_int_distribution<int> pick(0, m.config().n_vocab - 1);
+  inkling::Batch prefix_batch, question;
+  for (int i = 0; i < o.prefix; ++i) prefix_batch.add(pick(rng), i, 0, false);
+  for (int i = 0; i < 16; ++i) question.add(pick(rng), o.prefix + i, 0, i == 15);
+  std::vector<double> full, reused;
+  for (int r = 0; r < o.repetitions; ++r) {
+    pc.clear();
+    double t0 = now_seconds();
+    std::vector<float> none;
+    m.forward(prefix_batch, pc, none);
+    m.forward(question, pc, logits);
+    full.push_back(now_seconds() - t0);
+    pc.truncate(0, o.prefix);
+    t0 = now_seconds();
+    m.forward(question, pc, logits);
+    reused.push_back(now_seconds() - t0);
+  }
+  const Stats a = stats(full), b = stats(reused);
+  std::printf(o.json ? "{\"test\": \"prefix%d\", \"ttft_ms_full\": %.3f, \"ttft_ms_reused\": %.3f}\n"
+                     : "| prefix %d + 16 tokens | TTFT from scratch %.2f ms | reusing the prefix %.2f ms |\n",
+              o.prefix, 1000 * a.mean, 1000 * b.mean);
+}
+
+// Bytes of weights one decoded token reads: all of them but the embedding table, of which
+// it reads one row (unless the output layer is the same matrix).
+std::size_t weight_bytes_per_token(const inkling::Model& m) {
+  std::size_t bytes = m.weight_bytes();
+  if (const auto* e = m.file().find_tensor("token_embd.weight"); e && !m.config().tied_output) bytes -= e->bytes - e->row_bytes();
+  return bytes;
+}
+
+// Cache positions the pp/tg rows need: the longest run after the deepest depth.
+int positions_needed(const BenchOptions& o) {
+  int longest = 1;
+  for (int p : o.prompt_sizes) longest = std::max(longest, p);
+  for (int g : o.gen_sizes) longest = std::max(longest, g);
+  return longest + *std::max_element(o.depths.begin(), o.depths.end());
+}
+
 }  // namespace
 
 int cmd_bench(int argc, char** argv) {
   const BenchOptions o = parse(argc, argv);
   std::mt19937 rng(1234);
-  int max_ctx = 1;
-  for (int p : o.prompt_sizes) max_ctx = std::max(max_ctx, p);
-  for (int g : o.gen_sizes) max_ctx = std::max(max_ctx, g);
-  max_ctx += *std::max_element(o.depths.begin(), o.depths.end());
+  const int max_ctx = positions_needed(o);
 
   const std::vector<double> bandwidth = o.probe ? probe_bandwidth(o.threads) : std::vector<double>{};
-  if (!o.json) {
-    std::printf("| model | size | type | threads | isa | test | t/s | TTFT (pp) / TPOT (tg) ms | weights GB/s (tg) |\n");
-    std::printf("|---|---|---|---|---|---|---|---|---|\n");
-  }
+  if (!o.json)
+    std::printf("| model | size | type | threads | isa | test | t/s | TTFT (pp) / TPOT (tg) ms | weights GB/s (tg) |\n"
+                "|---|---|---|---|---|---|---|---|---|\n");
   for (std::size_t ti = 0; ti < o.threads.size(); ++ti) {
     const int threads = o.threads[ti];
     const double triad = ti < bandwidth.size() ? bandwidth[ti] : 0.0;
@@ -274,15 +314,10 @@ int cmd_bench(int argc, char** argv) {
     std::vector<float> logits(static_cast<std::size_t>(model->config().n_vocab));
     const std::string name = std::filesystem::path(o.model).filename().string();
 
-    std::string type = "?";
-    if (const auto* t = model->file().find_tensor("blk.0.attn_q.weight"))
-      type = std::string(inkling::dtype_name(t->type));
+    const auto* first_q = model->file().find_tensor("blk.0.attn_q.weight");
+    const std::string type = first_q ? std::string(inkling::dtype_name(first_q->type)) : "?";
 
-    // Bytes of weights one decoded token reads: all of them but the embedding table, of
-    // which it reads one row (unless the output layer is the same matrix).
-    std::size_t per_token = model->weight_bytes();
-    if (const auto* e = model->file().find_tensor("token_embd.weight"); e && !model->config().tied_output)
-      per_token -= e->bytes - e->row_bytes();
+    const std::size_t per_token = weight_bytes_per_token(*model);
 
     // `per_step`: tokens one decode step produces (n_seq for a parallel run), so that TPOT
     // is the time each sequence waits per token, not aggregate time per token.
@@ -347,32 +382,7 @@ int cmd_bench(int argc, char** argv) {
       report("tg" + std::to_string(steps) + "x" + std::to_string(n_seq), steps * n_seq, secs, n_seq);
     }
     logits.resize(static_cast<std::size_t>(model->config().n_vocab));
-    if (o.prefix > 0) {
-      // Time to first token of a 16-token question after an o.prefix-token shared prefix:
-      // computed from scratch, then with the prefix's cache entries reused.
-      inkling::KVCache pc(*model, {.n_ctx = o.prefix + 16, .rope_scale = stretch});
-      std::uniform_int_distribution<int> pick(0, model->config().n_vocab - 1);
-      inkling::Batch prefix_batch, question;
-      for (int i = 0; i < o.prefix; ++i) prefix_batch.add(pick(rng), i, 0, false);
-      for (int i = 0; i < 16; ++i) question.add(pick(rng), o.prefix + i, 0, i == 15);
-      std::vector<double> full, reused;
-      for (int r = 0; r < o.repetitions; ++r) {
-        pc.clear();
-        double t0 = now_seconds();
-        std::vector<float> none;
-        model->forward(prefix_batch, pc, none);
-        model->forward(question, pc, logits);
-        full.push_back(now_seconds() - t0);
-        pc.truncate(0, o.prefix);
-        t0 = now_seconds();
-        model->forward(question, pc, logits);
-        reused.push_back(now_seconds() - t0);
-      }
-      const Stats a = stats(full), b = stats(reused);
-      std::printf(o.json ? "{\"test\": \"prefix%d\", \"ttft_ms_full\": %.3f, \"ttft_ms_reused\": %.3f}\n"
-                         : "| prefix %d + 16 tokens | TTFT from scratch %.2f ms | reusing the prefix %.2f ms |\n",
-                  o.prefix, 1000 * a.mean, 1000 * b.mean);
-    }
+    if (o.prefix > 0) report_prefix(*model, o, stretch, rng, logits);
   }
   if (!o.json)
     std::printf("\npeak resident memory: %.1f MiB; CPU: %s\n", inkling::peak_memory_bytes() / 1048576.0,

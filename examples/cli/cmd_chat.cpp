@@ -92,6 +92,24 @@ extern "C" void on_interrupt(int sig) {
   }
 }
 
+// The conversation's prompt tokens. Too long for the context, or too long to leave the
+// reply its reserve: forgets the oldest exchanges (messages from `first` on; a system
+// prompt stays). The cache then holds a different prefix, so this turn recomputes it.
+std::vector<inkling::TokenId> fit_conversation(const inkling::ChatTemplate& tmpl, const inkling::Tokenizer& tok,
+                                               std::vector<inkling::ChatMessage>& conversation, std::size_t first,
+                                               int n_ctx, int reserve) {
+  std::vector<inkling::TokenId> ids = tmpl.encode(tok, conversation, /*add_generation_prompt=*/true);
+  int dropped = 0;
+  while (static_cast<int>(ids.size()) + reserve > n_ctx && conversation.size() > first + 2) {
+    conversation.erase(conversation.begin() + static_cast<std::ptrdiff_t>(first),
+                       conversation.begin() + static_cast<std::ptrdiff_t>(first + 2));
+    ids = tmpl.encode(tok, conversation, true);
+    ++dropped;
+  }
+  if (dropped) std::fprintf(stderr, "[context: forgot the %d oldest exchange(s) to leave room for the reply]\n", dropped);
+  return ids;
+}
+
 }  // namespace
 
 int cmd_chat(int argc, char** argv) {
@@ -154,21 +172,10 @@ int cmd_chat(int argc, char** argv) {
     }
 
     conversation.push_back({"user", line});
-    std::vector<inkling::TokenId> ids = tmpl.encode(tok, conversation, /*add_generation_prompt=*/true);
-    // Too long for the context, or too long to leave the reply its reserve: forget the
-    // oldest exchanges (the system prompt stays). The cache then holds a different
-    // prefix, so this turn recomputes the prompt.
     const int n_ctx = gen.cache().n_ctx();
     const int reserve = std::max(1, std::min(config.max_new_tokens, static_cast<int>(o.reply_reserve * n_ctx)));
-    const std::size_t first = o.system_given ? 1 : 0;
-    int dropped = 0;
-    while (static_cast<int>(ids.size()) + reserve > n_ctx && conversation.size() > first + 2) {
-      conversation.erase(conversation.begin() + static_cast<std::ptrdiff_t>(first),
-                         conversation.begin() + static_cast<std::ptrdiff_t>(first + 2));
-      ids = tmpl.encode(tok, conversation, true);
-      ++dropped;
-    }
-    if (dropped) std::fprintf(stderr, "[context: forgot the %d oldest exchange(s) to leave room for the reply]\n", dropped);
+    const std::vector<inkling::TokenId> ids =
+        fit_conversation(tmpl, tok, conversation, o.system_given ? 1 : 0, n_ctx, reserve);
     if (static_cast<int>(ids.size()) >= n_ctx) {
       conversation.pop_back();
       std::fprintf(stderr, "[this message needs %zu tokens, the context holds %d]\n", ids.size(), n_ctx);
