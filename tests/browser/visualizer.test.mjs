@@ -248,7 +248,7 @@ try {
     const rep = await textA();
     const dry = await probe({ dry_multiplier: 0.5, dry_base: 3 }, 'DRY multiplier 0.5, base 3 steers away from the repeat',
       async () => (await textA()) !== rep);
-    await probe({ dry_base: 1.75 }, 'DRY base 1.75 penalizes less than 3', async () => (await textA()) !== dry);
+    await probe({ dry_base: 1.01 }, 'DRY base 1.01 (a growth of 1% per repeated token) penalizes less than 3', async () => (await textA()) !== dry);
     await set({ dry_base: 3 });
     await probe({ dry_allowed_length: 50 }, 'DRY allowed length 50 allows the repeat', async () => (await textA()) === rep);
     await set({ dry_allowed_length: 2 });
