@@ -128,7 +128,7 @@ TEST_CASE("RoPE models: a context beyond the training context needs an explicit 
   // The C ABI: n_ctx past the training context fails with the message; rope_scale grants it.
   const auto path = inkling::test::require_shared("models/stories260K-f32.gguf");
   ink_model* m = nullptr;
-  REQUIRE(ink_model_load(path->c_str(), nullptr, &m) == INK_OK);
+  REQUIRE(ink_model_load(path->string().c_str(), nullptr, &m) == INK_OK);
   ink_generator_params p = ink_generator_params_default();
   CHECK(p.rope_scale == 1.0f);
   p.n_ctx = 2 * train;
