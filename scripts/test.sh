@@ -103,6 +103,7 @@ case "$INKLING_TARGET" in
     [ -x "$WINESERVER" ] || WINESERVER=wineserver
     WINE=/usr/lib/wine/wine64
     [ -x "$WINE" ] || WINE=wine
+    mkdir -p "$WINEPREFIX"  # a clean clone has none yet; wineserver refuses a missing folder
     "$WINESERVER" -p  # one wine server for all the test programs, not one each
     trap '"$WINESERVER" -k || true' EXIT
     # Create or update the prefix, and start wine's services, before any test: started
