@@ -121,14 +121,20 @@ void ThreadTeam::wait_change(const std::atomic<std::uint32_t>& word, std::uint32
   }
   // Announce the sleep before the last check (both sequentially consistent): a waker
   // that bumps the word and then reads sleepers_ == 0 cannot miss a sleeper, because the
-  // sleeper's own check then sees the new value.
+  // sleeper's own check then sees the new value. A waker that sees a sleeper takes the
+  // mutex, which the sleeper holds from its announcement until it waits, so the
+  // notification cannot fall between the check and the wait.
+  std::unique_lock<std::mutex> lock(sleep_mutex_);
   sleepers_.fetch_add(1, std::memory_order_seq_cst);
-  while (word.load(std::memory_order_seq_cst) == seen) word.wait(seen, std::memory_order_seq_cst);
+  while (word.load(std::memory_order_seq_cst) == seen) sleep_cv_.wait(lock);
   sleepers_.fetch_sub(1, std::memory_order_relaxed);
 }
 
-void ThreadTeam::wake(std::atomic<std::uint32_t>& word) noexcept {
-  if (sleepers_.load(std::memory_order_seq_cst) > 0) word.notify_all();
+void ThreadTeam::wake(std::atomic<std::uint32_t>& /*word*/) noexcept {
+  if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+    std::lock_guard<std::mutex> lock(sleep_mutex_);
+    sleep_cv_.notify_all();
+  }
 }
 
 }  // namespace inkling::detail

@@ -3,8 +3,8 @@
 // shared out by loops that end in a barrier). It replaces the OpenMP parallel region
 // the pass used before, for two reasons an embedding app cares about:
 // - waiting never burns a core for long: a member waiting at a barrier, or a worker
-//   waiting for the next job, spins for a few microseconds and then sleeps on a futex
-//   (std::atomic::wait), so an idle model leaves the CPU to the app's UI and other work;
+//   waiting for the next job, spins for a few microseconds and then sleeps on a
+//   condition variable, so an idle model leaves the CPU to the app's UI and other work;
 // - matmul rows are handed out in blocks as threads ask for them (for_dynamic), so a
 //   thread that another process delays on its core costs the pass one block, not its
 //   whole static share (OpenMP's spin-waiting barriers made 2-thread decode collapse
@@ -14,8 +14,10 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -125,6 +127,10 @@ class ThreadTeam {
   alignas(64) std::atomic<int> arrived_{0};
   alignas(64) std::atomic<std::uint32_t> barrier_generation_{0};
   alignas(64) std::atomic<int> sleepers_{0};
+  // Sleeping waiters block here. Not std::atomic::wait: GCC 12's libstdc++ can lose its
+  // wake-ups where there is no futex (MinGW; GCC bug 106183), and a team must never hang.
+  std::mutex sleep_mutex_;
+  std::condition_variable sleep_cv_;
   alignas(64) std::atomic<std::int64_t> counters_[2] = {};
 };
 
