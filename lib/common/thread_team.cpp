@@ -51,7 +51,7 @@ void ThreadTeam::stop() noexcept {
   if (workers_.empty()) return;
   stopping_ = true;
   job_generation_.fetch_add(1, std::memory_order_seq_cst);
-  wake(job_generation_);
+  wake();
   for (std::thread& w : workers_) w.join();
   workers_.clear();
   stopping_ = false;
@@ -85,7 +85,7 @@ void ThreadTeam::run(int threads, const std::function<void(TeamMember&)>& body) 
   counters_[0].store(0, std::memory_order_relaxed);
   counters_[1].store(0, std::memory_order_relaxed);
   job_generation_.fetch_add(1, std::memory_order_seq_cst);  // publishes the job
-  wake(job_generation_);
+  wake();
   TeamMember self(this, 0, threads);
   body(self);
   self.barrier();  // every worker has finished the body
@@ -108,7 +108,7 @@ void ThreadTeam::barrier(int size) noexcept {
   if (arrived_.fetch_add(1, std::memory_order_acq_rel) + 1 == size) {
     arrived_.store(0, std::memory_order_relaxed);
     barrier_generation_.fetch_add(1, std::memory_order_seq_cst);
-    wake(barrier_generation_);
+    wake();
     return;
   }
   wait_change(barrier_generation_, generation);
@@ -130,7 +130,7 @@ void ThreadTeam::wait_change(const std::atomic<std::uint32_t>& word, std::uint32
   sleepers_.fetch_sub(1, std::memory_order_relaxed);
 }
 
-void ThreadTeam::wake(std::atomic<std::uint32_t>& /*word*/) noexcept {
+void ThreadTeam::wake() noexcept {
   if (sleepers_.load(std::memory_order_seq_cst) > 0) {
     std::lock_guard<std::mutex> lock(sleep_mutex_);
     sleep_cv_.notify_all();

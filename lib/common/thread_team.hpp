@@ -117,7 +117,7 @@ class ThreadTeam {
   void barrier(int size) noexcept;
   // Waits until `word` no longer holds `seen`: spins briefly, then sleeps.
   void wait_change(const std::atomic<std::uint32_t>& word, std::uint32_t seen) noexcept;
-  void wake(std::atomic<std::uint32_t>& word) noexcept;
+  void wake() noexcept;  // wakes every sleeping waiter, if any
 
   std::vector<std::thread> workers_;
   const std::function<void(TeamMember&)>* body_ = nullptr;
