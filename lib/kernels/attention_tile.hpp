@@ -4,7 +4,8 @@
 // f32, is shared by all the rows of the block (a GQA group's heads, several tokens).
 //
 // Layouts (all f32):
-//   k, v  : n_keys rows of head_dim values (row j = key j), contiguous;
+//   k, v  : n_keys rows of head_dim values (row j = key j), k_stride / v_stride floats
+//           apart (an F32 cache is read in place, converted tiles are contiguous);
 //   qt    : the block's queries transposed, qt[i * rs + r] = element i of row r, where the
 //           row stride rs is a multiple of kAttnRowAlign and lanes past the rows are zero;
 //   st    : scores and then weights, st[j * rs + r];
@@ -24,7 +25,8 @@ namespace inkling::kernels {
 inline constexpr int kAttnRowAlign = 8;
 
 // st[j * rs + r] = scale * dot(k_j, query r) for j < n_keys and every lane r < rs.
-void attn_scores(Isa isa, const float* k, int n_keys, int head_dim, const float* qt, int rs, float scale, float* st);
+void attn_scores(Isa isa, const float* k, std::int64_t k_stride, int n_keys, int head_dim, const float* qt, int rs,
+                 float scale, float* st);
 
 // One online-softmax step over a tile of (masked: -inf) scores, for every lane r < rs:
 // m_new = max(m, max_j s), weights p_j = exp(s_j - m_new) written over the scores,
@@ -33,11 +35,12 @@ void attn_scores(Isa isa, const float* k, int n_keys, int head_dim, const float*
 void attn_softmax(Isa isa, float* st, int n_keys, int rs, float* m, float* l, float* alpha);
 
 // o[r] = alpha[r] * o[r] + sum_j p[j * rs + r] * v_j for rows r < rows.
-void attn_accumulate(Isa isa, const float* p, int n_keys, int rs, int rows, const float* v, int head_dim,
-                     const float* alpha, float* o);
+void attn_accumulate(Isa isa, const float* p, int n_keys, int rs, int rows, const float* v, std::int64_t v_stride,
+                     int head_dim, const float* alpha, float* o);
 
-// Cache rows to f32: n fp16 values, or n Q8_0 values (n a multiple of 32).
-void f16_to_f32(Isa isa, const std::uint16_t* x, float* y, std::int64_t n);
-void q8_0_to_f32(Isa isa, const std::byte* x, float* y, std::int64_t n);
+// `rows` cache rows `stride` bytes apart to contiguous f32 rows of n values: fp16 rows,
+// or Q8_0 rows (n a multiple of 32).
+void f16_rows_to_f32(Isa isa, const std::byte* x, std::size_t stride, int rows, std::int64_t n, float* y);
+void q8_0_rows_to_f32(Isa isa, const std::byte* x, std::size_t stride, int rows, std::int64_t n, float* y);
 
 }  // namespace inkling::kernels

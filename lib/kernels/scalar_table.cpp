@@ -31,8 +31,8 @@ KernelTable make_scalar_table() {
   t.attn_scores = ref::attn_scores;
   t.attn_softmax = ref::attn_softmax;
   t.attn_accumulate = ref::attn_accumulate;
-  t.f16_to_f32 = ref::f16_to_f32;
-  t.q8_0_to_f32 = ref::q8_0_to_f32;
+  t.f16_rows_to_f32 = ref::f16_rows_to_f32;
+  t.q8_0_rows_to_f32 = ref::q8_0_rows_to_f32;
   return t;
 }
 

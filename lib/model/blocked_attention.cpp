@@ -3,7 +3,8 @@
 // the query heads of one KV head (a GQA group, or part of it). Its keys are converted to
 // f32 once per tile of kKeyTile positions and scored against all the item's query rows
 // at once; each row keeps a running max and sum, so no full row of scores is built and
-// every tile is read once per item rather than once per (token, head).
+// every tile is read once per item rather than once per (token, head). An F32 cache is
+// read in place.
 //
 // Roundings: the query is rounded as llama.cpp rounds it for the cache type (fp16 for
 // F16, Q8_0 for Q8_0), keys and values are the cache's values exactly; sums run in
@@ -111,13 +112,13 @@ void attend_run(const Pass& p, int il, const Run& run, int window, float scale, 
   const float cap = c.attn_logit_softcap;
   for (int k0 = lo; k0 <= hi; k0 += kKeyTile) {
     const int nk = std::min(kKeyTile, hi + 1 - k0);
-    p.kv.load_rows(p.isa, il, seq, run.kv_head, hd, k0, nk, s.k, s.v);
-    kernels::attn_scores(p.isa, s.k, nk, hd, s.qt, rs, scale, s.st);
+    const KvStorage::F32Rows kv = p.kv.f32_rows(p.isa, il, seq, run.kv_head, hd, k0, nk, s.k, s.v);
+    kernels::attn_scores(p.isa, kv.k, kv.stride, nk, hd, s.qt, rs, scale, s.st);
     if (cap > 0)
       for (int i = 0; i < nk * rs; ++i) s.st[i] = cap * std::tanh(s.st[i] / cap);
     mask_tile(p, run, window, k0, nk, rs, s.st);
     kernels::attn_softmax(p.isa, s.st, nk, rs, s.m, s.l, s.alpha);
-    kernels::attn_accumulate(p.isa, s.st, nk, rs, rows, s.v, hd, s.alpha, s.o);
+    kernels::attn_accumulate(p.isa, s.st, nk, rs, rows, kv.v, kv.stride, hd, s.alpha, s.o);
   }
   for (int r = 0; r < rows; ++r) {
     const int t = run.t0 + r / run.nh, h = run.h0 + r % run.nh;

@@ -58,29 +58,18 @@ void KvStorage::round_query(const float* q, int head_dim, std::byte* q8, float* 
   }
 }
 
-void KvStorage::load_rows(kernels::Isa isa, int layer, int seq, int kv_head, int head_dim, int first, int n,
-                          float* k, float* v) const noexcept {
+KvStorage::F32Rows KvStorage::f32_rows(kernels::Isa isa, int layer, int seq, int kv_head, int head_dim, int first,
+                                      int n, float* k_buf, float* v_buf) const noexcept {
   // Heads start on block boundaries (head_dim % 32 == 0 for a Q8_0 cache).
   const std::size_t head_off = static_cast<std::size_t>(kv_head) * dtype_row_bytes(type_, head_dim);
-  const std::size_t hd = static_cast<std::size_t>(head_dim);
   const std::byte* kr = k_row(layer, seq, first) + head_off;
   const std::byte* vr = v_row(layer, seq, first) + head_off;
-  for (int j = 0; j < n; ++j, kr += row_bytes_, vr += row_bytes_, k += hd, v += hd) {
-    switch (type_) {
-      case DType::F16:
-        kernels::f16_to_f32(isa, reinterpret_cast<const std::uint16_t*>(kr), k, head_dim);
-        kernels::f16_to_f32(isa, reinterpret_cast<const std::uint16_t*>(vr), v, head_dim);
-        break;
-      case DType::Q8_0:
-        kernels::q8_0_to_f32(isa, kr, k, head_dim);
-        kernels::q8_0_to_f32(isa, vr, v, head_dim);
-        break;
-      default:
-        std::memcpy(k, kr, sizeof(float) * hd);
-        std::memcpy(v, vr, sizeof(float) * hd);
-        break;
-    }
-  }
+  if (type_ == DType::F32)
+    return {reinterpret_cast<const float*>(kr), reinterpret_cast<const float*>(vr), kv_dim_};
+  const auto convert = type_ == DType::F16 ? kernels::f16_rows_to_f32 : kernels::q8_0_rows_to_f32;
+  convert(isa, kr, row_bytes_, n, head_dim, k_buf);
+  convert(isa, vr, row_bytes_, n, head_dim, v_buf);
+  return {k_buf, v_buf, head_dim};
 }
 
 }  // namespace inkling::detail

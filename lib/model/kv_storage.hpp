@@ -39,10 +39,15 @@ class KvStorage {
   // fp16 (F16), through Q8_0 (Q8_0; `q8` holds one Q8_0 head), unchanged (F32).
   void round_query(const float* q, int head_dim, std::byte* q8, float* out) const noexcept;
 
-  // K and V of KV head `kv_head` at positions [first, first + n) as f32 rows of head_dim
-  // values, contiguous in `k` and `v`.
-  void load_rows(kernels::Isa isa, int layer, int seq, int kv_head, int head_dim, int first, int n, float* k,
-                 float* v) const noexcept;
+  // K and V of KV head `kv_head` at positions [first, first + n) as f32 rows `stride`
+  // floats apart: an F32 cache's own rows, other types converted into k_buf and v_buf
+  // (n * head_dim floats each).
+  struct F32Rows {
+    const float *k, *v;
+    std::int64_t stride;
+  };
+  F32Rows f32_rows(kernels::Isa isa, int layer, int seq, int kv_head, int head_dim, int first, int n, float* k_buf,
+                   float* v_buf) const noexcept;
 
  private:
   std::size_t offset(int layer, int seq, int pos) const noexcept {

@@ -42,16 +42,17 @@ TEST_CASE("attention tile scores match the reference on every key, row and head 
   std::mt19937 rng(11);
   for (int hd : {1, 7, 32, 64, 80, 128})
     for (int rs : {8, 16, 24, 40, 64, 72})
-      for (int nk : {1, 2, 3, 63, 64}) {
-        const auto k = normal_vec(static_cast<std::size_t>(nk) * hd, rng);
+      for (int nk : {1, 2, 3, 9, 63, 64}) {
+        const int ks = hd + 5;  // rows of a wider cache row, as an F32 cache is read in place
+        const auto k = normal_vec(static_cast<std::size_t>(nk) * ks, rng);
         const auto qt = normal_vec(static_cast<std::size_t>(hd) * rs, rng);
         std::vector<float> want(static_cast<std::size_t>(nk) * rs);
-        ref::attn_scores(k.data(), nk, hd, qt.data(), rs, 0.125f, want.data());
+        ref::attn_scores(k.data(), ks, nk, hd, qt.data(), rs, 0.125f, want.data());
         for (Isa isa : kAllIsas) {
           if (!isa_supported(isa)) continue;
           INFO(isa_name(isa) << " hd=" << hd << " rs=" << rs << " nk=" << nk);
           std::vector<float> got(want.size(), NAN);
-          attn_scores(isa, k.data(), nk, hd, qt.data(), rs, 0.125f, got.data());
+          attn_scores(isa, k.data(), ks, nk, hd, qt.data(), rs, 0.125f, got.data());
           check_close(got, want, 1e-4);
         }
       }
@@ -96,38 +97,47 @@ TEST_CASE("attention tile accumulation matches the reference on row and head tai
       for (int nk : {1, 3, 64}) {
         const int rs = (rows + 7) / 8 * 8;
         const auto p = normal_vec(static_cast<std::size_t>(nk) * rs, rng);
-        const auto v = normal_vec(static_cast<std::size_t>(nk) * hd, rng);
+        const int vs = hd + 3;
+        const auto v = normal_vec(static_cast<std::size_t>(nk) * vs, rng);
         const auto alpha = normal_vec(static_cast<std::size_t>(rs), rng);
         const auto o0 = normal_vec(static_cast<std::size_t>(rows) * hd, rng);
         std::vector<float> want = o0;
-        ref::attn_accumulate(p.data(), nk, rs, rows, v.data(), hd, alpha.data(), want.data());
+        ref::attn_accumulate(p.data(), nk, rs, rows, v.data(), vs, hd, alpha.data(), want.data());
         for (Isa isa : kAllIsas) {
           if (!isa_supported(isa)) continue;
           INFO(isa_name(isa) << " hd=" << hd << " rows=" << rows << " nk=" << nk);
           std::vector<float> got = o0;
-          attn_accumulate(isa, p.data(), nk, rs, rows, v.data(), hd, alpha.data(), got.data());
+          attn_accumulate(isa, p.data(), nk, rs, rows, v.data(), vs, hd, alpha.data(), got.data());
           check_close(got, want, 1e-4);
         }
       }
 }
 
 TEST_CASE("cache rows convert to f32 exactly (F16 and Q8_0) on every level") {
+  // Three rows of a wider cache row (the stride skips other heads); an odd fp16 length
+  // covers the scalar tail.
   std::mt19937 rng(14);
-  for (int n : {32, 64, 96}) {
-    const auto x = normal_vec(static_cast<std::size_t>(n), rng);
-    std::vector<std::uint16_t> h(static_cast<std::size_t>(n));
-    for (int i = 0; i < n; ++i) h[static_cast<std::size_t>(i)] = f32_to_fp16(x[static_cast<std::size_t>(i)]);
-    std::vector<std::byte> q8(static_cast<std::size_t>(n / 32 * 34));
-    ref::quantize_q8_0(x.data(), q8.data(), n);
-    std::vector<float> want_h(static_cast<std::size_t>(n)), want_q(static_cast<std::size_t>(n));
-    ref::f16_to_f32(h.data(), want_h.data(), n - 1);  // an odd length: the scalar tail
-    ref::q8_0_to_f32(q8.data(), want_q.data(), n);
+  const int rows = 3;
+  for (int n : {31, 32, 64, 96}) {
+    const auto x = normal_vec(static_cast<std::size_t>(rows) * 128, rng);
+    const std::size_t h_stride = 128 * 2, q_stride = 4 * 34;
+    std::vector<std::byte> h(rows * h_stride), q8(rows * q_stride);
+    for (int r = 0; r < rows; ++r) {
+      auto* hr = reinterpret_cast<std::uint16_t*>(h.data() + r * h_stride);
+      for (int i = 0; i < 128; ++i) hr[i] = f32_to_fp16(x[static_cast<std::size_t>(r * 128 + i)]);
+      ref::quantize_q8_0(x.data() + r * 128, q8.data() + r * q_stride, 128);
+    }
+    const int nq = n / 32 * 32;
+    std::vector<float> want_h(static_cast<std::size_t>(rows * n)), want_q(static_cast<std::size_t>(rows * nq));
+    ref::f16_rows_to_f32(h.data(), h_stride, rows, n, want_h.data());
+    ref::q8_0_rows_to_f32(q8.data(), q_stride, rows, nq, want_q.data());
+    CHECK(want_h[static_cast<std::size_t>(n)] == fp16_to_f32(f32_to_fp16(x[128])));  // row 1 starts at the stride
     for (Isa isa : kAllIsas) {
       if (!isa_supported(isa)) continue;
       INFO(isa_name(isa) << " n=" << n);
-      std::vector<float> got_h(static_cast<std::size_t>(n), 0.0f), got_q(static_cast<std::size_t>(n), NAN);
-      f16_to_f32(isa, h.data(), got_h.data(), n - 1);
-      q8_0_to_f32(isa, q8.data(), got_q.data(), n);
+      std::vector<float> got_h(want_h.size(), NAN), got_q(want_q.size(), NAN);
+      f16_rows_to_f32(isa, h.data(), h_stride, rows, n, got_h.data());
+      q8_0_rows_to_f32(isa, q8.data(), q_stride, rows, nq, got_q.data());
       check_close(got_h, want_h, 0.0);
       check_close(got_q, want_q, 0.0);
     }
@@ -147,9 +157,9 @@ TEST_CASE("tiles chained with an online softmax equal one softmax over all keys"
   std::vector<float> m(rs, -INFINITY), l(rs, 0.0f), a(rs), o(static_cast<std::size_t>(hd), 0.0f), st(64 * rs);
   int k0 = 0;
   for (int n : tiles) {
-    ref::attn_scores(k.data() + k0 * hd, n, hd, qt.data(), rs, 0.25f, st.data());
+    ref::attn_scores(k.data() + k0 * hd, hd, n, hd, qt.data(), rs, 0.25f, st.data());
     ref::attn_softmax(st.data(), n, rs, m.data(), l.data(), a.data());
-    ref::attn_accumulate(st.data(), n, rs, 1, v.data() + k0 * hd, hd, a.data(), o.data());
+    ref::attn_accumulate(st.data(), n, rs, 1, v.data() + k0 * hd, hd, hd, a.data(), o.data());
     k0 += n;
   }
   std::vector<double> s(static_cast<std::size_t>(nk));
