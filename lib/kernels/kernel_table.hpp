@@ -75,6 +75,14 @@ struct KernelTable {
   void (*dot_rows_f32)(const float* q, const float* k, std::int64_t stride, int n, std::int64_t len, float* out) = nullptr;
   void (*weighted_sum_f32)(const float* w, const float* v, std::int64_t stride, int n, std::int64_t len,
                            float* out) = nullptr;
+  // Blocked attention tiles (attention_tile.hpp, which says what each computes).
+  void (*attn_scores)(const float* k, std::int64_t k_stride, int n_keys, int head_dim, const float* qt, int rs,
+                      float scale, float* st) = nullptr;
+  void (*attn_softmax)(float* st, int n_keys, int rs, float* m, float* l, float* alpha) = nullptr;
+  void (*attn_accumulate)(const float* p, int n_keys, int rs, int rows, const float* v, std::int64_t v_stride,
+                          int head_dim, const float* alpha, float* o) = nullptr;
+  void (*f16_rows_to_f32)(const std::byte* x, std::size_t stride, int rows, std::int64_t n, float* y) = nullptr;
+  void (*q8_0_rows_to_f32)(const std::byte* x, std::size_t stride, int rows, std::int64_t n, float* y) = nullptr;
 
   // nullptr for a type without kernels.
   const WeightKernels* for_type(DType t) const noexcept {

@@ -1,6 +1,7 @@
 // The scalar reference table: one registration line per format (formats/<type>.hpp),
 // plus the plain f32 helpers. Every vectorised table starts from it.
 #include "kernels/formats/all.hpp"
+#include "kernels/formats/attention.hpp"
 #include "kernels/kernel_table.hpp"
 
 namespace inkling::kernels {
@@ -27,6 +28,11 @@ KernelTable make_scalar_table() {
   t.dot_rows_f32 = ref::dot_rows_f32;
   t.weighted_sum_f32 = ref::weighted_sum_f32;
   t.axpy_f16 = ref::axpy_f16;
+  t.attn_scores = ref::attn_scores;
+  t.attn_softmax = ref::attn_softmax;
+  t.attn_accumulate = ref::attn_accumulate;
+  t.f16_rows_to_f32 = ref::f16_rows_to_f32;
+  t.q8_0_rows_to_f32 = ref::q8_0_rows_to_f32;
   return t;
 }
 

@@ -60,26 +60,6 @@ void prepare_qkv(const Pass& p, const LayerWeights& l, int il, int t) {
   p.kv.store(il, p.seq[t], p.pos[t], k, v);
 }
 
-// Every (token, head) query over its sequence's cached keys, into ws.att.
-void attend_all(const Pass& p, TeamMember& team, int il) {
-  const ModelConfig& c = p.c;
-  ForwardWorkspace& b = p.ws;
-  const int hd = c.head_dim, group = c.n_head / c.n_head_kv, q_stride = p.q_stride(), q_dim = c.q_dim();
-  const float kq_scale = c.attention_scale > 0 ? c.attention_scale : 1.0f / std::sqrt(static_cast<float>(hd));
-  const int window = layer_windowed(p.arch, c.sliding_window, il) ? c.sliding_window : 0;
-  const AttendScratch scratch = b.attend_scratch(team.id(), p.n_ctx, hd, p.kv.type());
-  // Round-robin (chunk 1): with a causal mask a token's cost grows with its position,
-  // so contiguous halves would give the last thread three times the first one's keys.
-  team.for_cyclic(static_cast<std::int64_t>(p.n) * c.n_head, [&](std::int64_t item) {
-    const int t = static_cast<int>(item / c.n_head), h = static_cast<int>(item % c.n_head);
-    // A sliding window keeps the positions j with pos - j < window.
-    const int first = window > 0 ? std::max(0, p.pos[t] - window + 1) : 0;
-    const float* qh = b.q.data() + static_cast<std::size_t>(t) * q_stride + h * hd;
-    p.kv.attend(p.isa, il, p.seq[t], h / group, hd, first, p.pos[t] + 1 - first, qh, kq_scale,
-                c.attn_logit_softcap, scratch, Pass::row(b.att, t, q_dim) + h * hd);
-  });
-}
-
 }  // namespace
 
 void attention_block(const Pass& p, TeamMember& team, int il) {
@@ -99,7 +79,7 @@ void attention_block(const Pass& p, TeamMember& team, int il) {
     prepare_qkv(p, l, il, t);
   });
 
-  attend_all(p, team, il);
+  blocked_attention(p, team, il);
   kernels::matmul(p.isa, *l.wo, b.att.data(), p.n, b.o.data(), b.kernel_ws, team);
 
   team.for_static(p.n, [&](int t) {

@@ -65,7 +65,7 @@ void grow_workspace(const Pass& p, int threads) {
   ForwardWorkspace::grow(b.rope_sin, rope_n);
   if (c.n_expert > 0) grow_moe(p);
   ForwardWorkspace::grow(b.out_rows, static_cast<std::size_t>(p.n_out) * n_embd);
-  b.grow_attention(threads, p.n_ctx, c.head_dim, p.kv.type());
+  ForwardWorkspace::grow(b.flash, static_cast<std::size_t>(threads) * blocked_attention_floats(c));
 }
 
 void embed(const Pass& p, TeamMember& team) {

@@ -61,6 +61,11 @@ void grow_moe(const Pass& p);
 void embed(const Pass& p, TeamMember& team);
 // x += attention(norm(x)) for layer `il`, storing the batch's K/V in the cache.
 void attention_block(const Pass& p, TeamMember& team, int il);
+// ws.att = attention of every (token, head) of the batch over its sequence's cached keys
+// (causal, sliding window where the layer has one), as blocked tiles.
+void blocked_attention(const Pass& p, TeamMember& team, int il);
+// Floats of one thread's blocked-attention scratch (ws.flash).
+std::size_t blocked_attention_floats(const ModelConfig& c);
 // x += ffn(norm(x)) for layer `il` (dense, or experts through moe_ffn).
 void ffn_block(const Pass& p, TeamMember& team, int il);
 // The mixture-of-experts FFN of layer `il`: ws.o = Σ_k w_k · expert_k(in) per token.

@@ -5,8 +5,9 @@
 #include <string>
 
 #include "inkling/error.hpp"
+#include "kernels/attention_tile.hpp"
+#include "kernels/fp16.hpp"
 #include "kernels/quantize_row.hpp"
-#include "model/layers.hpp"
 
 namespace inkling::detail {
 
@@ -42,35 +43,33 @@ void KvStorage::store(int layer, int seq, int pos, const float* k, const float* 
   }
 }
 
-void KvStorage::attend(kernels::Isa isa, int layer, int seq, int kv_head, int head_dim, int first, int n_keys,
-                       const float* q, float scale, float softcap, const AttendScratch& s,
-                       float* out) const noexcept {
-  const std::byte* k = k_row(layer, seq, first);
-  const std::byte* v = v_row(layer, seq, first);
+void KvStorage::round_query(const float* q, int head_dim, std::byte* q8, float* out) const noexcept {
   switch (type_) {
-    case DType::F16: {
-      const auto* k16 = reinterpret_cast<const std::uint16_t*>(k) + kv_head * head_dim;
-      const auto* v16 = reinterpret_cast<const std::uint16_t*>(v) + kv_head * head_dim;
-      kernels::to_f16(q, s.q16, head_dim);
-      attend_f16(isa, s.q16, k16, v16, kv_dim_, n_keys, head_dim, scale, softcap, s.scores, out);
+    case DType::F16:
+      for (int i = 0; i < head_dim; ++i) out[i] = kernels::fp16_to_f32(kernels::f32_to_fp16(q[i]));
       break;
-    }
-    case DType::Q8_0: {
-      // The query in Q8_0 too, so each key costs one integer block dot (as llama.cpp's
-      // Q8_0 cache does); heads start on block boundaries (head_dim % 32 == 0).
-      const std::size_t head_off = static_cast<std::size_t>(kv_head) * dtype_row_bytes(DType::Q8_0, head_dim);
-      kernels::quantize_row(DType::Q8_0, q, s.q8, head_dim);
-      attend_q8_0(isa, s.q8, k + head_off, v + head_off, row_bytes_, n_keys, head_dim, scale, softcap, s.scores,
-                  s.v_row, out);
+    case DType::Q8_0:
+      kernels::quantize_row(DType::Q8_0, q, q8, head_dim);
+      kernels::dequantize_row(DType::Q8_0, q8, out, head_dim);
       break;
-    }
-    default: {
-      const auto* kf = reinterpret_cast<const float*>(k) + kv_head * head_dim;
-      const auto* vf = reinterpret_cast<const float*>(v) + kv_head * head_dim;
-      detail::attend(isa, q, kf, vf, kv_dim_, n_keys, head_dim, scale, softcap, s.scores, out);
+    default:
+      std::memcpy(out, q, sizeof(float) * static_cast<std::size_t>(head_dim));
       break;
-    }
   }
+}
+
+KvStorage::F32Rows KvStorage::f32_rows(kernels::Isa isa, int layer, int seq, int kv_head, int head_dim, int first,
+                                      int n, float* k_buf, float* v_buf) const noexcept {
+  // Heads start on block boundaries (head_dim % 32 == 0 for a Q8_0 cache).
+  const std::size_t head_off = static_cast<std::size_t>(kv_head) * dtype_row_bytes(type_, head_dim);
+  const std::byte* kr = k_row(layer, seq, first) + head_off;
+  const std::byte* vr = v_row(layer, seq, first) + head_off;
+  if (type_ == DType::F32)
+    return {reinterpret_cast<const float*>(kr), reinterpret_cast<const float*>(vr), kv_dim_};
+  const auto convert = type_ == DType::F16 ? kernels::f16_rows_to_f32 : kernels::q8_0_rows_to_f32;
+  convert(isa, kr, row_bytes_, n, head_dim, k_buf);
+  convert(isa, vr, row_bytes_, n, head_dim, v_buf);
+  return {k_buf, v_buf, head_dim};
 }
 
 }  // namespace inkling::detail

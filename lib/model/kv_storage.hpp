@@ -1,6 +1,6 @@
 // The key/value rows of a KVCache in one of its storage types (F32, F16, Q8_0), behind
-// the two operations the forward pass needs: store a token's K/V, and attend one query
-// head over a range of stored positions. The type is chosen once per cache; the branch
+// the operations the forward pass needs: store a token's K/V, and read a range of
+// positions back as f32 for attention (model/blocked_attention.cpp). The type is chosen once per cache; the branch
 // on it lives here, not in the layer loop.
 #pragma once
 
@@ -13,15 +13,6 @@
 #include "kernels/kernels.hpp"
 
 namespace inkling::detail {
-
-// Per-thread scratch of attend(): `scores` holds n_ctx floats; `q16` (F16) and `v_row`
-// (Q8_0) head_dim values; `q8` one Q8_0 head. Unused members may be null.
-struct AttendScratch {
-  float* scores = nullptr;
-  std::uint16_t* q16 = nullptr;
-  std::byte* q8 = nullptr;
-  float* v_row = nullptr;
-};
 
 class KvStorage {
  public:
@@ -44,12 +35,19 @@ class KvStorage {
   // Converts kv_dim keys and values to the storage type at (layer, seq, pos).
   void store(int layer, int seq, int pos, const float* k, const float* v) noexcept;
 
-  // One query head (head_dim floats) attending over positions [first, first + n_keys) of
-  // KV head `kv_head`: out = softmax(softcap(scale · K·q)) · V, with the roundings of
-  // llama.cpp's cache of the same type (the query rounded to fp16 for F16, quantized to
-  // Q8_0 for Q8_0).
-  void attend(kernels::Isa isa, int layer, int seq, int kv_head, int head_dim, int first, int n_keys,
-              const float* q, float scale, float softcap, const AttendScratch& scratch, float* out) const noexcept;
+  // A query head rounded as llama.cpp rounds it for this cache type's dot products: to
+  // fp16 (F16), through Q8_0 (Q8_0; `q8` holds one Q8_0 head), unchanged (F32).
+  void round_query(const float* q, int head_dim, std::byte* q8, float* out) const noexcept;
+
+  // K and V of KV head `kv_head` at positions [first, first + n) as f32 rows `stride`
+  // floats apart: an F32 cache's own rows, other types converted into k_buf and v_buf
+  // (n * head_dim floats each).
+  struct F32Rows {
+    const float *k, *v;
+    std::int64_t stride;
+  };
+  F32Rows f32_rows(kernels::Isa isa, int layer, int seq, int kv_head, int head_dim, int first, int n, float* k_buf,
+                   float* v_buf) const noexcept;
 
  private:
   std::size_t offset(int layer, int seq, int pos) const noexcept {

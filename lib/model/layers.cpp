@@ -115,29 +115,4 @@ void attend(kernels::Isa isa, const float* q, const float* k, const float* v,
   kernels::weighted_sum_f32(isa, scores, v, stride, n_keys, head_dim, out);
 }
 
-void attend_f16(kernels::Isa isa, const std::uint16_t* q, const std::uint16_t* k, const std::uint16_t* v,
-                std::int64_t stride, int n_keys, int head_dim, float scale, float softcap, float* scores,
-                float* out) {
-  attention_weights(n_keys, scale, softcap, scores, [&](float* s) {
-    for (int j = 0; j < n_keys; ++j) s[j] = kernels::dot_f16(isa, q, k + j * stride, head_dim);
-  });
-  std::memset(out, 0, sizeof(float) * static_cast<std::size_t>(head_dim));
-  for (int j = 0; j < n_keys; ++j) {
-    const float p = kernels::fp16_to_f32(kernels::f32_to_fp16(scores[j]));
-    kernels::axpy_f16(isa, p, v + j * stride, out, head_dim);
-  }
-}
-
-void attend_q8_0(kernels::Isa isa, const std::byte* q, const std::byte* k, const std::byte* v, std::size_t stride,
-                 int n_keys, int head_dim, float scale, float softcap, float* scores, float* v_row, float* out) {
-  attention_weights(n_keys, scale, softcap, scores, [&](float* s) {
-    for (int j = 0; j < n_keys; ++j) s[j] = kernels::dot_q8_0(isa, k + static_cast<std::size_t>(j) * stride, q, head_dim);
-  });
-  std::memset(out, 0, sizeof(float) * static_cast<std::size_t>(head_dim));
-  for (int j = 0; j < n_keys; ++j) {
-    kernels::dequantize_row(DType::Q8_0, v + static_cast<std::size_t>(j) * stride, v_row, head_dim);
-    kernels::axpy_f32(isa, scores[j], v_row, out, head_dim);
-  }
-}
-
 }  // namespace inkling::detail

@@ -41,15 +41,4 @@ void attend(kernels::Isa isa, const float* q, const float* k, const float* v,
             std::int64_t stride, int n_keys, int head_dim, float scale, float softcap,
             float* scores, float* out);
 
-// The same over an F16 cache, with llama.cpp's roundings: the query and the softmax
-// weights are rounded to fp16 before their products with K and V.
-void attend_f16(kernels::Isa isa, const std::uint16_t* q, const std::uint16_t* k, const std::uint16_t* v,
-                std::int64_t stride, int n_keys, int head_dim, float scale, float softcap, float* scores,
-                float* out);
-
-// The same over a Q8_0 cache: `q` is the query head in Q8_0, K and V rows are `stride`
-// bytes apart and start at the head's first block; `v_row` is scratch for one V head.
-void attend_q8_0(kernels::Isa isa, const std::byte* q, const std::byte* k, const std::byte* v, std::size_t stride,
-                 int n_keys, int head_dim, float scale, float softcap, float* scores, float* v_row, float* out);
-
 }  // namespace inkling::detail

@@ -9,7 +9,6 @@
 
 #include "common/thread_team.hpp"
 #include "kernels/kernels.hpp"
-#include "model/kv_storage.hpp"
 
 namespace inkling::detail {
 
@@ -21,12 +20,9 @@ struct ForwardWorkspace {
   std::vector<int> logit_rows;            // batch index of each wanted row
   std::vector<int> seq_next;              // validation: next position per sequence
   std::vector<std::uint8_t> seq_seen;
-  // Per thread: attention scores (n_ctx), a query head in fp16 (F16 cache) or Q8_0 and
-  // one decoded V head (Q8_0 cache).
-  std::vector<float> scores;
-  std::vector<std::uint16_t> q16;
-  std::vector<std::byte> q8;
-  std::vector<float> v_row;
+  // Per thread: the blocked attention's tiles (blocked_attention_floats each); the
+  // encoder's attention scores.
+  std::vector<float> flash, scores;
   kernels::Workspace kernel_ws;
   ThreadTeam team;  // the threads of this cache's passes
   // Mixture of experts: router logits (n x n_expert), each token's chosen experts and
@@ -39,31 +35,6 @@ struct ForwardWorkspace {
   template <typename T>
   static void grow(std::vector<T>& v, std::size_t n) {
     if (v.size() < n) v.resize(n);
-  }
-
-  // Sizes the per-thread attention scratch for `threads` threads over a cache of n_ctx
-  // positions in `type`.
-  void grow_attention(int threads, int n_ctx, int head_dim, DType type) {
-    const auto nt = static_cast<std::size_t>(threads);
-    grow(scores, nt * static_cast<std::size_t>(n_ctx));
-    if (type == DType::F16) grow(q16, nt * static_cast<std::size_t>(head_dim));
-    if (type == DType::Q8_0) {
-      grow(q8, nt * static_cast<std::size_t>(dtype_row_bytes(DType::Q8_0, head_dim)));
-      grow(v_row, nt * static_cast<std::size_t>(head_dim));
-    }
-  }
-
-  // Thread `thread`'s slice of the attention scratch (after grow_attention).
-  AttendScratch attend_scratch(int thread, int n_ctx, int head_dim, DType type) noexcept {
-    const auto t = static_cast<std::size_t>(thread);
-    AttendScratch s;
-    s.scores = scores.data() + t * static_cast<std::size_t>(n_ctx);
-    if (type == DType::F16) s.q16 = q16.data() + t * static_cast<std::size_t>(head_dim);
-    if (type == DType::Q8_0) {
-      s.q8 = q8.data() + t * static_cast<std::size_t>(dtype_row_bytes(DType::Q8_0, head_dim));
-      s.v_row = v_row.data() + t * static_cast<std::size_t>(head_dim);
-    }
-    return s;
   }
 };
 

@@ -96,7 +96,15 @@ void check_case(const inkling::Model& model, const Json& c, Tolerance tol, const
     const int tok = argmax(logits);
     if (ref_margins[step] < tol.margin) break;
     INFO("greedy step " << step);
-    REQUIRE(tok == ref_tokens[step]);
+    // A divergence is allowed only where the reference's top-2 gap is within what the
+    // logit tolerance lets two logits move apart (REFERENCE: compare up to the first
+    // divergence and check the gap there is small); then the continuations part.
+    if (tok != ref_tokens[step]) {
+      CHECK_MESSAGE(ref_margins[step] <= 2 * tol.logit, "greedy token " << tok << " instead of " << ref_tokens[step]
+                                                                        << " where the reference leads by "
+                                                                        << ref_margins[step]);
+      break;
+    }
     const double lp = logits[static_cast<std::size_t>(tok)] - log_sum_exp(logits);
     CHECK(std::abs(lp - ref_logprobs[step]) <= tol.logit * 2);
     ++compared;
