@@ -37,3 +37,25 @@ if(rc EQUAL 0 OR NOT err MATCHES "cannot combine with --parallel")
   message(FATAL_ERROR "bench -d with --parallel was not refused (${rc}):\n${out}\n${err}")
 endif()
 message(STATUS "bench -d: rows after 40 cached tokens")
+
+# --kv-type: the cache is built at that type (llama-bench compares at F16 by default);
+# the JSON names it and the cache's memory shrinks with it.
+set(kv_bytes_f32 0)
+foreach(kv f32 f16 q8_0)
+  execute_process(COMMAND ${CLI} bench -m ${MODEL} -p 8 -n 0 -r 1 --no-probe --json --kv-type ${kv}
+                  OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+  string(TOUPPER ${kv} kv_name)
+  if(NOT rc EQUAL 0 OR NOT out MATCHES "\"kv_type\": \"${kv_name}\", \"kv_bytes\": ([0-9]+)")
+    message(FATAL_ERROR "bench --kv-type ${kv}: no row naming ${kv_name} (${rc}):\n${out}\n${err}")
+  endif()
+  set(kv_bytes_${kv} ${CMAKE_MATCH_1})
+endforeach()
+if(NOT kv_bytes_f16 LESS kv_bytes_f32 OR NOT kv_bytes_q8_0 LESS kv_bytes_f16)
+  message(FATAL_ERROR "bench --kv-type: cache bytes f32 ${kv_bytes_f32}, f16 ${kv_bytes_f16}, q8_0 ${kv_bytes_q8_0}")
+endif()
+execute_process(COMMAND ${CLI} bench -m ${MODEL} -p 8 -n 0 -r 1 --no-probe --kv-type f8
+                OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+if(rc EQUAL 0 OR NOT err MATCHES "--kv-type: expected f32, f16 or q8_0")
+  message(FATAL_ERROR "bench --kv-type f8 was not refused (${rc}):\n${out}\n${err}")
+endif()
+message(STATUS "bench --kv-type: cache bytes f32 ${kv_bytes_f32}, f16 ${kv_bytes_f16}, q8_0 ${kv_bytes_q8_0}")

@@ -7,7 +7,8 @@
 #   scripts/compare-llama-bench.sh LLAMA_BENCH MODEL.gguf [MODEL.gguf ...]
 #
 # Environment (defaults in brackets): THREADS [1,2], PP [512], TG [128], DEPTH [0]
-# (e.g. 0,2048 for long-context rows), REPS [3], INKLING [./build/inkling], BUSY [0]:
+# (e.g. 0,2048 for long-context rows), REPS [3], KV [f16: the KV cache type of both,
+# llama-bench's default], INKLING [./build/inkling], BUSY [0]:
 # with BUSY=1 a busy loop runs beside both benchmarks, as a desktop app's other work
 # would load one core (how each thread pool copes with a shared machine).
 # Write TinyLlama-shaped test files with e.g.
@@ -20,7 +21,7 @@ fi
 LLAMA_BENCH="$1"
 shift
 INKLING="${INKLING:-$(cd "$(dirname "$0")/.." && pwd)/build/inkling}"
-THREADS="${THREADS:-1,2}" PP="${PP:-512}" TG="${TG:-128}" DEPTH="${DEPTH:-0}" REPS="${REPS:-3}"
+THREADS="${THREADS:-1,2}" PP="${PP:-512}" TG="${TG:-128}" DEPTH="${DEPTH:-0}" REPS="${REPS:-3}" KV="${KV:-f16}"
 [ -x "$LLAMA_BENCH" ] || { echo "compare-llama-bench: '$LLAMA_BENCH' is not an executable" >&2; exit 2; }
 [ -x "$INKLING" ] || { echo "compare-llama-bench: build inkling first ($INKLING is missing)" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "compare-llama-bench: needs python3" >&2; exit 2; }
@@ -37,8 +38,8 @@ echo "CPU: $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | se
 for model in "$@"; do
   [ -f "$model" ] || { echo "compare-llama-bench: no file '$model'" >&2; exit 2; }
   tag="$(basename "$model")"
-  "$LLAMA_BENCH" -m "$model" -t "$THREADS" -p "$PP" -n "$TG" -d "$DEPTH" -r "$REPS" -o json >"$work/$tag.llama.json"
-  "$INKLING" bench -m "$model" -t "$THREADS" -p "$PP" -n "$TG" -d "$DEPTH" -r "$REPS" --no-probe --json >"$work/$tag.inkling.jsonl"
+  "$LLAMA_BENCH" -m "$model" -t "$THREADS" -p "$PP" -n "$TG" -d "$DEPTH" -r "$REPS" -ctk "$KV" -ctv "$KV" -o json >"$work/$tag.llama.json"
+  "$INKLING" bench -m "$model" -t "$THREADS" -p "$PP" -n "$TG" -d "$DEPTH" -r "$REPS" --kv-type "$KV" --no-probe --json >"$work/$tag.inkling.jsonl"
 done
 python3 - "$work" "$@" <<'EOF'
 import json, os, sys

@@ -39,6 +39,7 @@ struct BenchOptions {
   bool probe = true;  // measure memory bandwidth to put tg figures in proportion
   bool json = false;
   bool no_mmap = false;
+  inkling::DType kv_type = inkling::DType::F32;  // llama-bench's default is F16 (its -ctk/-ctv)
 };
 
 void usage() {
@@ -61,6 +62,8 @@ void usage() {
       "                        per token, i.e. per batched step), e.g. 1,2,4,8,16\n"
       "      --prefix N        also report time to first token for a 16-token question after an\n"
       "                        N-token shared prefix, computed from scratch and reused from the cache\n"
+      "      --kv-type T     KV cache type: f32 (default), f16 (llama-bench's default) or q8_0;\n"
+      "                      compare long-context rows (-d) with llama-bench at the same type\n"
       "      --no-mmap       read the model into memory instead of mapping it\n"
       "      --no-probe      skip the memory-bandwidth probe (tg rows then show no share of it)\n"
       "      --json          one JSON object per result line instead of a table");
@@ -113,6 +116,13 @@ BenchOptions parse(int argc, char** argv) {
       o.repetitions = r[0];
     } else if (a == "--json") o.json = true;
     else if (a == "--no-mmap") o.no_mmap = true;
+    else if (a == "--kv-type") {
+      const std::string t = value();
+      if (t == "f32" || t == "F32") o.kv_type = inkling::DType::F32;
+      else if (t == "f16" || t == "F16") o.kv_type = inkling::DType::F16;
+      else if (t == "q8_0" || t == "Q8_0") o.kv_type = inkling::DType::Q8_0;
+      else throw inkling::Error(inkling::ErrorCode::InvalidArgument, "--kv-type: expected f32, f16 or q8_0, got '" + t + "'");
+    }
     else if (a == "--no-probe") o.probe = false;
     else throw inkling::Error(inkling::ErrorCode::InvalidArgument, "unknown option '" + a + "' (see inkling bench --help)");
   }
@@ -247,7 +257,7 @@ float rope_scale_for(const inkling::Model& model, int n_ctx) {
 // computed from scratch, then with the prefix's cache entries reused.
 void report_prefix(const inkling::Model& m, const BenchOptions& o, float stretch, std::mt19937& rng,
                    std::vector<float>& logits) {
-  inkling::KVCache pc(m, {.n_ctx = o.prefix + 16, .rope_scale = stretch});
+  inkling::KVCache pc(m, {.n_ctx = o.prefix + 16, .rope_scale = stretch, .type = o.kv_type});
   std::uniform_int_distribution<int> pick(0, m.config().n_vocab - 1);
   inkling::Batch prefix_batch, question;
   for (int i = 0; i < o.prefix; ++i) prefix_batch.add(pick(rng), i, 0, false);
@@ -310,7 +320,7 @@ int cmd_bench(int argc, char** argv) {
     if (ti == 0 && stretch > 1 && stretch <= 64)
       std::fprintf(stderr, "[bench: %d positions are past the model's %d trained positions: RoPE stretched %gx (same work)]\n",
                    longest, model->config().n_ctx_train, static_cast<double>(stretch));
-    inkling::KVCache cache(*model, {.n_ctx = max_ctx, .rope_scale = stretch});
+    inkling::KVCache cache(*model, {.n_ctx = max_ctx, .rope_scale = stretch, .type = o.kv_type});
     std::vector<float> logits(static_cast<std::size_t>(model->config().n_vocab));
     const std::string name = std::filesystem::path(o.model).filename().string();
 
@@ -337,10 +347,11 @@ int cmd_bench(int argc, char** argv) {
         std::printf("{\"model\": \"%s\", \"bytes\": %zu, \"type\": \"%s\", \"threads\": %d, "
                     "\"isa\": \"%s\", \"test\": \"%s\", \"n\": %d, \"tps_mean\": %.3f, "
                     "\"tps_sd\": %.3f, \"%s\": %.4f, \"weights_gbps\": %.3f, \"triad_gbps\": %.3f, "
-                    "\"peak_rss\": %zu, \"cache_length\": %d}\n",
+                    "\"peak_rss\": %zu, \"cache_length\": %d, \"kv_type\": \"%s\", \"kv_bytes\": %zu}\n",
                     name.c_str(), model->weight_bytes(), type.c_str(), model->threads(),
                     model->isa().c_str(), test.c_str(), n, st.mean, st.sd,
-                    is_prompt ? "ttft_ms" : "tpot_ms", ms, gbs, triad, inkling::peak_memory_bytes(), cached);
+                    is_prompt ? "ttft_ms" : "tpot_ms", ms, gbs, triad, inkling::peak_memory_bytes(), cached,
+                    std::string(inkling::dtype_name(cache.type())).c_str(), cache.bytes());
       } else {
         char share[64] = "";
         if (gbs > 0 && triad > 0)
@@ -375,7 +386,7 @@ int cmd_bench(int argc, char** argv) {
     for (int n_seq : o.parallel) {
       if (n_seq < 1) continue;
       const int steps = std::max(8, std::min(64, o.gen_sizes.empty() ? 32 : o.gen_sizes[0]));
-      inkling::KVCache pc(*model, {.n_ctx = steps, .rope_scale = stretch, .n_seq = n_seq});
+      inkling::KVCache pc(*model, {.n_ctx = steps, .rope_scale = stretch, .n_seq = n_seq, .type = o.kv_type});
       run_parallel(*model, pc, n_seq, 4, rng, logits);
       std::vector<double> secs;
       for (int r = 0; r < o.repetitions; ++r) secs.push_back(run_parallel(*model, pc, n_seq, steps, rng, logits));
