@@ -55,7 +55,7 @@ static inline std::size_t activation_row_q8_kl(std::int64_t k) {
   return sizeof(BlockQ8_KL) * static_cast<std::size_t>(k / kQKK);
 }
 
-// The 256 quants of a block (Q6_K: 0..63, without the offset) in element order, and back.
+// The 256 quants of a block (Q6_K: 0..63, without the offset) in element order.
 static inline void klanes_get(const BlockQ4_K& b, std::uint8_t* q) {
   for (int c = 0; c < 4; ++c)
     for (int l = 0; l < 32; ++l) {
@@ -64,56 +64,74 @@ static inline void klanes_get(const BlockQ4_K& b, std::uint8_t* q) {
     }
 }
 static inline void klanes_get(const BlockQ6_K& b, std::uint8_t* q) {
-  KUnpacked u;
-  unpack_q6_k(b, u);
-  for (int e = 0; e < kQKK; ++e) q[e] = static_cast<std::uint8_t>(u.q[e] + 32);
+  for (int h = 0; h < 2; ++h)
+    for (int l = 0; l < 32; ++l) {  // as unpack_q6_k
+      const std::uint8_t* ql = b.ql + 64 * h;
+      const int qh = b.qh[32 * h + l];
+      std::uint8_t* o = q + 128 * h;
+      o[l] = static_cast<std::uint8_t>((ql[l] & 0xF) | (qh & 3) << 4);
+      o[l + 32] = static_cast<std::uint8_t>((ql[l + 32] & 0xF) | ((qh >> 2) & 3) << 4);
+      o[l + 64] = static_cast<std::uint8_t>((ql[l] >> 4) | ((qh >> 4) & 3) << 4);
+      o[l + 96] = static_cast<std::uint8_t>((ql[l + 32] >> 4) | ((qh >> 6) & 3) << 4);
+    }
+}
+
+// Element order <-> packed order, 4 quants at a time (to_lanes: q -> packed).
+static inline void klanes_permute(const std::uint8_t* from, std::uint8_t* to, bool to_lanes) {
+  for (int p = 0; p < kQKK; p += 4) {
+    if (to_lanes) std::memcpy(to + p, from + klanes_element(p), 4);
+    else std::memcpy(to + klanes_element(p), from + p, 4);
+  }
 }
 
 // Plain block -> lanes block (to_lanes) or back.
 static inline void klanes_convert(const BlockQ4_K& in, BlockQ4_K& out, bool to_lanes) {
   out = in;
-  std::uint8_t q[kQKK];
+  std::uint8_t q[kQKK], qp[kQKK];
   if (to_lanes) {
     klanes_get(in, q);
-    for (int p = 0; p < 128; ++p)
-      out.qs[p] = static_cast<std::uint8_t>(q[klanes_element(p % 64 + 128 * (p / 64))] |
-                                            q[klanes_element(p % 64 + 128 * (p / 64) + 64)] << 4);
+    klanes_permute(q, qp, true);
+    for (int h = 0; h < 2; ++h)
+      for (int j = 0; j < 64; ++j) out.qs[64 * h + j] = static_cast<std::uint8_t>(qp[128 * h + j] | qp[128 * h + 64 + j] << 4);
   } else {
-    for (int p = 0; p < 128; ++p) {
-      q[klanes_element(p % 64 + 128 * (p / 64))] = in.qs[p] & 0xF;
-      q[klanes_element(p % 64 + 128 * (p / 64) + 64)] = in.qs[p] >> 4;
-    }
+    for (int h = 0; h < 2; ++h)
+      for (int j = 0; j < 64; ++j) {
+        qp[128 * h + j] = in.qs[64 * h + j] & 0xF;
+        qp[128 * h + 64 + j] = in.qs[64 * h + j] >> 4;
+      }
+    klanes_permute(qp, q, false);
     for (int c = 0; c < 4; ++c)
       for (int l = 0; l < 32; ++l) out.qs[32 * c + l] = static_cast<std::uint8_t>(q[64 * c + l] | q[64 * c + 32 + l] << 4);
   }
 }
 static inline void klanes_convert(const BlockQ6_K& in, BlockQ6_K& out, bool to_lanes) {
   out = in;
-  std::uint8_t q[kQKK];
+  std::uint8_t q[kQKK], qp[kQKK];
   if (to_lanes) {
     klanes_get(in, q);
-    for (int p = 0; p < 128; ++p)
-      out.ql[p] = static_cast<std::uint8_t>((q[klanes_element(p % 64 + 128 * (p / 64))] & 0xF) |
-                                            (q[klanes_element(p % 64 + 128 * (p / 64) + 64)] & 0xF) << 4);
-    for (int j = 0; j < 64; ++j) {
-      int h = 0;
-      for (int c = 0; c < 4; ++c) h |= (q[klanes_element(64 * c + j)] >> 4) << (2 * c);
-      out.qh[j] = static_cast<std::uint8_t>(h);
-    }
-  } else {
-    for (int p = 0; p < kQKK; ++p) {
-      const int nib = p % 128 < 64 ? in.ql[p % 64 + 64 * (p / 128)] & 0xF : in.ql[p % 64 + 64 * (p / 128)] >> 4;
-      q[klanes_element(p)] = static_cast<std::uint8_t>(nib | ((in.qh[p % 64] >> (2 * (p / 64))) & 3) << 4);
-    }
+    klanes_permute(q, qp, true);
     for (int h = 0; h < 2; ++h)
-      for (int l = 0; l < 32; ++l) {  // the inverse of unpack_q6_k
-        const std::uint8_t* s = q + 128 * h;
-        out.ql[64 * h + l] = static_cast<std::uint8_t>((s[l] & 0xF) | (s[l + 64] & 0xF) << 4);
-        out.ql[64 * h + l + 32] = static_cast<std::uint8_t>((s[l + 32] & 0xF) | (s[l + 96] & 0xF) << 4);
-        out.qh[32 * h + l] = static_cast<std::uint8_t>(s[l] >> 4 | (s[l + 32] >> 4) << 2 | (s[l + 64] >> 4) << 4 |
-                                                        (s[l + 96] >> 4) << 6);
-      }
+      for (int j = 0; j < 64; ++j)
+        out.ql[64 * h + j] = static_cast<std::uint8_t>((qp[128 * h + j] & 0xF) | (qp[128 * h + 64 + j] & 0xF) << 4);
+    for (int j = 0; j < 64; ++j)
+      out.qh[j] = static_cast<std::uint8_t>(qp[j] >> 4 | (qp[64 + j] >> 4) << 2 | (qp[128 + j] >> 4) << 4 | (qp[192 + j] >> 4) << 6);
+    return;
   }
+  for (int h = 0; h < 2; ++h)
+    for (int j = 0; j < 64; ++j) {
+      const int lo = in.ql[64 * h + j];
+      qp[128 * h + j] = static_cast<std::uint8_t>((lo & 0xF) | ((in.qh[j] >> (4 * h)) & 3) << 4);
+      qp[128 * h + 64 + j] = static_cast<std::uint8_t>((lo >> 4) | ((in.qh[j] >> (4 * h + 2)) & 3) << 4);
+    }
+  klanes_permute(qp, q, false);
+  for (int h = 0; h < 2; ++h)
+    for (int l = 0; l < 32; ++l) {  // the inverse of klanes_get
+      const std::uint8_t* s = q + 128 * h;
+      out.ql[64 * h + l] = static_cast<std::uint8_t>((s[l] & 0xF) | (s[l + 64] & 0xF) << 4);
+      out.ql[64 * h + l + 32] = static_cast<std::uint8_t>((s[l + 32] & 0xF) | (s[l + 96] & 0xF) << 4);
+      out.qh[32 * h + l] =
+          static_cast<std::uint8_t>(s[l] >> 4 | (s[l + 32] >> 4) << 2 | (s[l + 64] >> 4) << 4 | (s[l + 96] >> 4) << 6);
+    }
 }
 
 // Repacks `rows` plain rows of k elements in place.

@@ -99,10 +99,63 @@ void quantize_q8_kl(const float* x, void* out, std::int64_t k) {
   }
 }
 
+// Four vectors of quants in element order (vector i: elements 64i..64i+63) -> in packed
+// order: packed vector c, lane l is element group 4l + c, i.e. vector l / 4, lane
+// 4 (l % 4) + c. Two two-source permutes and a blend per vector.
+inline void klanes_order(const __m512i (&e)[4], __m512i (&p)[4]) {
+  for (int c = 0; c < 4; ++c) {
+    const __m512i idx = _mm512_setr_epi32(c, 4 + c, 8 + c, 12 + c, 16 + c, 20 + c, 24 + c, 28 + c, c, 4 + c, 8 + c, 12 + c,
+                                          16 + c, 20 + c, 24 + c, 28 + c);
+    p[c] = _mm512_mask_blend_epi32(0xFF00, _mm512_permutex2var_epi32(e[0], idx, e[1]), _mm512_permutex2var_epi32(e[2], idx, e[3]));
+  }
+}
+
+// The layout's repack (as ref::repack_klanes, byte for byte), vectorised: loading a
+// model repacks every Q4_K / Q6_K matrix, so this runs over gigabytes.
+template <bool Q6>
+void repack_klanes(std::byte* data, std::int64_t k, std::int64_t rows) {
+  using Block = std::conditional_t<Q6, BlockQ6_K, BlockQ4_K>;
+  const __m512i nib = _mm512_set1_epi8(0x0F), top2 = _mm512_set1_epi8(0x30);
+  const __m512i shift_hi = _mm512_inserti64x4(_mm512_set1_epi16(0), _mm256_set1_epi16(4), 1);
+  auto* b = reinterpret_cast<Block*>(data);
+  for (std::int64_t i = 0; i < rows * (k / kQKK); ++i) {
+    __m512i e[4], p[4];
+    if constexpr (Q6) {
+      // Elements 128h..128h+63: low nibbles of ql's 64 bytes, bits 0-1 / 2-3 of qh's 32
+      // (moved up to bits 4-5); elements 128h+64..: high nibbles, bits 4-5 / 6-7.
+      const __m512i up = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
+      const __m512i down = _mm512_inserti64x4(_mm512_set1_epi16(0), _mm256_set1_epi16(2), 1);
+      for (int h = 0; h < 2; ++h) {
+        const __m512i l = _mm512_loadu_si512(b[i].ql + 64 * h);
+        const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qh + 32 * h)));
+        e[2 * h] = _mm512_ternarylogic_epi32(_mm512_and_si512(l, nib), _mm512_sllv_epi16(qh, up), top2, 0xF8);
+        e[2 * h + 1] = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(l, 4), nib),
+                                                 _mm512_srlv_epi16(qh, down), top2, 0xF8);
+      }
+      klanes_order(e, p);
+      for (int h = 0; h < 2; ++h)
+        _mm512_storeu_si512(b[i].ql + 64 * h, _mm512_ternarylogic_epi32(_mm512_and_si512(p[2 * h], nib), _mm512_slli_epi16(p[2 * h + 1], 4),
+                                                                        _mm512_set1_epi8(static_cast<char>(0xF0)), 0xF8));
+      const __m512i h01 = _mm512_or_si512(_mm512_srli_epi16(_mm512_and_si512(p[0], top2), 4),
+                                          _mm512_srli_epi16(_mm512_and_si512(p[1], top2), 2));
+      const __m512i h23 = _mm512_or_si512(_mm512_and_si512(p[2], top2), _mm512_slli_epi16(_mm512_and_si512(p[3], top2), 2));
+      _mm512_storeu_si512(b[i].qh, _mm512_or_si512(h01, h23));
+    } else {
+      for (int c = 0; c < 4; ++c) {  // bytes of chunk c twice; the upper copy's high nibbles
+        const __m512i packed = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs + 32 * c)));
+        e[c] = _mm512_and_si512(_mm512_srlv_epi16(packed, shift_hi), nib);
+      }
+      klanes_order(e, p);
+      for (int h = 0; h < 2; ++h)
+        _mm512_storeu_si512(b[i].qs + 64 * h, _mm512_or_si512(p[2 * h], _mm512_slli_epi16(p[2 * h + 1], 4)));
+    }
+  }
+}
+
 template <typename Block, bool Q6>
 void install_klanes_for(KernelTable& t, DType type) {
   WeightKernels& plain = t.at(type);
-  plain.repack = ref::repack_klanes<Block>;
+  plain.repack = repack_klanes<Q6>;
   plain.repack_layout = kLayoutKLanes;
   t.packed_at(type).quantize = quantize_q8_kl;
   t.packed_at(type).gemm = gemm_klanes<Q6>;
