@@ -58,6 +58,11 @@ Weights make(DType type, std::int64_t k, std::int64_t m) {
   w.view.shape = {k, m, 1, 1};
   w.view.data = w.data.data();
   w.view.bytes = w.data.size();
+  // As a model does at load: weights in the layout this CPU's kernels read fastest.
+  if (const std::uint32_t layout = kernels::repack_layout(kernels::detect_isa(), type)) {
+    kernels::repack(kernels::detect_isa(), w.view, w.data.data());
+    w.view.layout = layout;
+  }
   return w;
 }
 

@@ -21,7 +21,8 @@ class KVCache;
 struct ModelOptions {
   int threads = 0;       // 0 = number of physical cores
   // false: read the file into memory. Either way, weights whose layout the CPU's kernels
-  // change at load (Q4_0 on x86: rows interleaved in groups of 8) are rewritten in place;
+  // change at load (Q4_0/Q4_1/Q5_0/Q5_1 on x86: rows interleaved in groups of 8; Q4_K and
+  // Q6_K with AVX-512 VNNI: quants reordered within each block) are rewritten in place;
   // with use_mmap their pages then become private memory instead of file-backed pages
   // (still one copy, but not shared with other processes nor reloadable from the file).
   bool use_mmap = true;

@@ -23,6 +23,7 @@ KernelTable make_scalar_table() {
   t.at(DType::Q4_K) = q4_k_reference();
   t.at(DType::Q5_K) = q5_k_reference();
   t.at(DType::Q6_K) = q6_k_reference();
+  register_klanes(t);
   t.dot_f32 = ref::dot_f32;
   t.axpy_f32 = ref::axpy_f32;
   t.dot_rows_f32 = ref::dot_rows_f32;

@@ -10,6 +10,7 @@
 #include "kernels/formats/rows8.hpp"
 #include "kernels/formats/q4_1.hpp"
 #include "kernels/formats/q4_k.hpp"
+#include "kernels/formats/klanes.hpp"
 #include "kernels/formats/q5_0.hpp"
 #include "kernels/formats/q5_1.hpp"
 #include "kernels/formats/q5_k.hpp"

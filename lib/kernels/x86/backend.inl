@@ -27,6 +27,7 @@
 #include "kernels/x86/q5_k.inl"
 #include "kernels/x86/q6_k.inl"
 #include "kernels/x86/q8_0.inl"
+#include "kernels/x86/klanes.inl"
 
 KernelTable make_table() {
   KernelTable t = scalar_table();
@@ -43,5 +44,6 @@ KernelTable make_table() {
   install_q5_k(t);
   install_q6_k(t);
   install_q8_0(t);
+  install_klanes(t);  // after Q4_K and Q6_K: sets their repack
   return t;
 }

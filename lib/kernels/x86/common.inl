@@ -62,10 +62,6 @@ inline __m256i dot_u8_i8x32(__m256i q, __m256i a) {
   return _mm256_madd_epi16(_mm256_maddubs_epi16(q, a), _mm256_set1_epi16(1));
 }
 
-// Sum over 32 (unsigned q, signed a) byte pairs, in 16 int16 lanes (pairs added):
-// safe from saturation for q <= 63 (63 * 127 * 2 < 32767).
-inline __m256i mul_u8_i8(__m256i q, __m256i a) { return _mm256_maddubs_epi16(q, a); }
-
 // The eight 6-bit scales and mins of a Q4_K/Q5_K super-block as bytes. Sub-blocks 0..3
 // keep theirs in the low 6 bits of bytes 0..3 (scales) and 4..7 (mins); sub-blocks 4..7
 // have their low 4 bits in bytes 8..11 and their top 2 bits in the spare top bits of
