@@ -221,8 +221,8 @@ int cmd_run(int argc, char** argv) {
                  c.n_ctx_train, model->isa().c_str(), model->threads());
   }
   inkling::Generator gen(model, gen_config);
-  o.flags.report_seed(gen);
   const bool beams = gen_config.num_beams > 1;
+  if (!beams) o.flags.report_seed(gen);  // beam search draws nothing: no seed to reproduce
   if (beams) show_beam_progress(gen, o.json);
   const bool tty = is_terminal(stdout);
   std::vector<inkling::StepInfo> steps;

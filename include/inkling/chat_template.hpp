@@ -13,6 +13,10 @@
 
 namespace inkling {
 
+namespace chat {
+struct MarkedText;  // lib/chat/marked_text.hpp
+}
+
 class Model;
 
 // A function call the assistant made (OpenAI's tool_calls entry).
@@ -135,10 +139,10 @@ class ChatTemplate {
  private:
   explicit ChatTemplate(Family family);
   friend struct ChatTemplateRender;  // chat_template.cpp's renderer, which records markup spans
-  // The newer families (chat_families.cpp): appends the text to `text` and the spans
-  // the template wrote itself (its markers) to `markup`.
-  void render_more(std::span<const ChatMessage> messages, bool add_generation_prompt, bool lead_bos, std::string& text,
-                   std::vector<TextSpan>& markup) const;
+  // The newer families (chat_families.cpp): appends the text and the spans the template
+  // wrote itself (its markers) to `out`.
+  void render_more(std::span<const ChatMessage> messages, bool add_generation_prompt, bool lead_bos,
+                   chat::MarkedText& out) const;
   Family family_;
   std::string date_;  // llama3.1: the "Today Date" of the system preamble
   std::string bos_;

@@ -5,40 +5,14 @@
 #include <vector>
 
 #include "inkling/chat_template.hpp"
+#include "marked_text.hpp"
 
 namespace inkling {
 namespace {
 
-std::string_view lstrip_newlines(std::string_view s) {
-  while (!s.empty() && s.front() == '\n') s.remove_prefix(1);
-  return s;
-}
-std::string_view rstrip_newlines(std::string_view s) {
-  while (!s.empty() && s.back() == '\n') s.remove_suffix(1);
-  return s;
-}
-std::string_view trim(std::string_view s) {
-  constexpr std::string_view kSpace = " \t\n\r\f\v";
-  const auto b = s.find_first_not_of(kSpace);
-  if (b == std::string_view::npos) return {};
-  return s.substr(b, s.find_last_not_of(kSpace) - b + 1);
-}
-
-// Writes the rendered text and the spans the template wrote itself (its markers): only
-// those may become control tokens (see ChatTemplate::encode).
-struct Out {
-  std::string& text;
-  std::vector<TextSpan>& markup;
-  void mark(std::string_view s) {
-    if (s.empty()) return;
-    if (!markup.empty() && markup.back().end == text.size())
-      markup.back().end += s.size();
-    else
-      markup.push_back({text.size(), text.size() + s.size()});
-    text += s;
-  }
-  void content(std::string_view s) { text += s; }
-};
+using chat::lstrip_newlines;
+using chat::rstrip_newlines;
+using Out = chat::MarkedText;
 
 // Qwen3's template: the last user message that is not a tool response splits the history;
 // assistant turns after it keep their reasoning.
@@ -88,13 +62,13 @@ void llama31(std::span<const ChatMessage> msgs, bool add_generation_prompt, cons
   w.mark("<|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\nToday Date: " + date + "\n\n");
   std::size_t first = 0;
   if (!msgs.empty() && msgs[0].role == "system") {
-    w.content(trim(msgs[0].content));
+    w.content(chat::strip(msgs[0].content));
     first = 1;
   }
   w.mark("<|eot_id|>");
   for (std::size_t i = first; i < msgs.size(); ++i) {
     w.mark("<|start_header_id|>" + msgs[i].role + "<|end_header_id|>\n\n");
-    w.content(trim(msgs[i].content));
+    w.content(chat::strip(msgs[i].content));
     w.mark("<|eot_id|>");
   }
   if (add_generation_prompt) w.mark("<|start_header_id|>assistant<|end_header_id|>\n\n");
@@ -103,8 +77,7 @@ void llama31(std::span<const ChatMessage> msgs, bool add_generation_prompt, cons
 }  // namespace
 
 void ChatTemplate::render_more(std::span<const ChatMessage> msgs, bool add_generation_prompt, bool lead_bos,
-                               std::string& text, std::vector<TextSpan>& markup) const {
-  Out w{text, markup};
+                               chat::MarkedText& w) const {
   switch (family_) {
     case Family::Qwen3: return qwen3(msgs, add_generation_prompt, w);
     case Family::Llama31:

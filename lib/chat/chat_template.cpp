@@ -8,6 +8,7 @@
 #include "inkling/error.hpp"
 #include "inkling/gguf.hpp"
 #include "inkling/model.hpp"
+#include "marked_text.hpp"
 
 namespace inkling {
 
@@ -70,14 +71,8 @@ std::string known_list() {
 
 bool contains(std::string_view text, std::string_view what) { return text.find(what) != std::string_view::npos; }
 
-// Python's str.strip() / Jinja's trim on ASCII whitespace (what chat text contains; the
-// Unicode spaces Python also strips are left alone).
-std::string_view strip(std::string_view s) {
-  constexpr std::string_view kSpace = " \t\n\r\f\v";
-  const auto b = s.find_first_not_of(kSpace);
-  if (b == std::string_view::npos) return {};
-  return s.substr(b, s.find_last_not_of(kSpace) - b + 1);
-}
+using chat::rstrip;
+using chat::strip;
 
 enum class Role { System, User, Assistant };
 
@@ -239,35 +234,14 @@ std::vector<TokenId> ChatTemplate::stop_tokens(const Tokenizer& tokenizer) const
 
 struct ChatTemplateRender {
   static void more(const ChatTemplate& t, std::span<const ChatMessage> msgs, bool add_generation_prompt, bool lead_bos,
-                   std::string& text, std::vector<TextSpan>& markup) {
-    t.render_more(msgs, add_generation_prompt, lead_bos, text, markup);
+                   chat::MarkedText& out) {
+    t.render_more(msgs, add_generation_prompt, lead_bos, out);
   }
 };
 
 namespace {
 
-// A rendered conversation and which bytes of it the template wrote itself (its markers,
-// role names, BOS/EOS texts): only those may become control tokens. Message contents
-// are the rest.
-struct Rendered {
-  std::string text;
-  std::vector<TextSpan> markup;
-  void mark(std::string_view s) {
-    if (s.empty()) return;
-    if (!markup.empty() && markup.back().end == text.size())
-      markup.back().end += s.size();
-    else
-      markup.push_back({text.size(), text.size() + s.size()});
-    text += s;
-  }
-  void content(std::string_view s) { text += s; }
-};
-
-// Python's rstrip() on ASCII whitespace.
-std::string_view rstrip(std::string_view s) {
-  const auto e = s.find_last_not_of(" \t\n\r\f\v");
-  return e == std::string_view::npos ? std::string_view() : s.substr(0, e + 1);
-}
+using Rendered = chat::MarkedText;
 
 void render_llama2(std::span<const ChatMessage> msgs, bool lead_bos, const std::string& bos_, const std::string& eos_,
                    Rendered& w) {
@@ -396,7 +370,7 @@ Rendered render(const ChatTemplate& t, std::span<const ChatMessage> msgs, bool a
       break;
 
     default:
-      ChatTemplateRender::more(t, msgs, add_generation_prompt, lead_bos, w.text, w.markup);
+      ChatTemplateRender::more(t, msgs, add_generation_prompt, lead_bos, w);
       break;
   }
   return w;

@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "http_server.hpp"
+#include "running_server.hpp"
 #include "inkling/inkling.hpp"
 #include "inkling/scoring.hpp"
 #include "shared_data.hpp"
@@ -22,41 +22,8 @@ using nlohmann::json;
 
 namespace {
 
-std::shared_ptr<const Model> load(const char* rel) {
-  auto path = test::require_shared(rel);
-  return path ? Model::load(*path, {.threads = 1}) : nullptr;
-}
-
-// A server on a free loopback port, run on its own thread for the test's lifetime.
-struct RunningServer {
-  std::unique_ptr<server::HttpServer> server;
-  std::thread thread;
-  int port = 0;
-
-  RunningServer(std::shared_ptr<const Model> model, server::ServerOptions o) {
-    o.port = 0;
-    server = std::make_unique<server::HttpServer>(std::move(model), o);
-    start();
-  }
-  RunningServer(std::vector<server::ServedModel> models, server::ServerOptions o) {
-    o.port = 0;
-    server = std::make_unique<server::HttpServer>(std::move(models), o);
-    start();
-  }
-  void start() {
-    port = server->bind();
-    thread = std::thread([this] { server->run(); });
-  }
-  ~RunningServer() {
-    server->stop();
-    thread.join();
-  }
-  httplib::Client client() const {
-    httplib::Client c("127.0.0.1", port);
-    c.set_read_timeout(60, 0);
-    return c;
-  }
-};
+using test::RunningServer;
+const auto load = test::load_shared_model;
 
 server::ServerOptions options(int parallel = 4) {
   server::ServerOptions o;

@@ -13,7 +13,7 @@
 
 #include "bert_variant.hpp"
 #include "embeddings.hpp"
-#include "http_server.hpp"
+#include "running_server.hpp"
 #include "inkling/inkling.hpp"
 #include "shared_data.hpp"
 
@@ -22,27 +22,7 @@ using nlohmann::json;
 
 namespace {
 
-struct RunningServer {
-  std::unique_ptr<server::HttpServer> server;
-  std::thread thread;
-  int port = 0;
-
-  explicit RunningServer(std::shared_ptr<const Model> model, server::ServerOptions o = {}) {
-    o.port = 0;
-    server = std::make_unique<server::HttpServer>(std::move(model), o);
-    port = server->bind();
-    thread = std::thread([this] { server->run(); });
-  }
-  ~RunningServer() {
-    server->stop();
-    thread.join();
-  }
-  httplib::Result post(const std::string& path, const json& body) const {
-    httplib::Client c("127.0.0.1", port);
-    c.set_read_timeout(60, 0);
-    return c.Post(path, body.dump(), "application/json");
-  }
-};
+using test::RunningServer;
 
 std::vector<float> decode_base64(const std::string& s) {
   auto val = [](char c) -> int {

@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "access_policy.hpp"
-#include "http_server.hpp"
+#include "running_server.hpp"
 #include "inkling/inkling.hpp"
 #include "shared_data.hpp"
 
@@ -33,32 +33,8 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::shared_ptr<const Model> load(const char* rel) {
-  auto path = test::require_shared(rel);
-  return path ? Model::load(*path, {.threads = 1}) : nullptr;
-}
-
-struct RunningServer {
-  std::unique_ptr<server::HttpServer> server;
-  std::thread thread;
-  int port = 0;
-  RunningServer(std::shared_ptr<const Model> model, server::ServerOptions o) {
-    o.port = 0;
-    server = std::make_unique<server::HttpServer>(std::move(model), o);
-    port = server->bind();
-    thread = std::thread([this] { server->run(); });
-  }
-  ~RunningServer() {
-    server->stop();
-    thread.join();
-  }
-  httplib::Client client() const {
-    httplib::Client c("127.0.0.1", port);
-    c.set_read_timeout(30, 0);
-    c.set_connection_timeout(5, 0);
-    return c;
-  }
-};
+using test::RunningServer;
+const auto load = test::load_shared_model;
 
 server::ServerOptions options() {
   server::ServerOptions o;
@@ -130,7 +106,7 @@ std::size_t peak_resident_bytes() {
 }
 
 json health(const RunningServer& srv) {
-  auto h = srv.client().Get("/health");
+  auto h = srv.client(30).Get("/health");
   REQUIRE(h);
   return json::parse(h->body);
 }
@@ -201,7 +177,7 @@ TEST_CASE("size, API key, method and content type are checked before the body is
     CHECK(status_of(c.read_all(std::chrono::milliseconds(5000))) == 401);
   }
   // 405 names the allowed methods.
-  auto cl = srv.client();
+  auto cl = srv.client(30);
   cl.set_bearer_token_auth("k3y");
   auto put = cl.Put("/v1/completions", "{}", "application/json");
   REQUIRE(put);
@@ -229,7 +205,7 @@ TEST_CASE("Host and Origin: DNS rebinding and cross-site pages are refused") {
   o.cors_origins = {"http://app.example:3000"};
   RunningServer srv(model, o);
   auto get = [&](const std::string& host, const std::string& origin = {}) {
-    httplib::Client c = srv.client();
+    httplib::Client c = srv.client(30);
     httplib::Headers h{{"Host", host}};
     if (!origin.empty()) h.emplace("Origin", origin);
     auto r = c.Get("/v1/models", h);
@@ -249,7 +225,7 @@ TEST_CASE("Host and Origin: DNS rebinding and cross-site pages are refused") {
   CHECK(allowed.get_header_value("Access-Control-Allow-Origin") == "http://app.example:3000");
   CHECK(get(self, "http://" + self).status == 200);  // the visualizer page's own origin
   // The text/plain "simple request" a page can send without a preflight is refused.
-  auto c = srv.client();
+  auto c = srv.client(30);
   auto plain = c.Post("/v1/completions", httplib::Headers{{"Origin", "http://evil.example"}}, R"({"prompt": "hi"})", "text/plain");
   REQUIRE(plain);
   CHECK(plain->status == 403);
@@ -274,7 +250,7 @@ TEST_CASE("a foreign Host is served only when the server allows any") {
   server::ServerOptions o = options();
   o.allowed_hosts = {"*"};
   RunningServer srv(model, o);
-  auto r = srv.client().Get("/health", httplib::Headers{{"Host", "anything.example"}});
+  auto r = srv.client(30).Get("/health", httplib::Headers{{"Host", "anything.example"}});
   REQUIRE(r);
   CHECK(r->status == 200);
 }
@@ -355,7 +331,7 @@ TEST_CASE("fields the server cannot honour, banned vocabularies and oversized pr
   auto model = load("models/stories260K-f32.gguf");
   if (!model) return;
   RunningServer srv(model, options());
-  auto c = srv.client();
+  auto c = srv.client(30);
   auto post = [&](const json& body, const std::string& path = "/v1/completions") {
     auto r = c.Post(path.c_str(), body.dump(), "application/json");
     REQUIRE(r);

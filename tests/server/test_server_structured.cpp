@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "http_server.hpp"
+#include "running_server.hpp"
 #include "inkling/inkling.hpp"
 #include "shared_data.hpp"
 
@@ -19,56 +19,35 @@ using nlohmann::json;
 
 namespace {
 
-struct RunningServer {
-  std::unique_ptr<server::HttpServer> server;
-  std::thread thread;
-  int port = 0;
+using test::RunningServer;
+using test::sse_chunks;
 
-  RunningServer(std::shared_ptr<const Model> model, std::string chat_template) {
-    server::ServerOptions o;
-    o.port = 0;
-    o.batch.max_sequences = 4;
-    o.batch.n_ctx = 2048;     // a tool prompt is long for the tiny model's 128 positions:
-    o.batch.rope_scale = 16;  // stretched to 2048
-    o.chat_template = std::move(chat_template);
-    server = std::make_unique<server::HttpServer>(std::move(model), o);
-    port = server->bind();
-    thread = std::thread([this] { server->run(); });
-  }
-  ~RunningServer() {
-    server->stop();
-    thread.join();
-  }
-  json post(const json& body, int expect_status = 200) const {
-    httplib::Client c("127.0.0.1", port);
-    c.set_read_timeout(120, 0);
-    auto res = c.Post("/v1/chat/completions", body.dump(), "application/json");
-    REQUIRE(res);
-    INFO(res->body);
-    CHECK(res->status == expect_status);
-    return body.value("stream", false) ? json(res->body) : json::parse(res->body);
-  }
-  json post_raw(const std::string& body) const {  // sent as written (json::dump would sort the keys)
-    httplib::Client c("127.0.0.1", port);
-    c.set_read_timeout(120, 0);
-    auto res = c.Post("/v1/chat/completions", body, "application/json");
-    REQUIRE(res);
-    INFO(res->body);
-    CHECK(res->status == 200);
-    return json::parse(res->body);
-  }
-};
+// A server for tool prompts, which are long for the tiny model's 128 positions: its
+// context is stretched to 2048.
+server::ServerOptions tool_options(std::string chat_template) {
+  server::ServerOptions o;
+  o.batch.max_sequences = 4;
+  o.batch.n_ctx = 2048;
+  o.batch.rope_scale = 16;
+  o.chat_template = std::move(chat_template);
+  return o;
+}
 
-std::vector<json> sse_chunks(const std::string& body) {
-  std::vector<json> out;
-  std::size_t pos = 0;
-  while ((pos = body.find("data: ", pos)) != std::string::npos) {
-    const std::size_t end = body.find("\n\n", pos);
-    const std::string data = body.substr(pos + 6, end - pos - 6);
-    if (data != "[DONE]") out.push_back(json::parse(data));
-    pos = end;
-  }
-  return out;
+json chat_post(const RunningServer& s, const json& body, int expect_status = 200) {
+  auto res = s.post("/v1/chat/completions", body);
+  REQUIRE(res);
+  INFO(res->body);
+  CHECK(res->status == expect_status);
+  return body.value("stream", false) ? json(res->body) : json::parse(res->body);
+}
+
+// Sent as written, so the server sees the keys in the order the test wrote them.
+json chat_post_raw(const RunningServer& s, const std::string& body) {
+  auto res = s.post_text("/v1/chat/completions", body);
+  REQUIRE(res);
+  INFO(res->body);
+  CHECK(res->status == 200);
+  return json::parse(res->body);
 }
 
 const json kWeatherTool = {{"type", "function"},
@@ -88,14 +67,14 @@ json chat(const std::string& text) { return json::array({{{"role", "user"}, {"co
 TEST_CASE("server: response_format json_schema and json_object") {
   auto model = test::stories_model();
   if (!model) return;
-  RunningServer s(model, "chatml");
+  RunningServer s(model, tool_options("chatml"));
   const json schema = {{"type", "object"},
                        {"properties", {{"name", {{"type", "string"}, {"maxLength", 8}}}, {"n", {{"type", "integer"}, {"minimum", 0}, {"maximum", 99}}}}},
                        {"required", {"name", "n"}},
                        {"additionalProperties", false}};
   int complete = 0;
   for (int seed = 0; seed < 5; ++seed) {
-    const json r = s.post({{"messages", chat("Tell me")}, {"seed", seed}, {"max_tokens", 150},
+    const json r = chat_post(s, {{"messages", chat("Tell me")}, {"seed", seed}, {"max_tokens", 150},
                            {"response_format", {{"type", "json_schema"}, {"json_schema", {{"name", "x"}, {"schema", schema}, {"strict", true}}}}}});
     const json& choice = r["choices"][0];
     if (choice["finish_reason"] != "stop") continue;
@@ -107,27 +86,27 @@ TEST_CASE("server: response_format json_schema and json_object") {
     ++complete;
   }
   CHECK(complete >= 3);
-  const json o = s.post({{"messages", chat("Tell me")}, {"seed", 1}, {"max_tokens", 100}, {"response_format", {{"type", "json_object"}}}});
+  const json o = chat_post(s, {{"messages", chat("Tell me")}, {"seed", 1}, {"max_tokens", 100}, {"response_format", {{"type", "json_object"}}}});
   if (o["choices"][0]["finish_reason"] == "stop") CHECK(json::parse(o["choices"][0]["message"]["content"].get<std::string>()).is_object());
   else CHECK(o["choices"][0]["message"]["content"].get<std::string>().rfind("{", 0) == 0);
   // Refused: unsupported keywords, unknown types.
-  const json e = s.post({{"messages", chat("x")}, {"response_format", {{"type", "json_schema"}, {"json_schema", {{"schema", {{"type", "string"}, {"pattern", "a"}}}}}}}}, 400);
+  const json e = chat_post(s, {{"messages", chat("x")}, {"response_format", {{"type", "json_schema"}, {"json_schema", {{"schema", {{"type", "string"}, {"pattern", "a"}}}}}}}}, 400);
   CHECK(e["error"]["param"] == "response_format");
   CHECK(e["error"]["message"].get<std::string>().find("'pattern'") != std::string::npos);
-  s.post({{"messages", chat("x")}, {"response_format", {{"type", "xml"}}}}, 400);
+  chat_post(s, {{"messages", chat("x")}, {"response_format", {{"type", "xml"}}}}, 400);
 }
 
 TEST_CASE("server: schemas keep the order their properties are written in") {
   auto model = test::stories_model();
   if (!model) return;
-  RunningServer s(model, "chatml");
+  RunningServer s(model, tool_options("chatml"));
   const std::string schema =
       R"({"type":"object","properties":{"zeta":{"const":1},"alpha":{"const":2},"mid":{"const":3}},)"
       R"("required":["zeta","alpha","mid"],"additionalProperties":false})";
-  const json r = s.post_raw(R"({"messages":[{"role":"user","content":"x"}],"max_tokens":40,"response_format":)"
+  const json r = chat_post_raw(s, R"({"messages":[{"role":"user","content":"x"}],"max_tokens":40,"response_format":)"
                             R"({"type":"json_schema","json_schema":{"name":"o","schema":)" + schema + "}}}");
   CHECK(r["choices"][0]["message"]["content"] == R"({"zeta":1,"alpha":2,"mid":3})");
-  const json t = s.post_raw(R"({"messages":[{"role":"user","content":"x"}],"max_tokens":200,"tools":[{"type":"function",)"
+  const json t = chat_post_raw(s, R"({"messages":[{"role":"user","content":"x"}],"max_tokens":200,"tools":[{"type":"function",)"
                             R"("function":{"name":"f","parameters":)" + schema +
                             R"(}}],"parallel_tool_calls":false,"tool_choice":{"type":"function","function":{"name":"f"}}})");
   INFO(t.dump());
@@ -138,14 +117,14 @@ TEST_CASE("server: schemas keep the order their properties are written in") {
 TEST_CASE("server: tools with tool_choice give tool_calls, streamed and not") {
   auto model = test::stories_model();
   if (!model) return;
-  RunningServer s(model, "chatml");
+  RunningServer s(model, tool_options("chatml"));
   const json base = {{"messages", chat("Weather in Oslo?")}, {"tools", json::array({kWeatherTool})}, {"max_tokens", 300},
                      {"tool_choice", "required"}, {"parallel_tool_calls", false}};
   int calls = 0;
   for (int seed = 0; seed < 4; ++seed) {
     json body = base;
     body["seed"] = seed;
-    const json r = s.post(body);
+    const json r = chat_post(s, body);
     const json& choice = r["choices"][0];
     if (choice["finish_reason"] == "length") continue;
     REQUIRE(choice["finish_reason"] == "tool_calls");
@@ -159,7 +138,7 @@ TEST_CASE("server: tools with tool_choice give tool_calls, streamed and not") {
     ++calls;
 
     body["stream"] = true;  // the same seed streamed: the same call
-    const auto chunks = sse_chunks(s.post(body).get<std::string>());
+    const auto chunks = sse_chunks(chat_post(s, body).get<std::string>());
     REQUIRE(chunks.size() >= 2);
     json streamed_call;
     std::string content;
@@ -185,24 +164,24 @@ TEST_CASE("server: tools with tool_choice give tool_calls, streamed and not") {
                                    {{"role", "tool"}, {"tool_call_id", "call_1"}, {"content", "sunny"}},
                                    {{"role", "user"}, {"content", "And tomorrow?"}}});
   named["seed"] = 2;
-  const json n = s.post(named);
+  const json n = chat_post(s, named);
   CHECK((n["choices"][0]["finish_reason"] == "tool_calls" || n["choices"][0]["finish_reason"] == "length"));
 
   // Refused: an unknown named tool, tools with a JSON response_format, tool_choice alone.
   json unknown = base;
   unknown["tool_choice"] = {{"type", "function"}, {"function", {{"name", "nope"}}}};
-  CHECK(s.post(unknown, 400)["error"]["param"] == "tool_choice");
+  CHECK(chat_post(s, unknown, 400)["error"]["param"] == "tool_choice");
   json both = base;
   both["response_format"] = {{"type", "json_object"}};
-  s.post(both, 400);
-  s.post({{"messages", chat("x")}, {"tool_choice", "required"}}, 400);
+  chat_post(s, both, 400);
+  chat_post(s, {{"messages", chat("x")}, {"tool_choice", "required"}}, 400);
 }
 
 TEST_CASE("server: tools are refused for a chat template without a tool format") {
   auto model = test::stories_model();
   if (!model) return;
-  RunningServer s(model, "gemma");
-  const json e = s.post({{"messages", chat("x")}, {"tools", json::array({kWeatherTool})}}, 400);
+  RunningServer s(model, tool_options("gemma"));
+  const json e = chat_post(s, {{"messages", chat("x")}, {"tools", json::array({kWeatherTool})}}, 400);
   CHECK(e["error"]["param"] == "tools");
   CHECK(e["error"]["message"].get<std::string>().find("gemma") != std::string::npos);
 }

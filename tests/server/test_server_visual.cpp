@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "http_server.hpp"
+#include "running_server.hpp"
 #include "inkling/inkling.hpp"
 #include "shared_data.hpp"
 
@@ -21,49 +21,27 @@ using nlohmann::json;
 
 namespace {
 
-struct RunningServer {
-  std::unique_ptr<server::HttpServer> server;
-  std::thread thread;
-  int port = 0;
+using test::RunningServer;
+using test::sse_chunks;
 
-  explicit RunningServer(std::shared_ptr<const Model> model) {
-    server::ServerOptions o;
-    o.port = 0;
-    o.batch.max_sequences = 2;
-    o.chat_template = "chatml";
-    server = std::make_unique<server::HttpServer>(std::move(model), o);
-    port = server->bind();
-    thread = std::thread([this] { server->run(); });
-  }
-  ~RunningServer() {
-    server->stop();
-    thread.join();
-  }
-  std::pair<int, std::string> raw(const json& body, const std::string& path = "/v1/completions") const {
-    httplib::Client c("127.0.0.1", port);
-    c.set_read_timeout(120, 0);
-    auto res = c.Post(path.c_str(), body.dump(), "application/json");
-    REQUIRE(res);
-    return {res->status, res->body};
-  }
-  json post(const json& body, int expect_status = 200, const std::string& path = "/v1/completions") const {
-    const std::pair<int, std::string> r = raw(body, path);  // (INFO cannot capture a structured binding in clang 14)
-    INFO(r.second);
-    CHECK(r.first == expect_status);
-    return json::parse(r.second);
-  }
-};
+server::ServerOptions visual_options() {
+  server::ServerOptions o;
+  o.batch.max_sequences = 2;
+  o.chat_template = "chatml";
+  return o;
+}
 
-std::vector<json> sse_chunks(const std::string& body) {
-  std::vector<json> out;
-  std::size_t pos = 0;
-  while ((pos = body.find("data: ", pos)) != std::string::npos) {
-    const std::size_t end = body.find("\n\n", pos);
-    const std::string data = body.substr(pos + 6, end - pos - 6);
-    if (data != "[DONE]") out.push_back(json::parse(data));
-    pos = end;
-  }
-  return out;
+std::pair<int, std::string> raw(const RunningServer& s, const json& body, const std::string& path = "/v1/completions") {
+  auto res = s.post(path, body);
+  REQUIRE(res);
+  return {res->status, res->body};
+}
+
+json post(const RunningServer& s, const json& body, int expect_status = 200, const std::string& path = "/v1/completions") {
+  const std::pair<int, std::string> r = raw(s, body, path);  // (INFO cannot capture a structured binding in clang 14)
+  INFO(r.second);
+  CHECK(r.first == expect_status);
+  return json::parse(r.second);
 }
 
 // Each candidate's tokens, following its parent through the kept candidates of the
@@ -92,8 +70,8 @@ std::vector<std::vector<std::vector<TokenId>>> candidate_paths(const json& steps
 TEST_CASE("beam search: the n best beams as choices, and every step's candidates with which survived") {
   auto model = test::stories_model();
   if (!model) return;
-  RunningServer s(model);
-  const json r = s.post({{"prompt", "Once upon a time"}, {"max_tokens", 12}, {"num_beams", 3}, {"n", 3}});
+  RunningServer s(model, visual_options());
+  const json r = post(s, {{"prompt", "Once upon a time"}, {"max_tokens", 12}, {"num_beams", 3}, {"n", 3}});
   REQUIRE(r["choices"].size() == 3);
   REQUIRE(r.contains("inkling_beams"));
   const json& b = r["inkling_beams"];
@@ -154,17 +132,17 @@ TEST_CASE("beam search: the n best beams as choices, and every step's candidates
   }
 
   // length_penalty 0: a beam's score is its log-probability; 1 divides by the length.
-  const json flat = s.post({{"prompt", "Once upon a time"}, {"max_tokens", 12}, {"num_beams", 3}, {"length_penalty", 0}});
+  const json flat = post(s, {{"prompt", "Once upon a time"}, {"max_tokens", 12}, {"num_beams", 3}, {"length_penalty", 0}});
   for (const json& seq : flat["inkling_beams"]["sequences"])
     CHECK(seq["score"].get<double>() == doctest::Approx(seq["logprob"].get<double>()));
   for (const json& seq : b["sequences"])
     CHECK(seq["score"].get<double>() == doctest::Approx(seq["logprob"].get<double>() / seq["length"].get<double>()));
   CHECK(flat["choices"].size() == 1);  // n defaults to 1: the best beam
-  const json echoed = s.post({{"prompt", "Once upon a time"}, {"max_tokens", 12}, {"num_beams", 3}, {"echo", true}});
+  const json echoed = post(s, {{"prompt", "Once upon a time"}, {"max_tokens", 12}, {"num_beams", 3}, {"echo", true}});
   CHECK(echoed["choices"][0]["text"] == "Once upon a time" + lib.sequences[0].text);
 
   // Chat too.
-  const json chat = s.post({{"messages", json::array({{{"role", "user"}, {"content", "Hi"}}})}, {"max_tokens", 6}, {"num_beams", 2}},
+  const json chat = post(s, {{"messages", json::array({{{"role", "user"}, {"content", "Hi"}}})}, {"max_tokens", 6}, {"num_beams", 2}},
                            200, "/v1/chat/completions");
   CHECK(chat["choices"][0]["message"]["role"] == "assistant");
   CHECK(chat["inkling_beams"]["steps"].size() >= 1);
@@ -173,7 +151,7 @@ TEST_CASE("beam search: the n best beams as choices, and every step's candidates
 TEST_CASE("beam search: early_stopping, and the fields refused where they cannot work") {
   auto model = test::stories_model();
   if (!model) return;
-  RunningServer s(model);
+  RunningServer s(model, visual_options());
   // A stop string ends beams early (" a" comes soon), so early stopping ends the search
   // there; without it the search goes on while a live beam may still win, which a length
   // penalty of 5 (longer beams score much higher) lets them.
@@ -183,7 +161,7 @@ TEST_CASE("beam search: early_stopping, and the fields refused where they cannot
   late["length_penalty"] = 5;
   json early = late;
   early["early_stopping"] = true;
-  const auto n_early = s.post(early)["inkling_beams"]["steps"].size(), n_late = s.post(late)["inkling_beams"]["steps"].size();
+  const auto n_early = post(s, early)["inkling_beams"]["steps"].size(), n_late = post(s, late)["inkling_beams"]["steps"].size();
   CHECK(n_late > n_early);
 
   for (const auto& [extra, param] : std::vector<std::pair<json, std::string>>{
@@ -198,19 +176,19 @@ TEST_CASE("beam search: early_stopping, and the fields refused where they cannot
     json body = {{"prompt", "Once"}, {"max_tokens", 4}};
     body.update(extra);
     CAPTURE(body.dump());
-    CHECK(s.post(body, 400)["error"]["param"] == param);
+    CHECK(post(s, body, 400)["error"]["param"] == param);
   }
 }
 
 TEST_CASE("grammar and json_schema fields constrain the output; grammar_alternatives show what the mask forbade") {
   auto model = test::stories_model();
   if (!model) return;
-  RunningServer s(model);
+  RunningServer s(model, visual_options());
   const Tokenizer& tok = model->tokenizer();
   // The model wants " there" after "Once upon a time"; the grammar only allows "Tom".
   const json body = {{"prompt", "Once upon a time"}, {"max_tokens", 8}, {"temperature", 0}, {"logprobs", 8},
                      {"stream", true}, {"grammar", "root ::= \"Tom\""}};
-  const auto [status, text] = s.raw(body);
+  const auto [status, text] = raw(s, body);
   REQUIRE(status == 200);
   std::string out;
   int masked_seen = 0, steps = 0;
@@ -245,23 +223,23 @@ TEST_CASE("grammar and json_schema fields constrain the output; grammar_alternat
   // The model's own favourite (without the grammar) differs, and is listed as masked.
   json free = body;
   free.erase("grammar");
-  const auto chunks = sse_chunks(s.raw(free).second);
+  const auto chunks = sse_chunks(raw(s, free).second);
   REQUIRE(!chunks.empty());
   CHECK(!chunks[0]["inkling"].contains("grammar_alternatives"));
 
   // json_schema (llama.cpp's field): the output is JSON of that shape.
   const json schema = {{"type", "object"}, {"properties", {{"a", {{"type", "integer"}, {"minimum", 0}, {"maximum", 9}}}}},
                        {"required", {"a"}}, {"additionalProperties", false}};
-  const json r = s.post({{"prompt", "Once"}, {"max_tokens", 20}, {"temperature", 0}, {"json_schema", schema}});
+  const json r = post(s, {{"prompt", "Once"}, {"max_tokens", 20}, {"temperature", 0}, {"json_schema", schema}});
   const std::string js = r["choices"][0]["text"].get<std::string>();
   CHECK(js.rfind("{\"a\":", 0) == 0);
   if (r["choices"][0]["finish_reason"] == "stop") CHECK(json::parse(js)["a"].get<int>() <= 9);
 
   // Refused: two constraints at once, a grammar that does not parse, the wrong type.
-  CHECK(s.post({{"prompt", "x"}, {"grammar", "root ::= \"a\""}, {"json_schema", schema}}, 400)["error"]["param"] == "json_schema");
-  CHECK(s.post({{"prompt", "x"}, {"grammar", "root ::= \"a\""}, {"response_format", {{"type", "json_object"}}}}, 400)["error"]["param"] ==
+  CHECK(post(s, {{"prompt", "x"}, {"grammar", "root ::= \"a\""}, {"json_schema", schema}}, 400)["error"]["param"] == "json_schema");
+  CHECK(post(s, {{"prompt", "x"}, {"grammar", "root ::= \"a\""}, {"response_format", {{"type", "json_object"}}}}, 400)["error"]["param"] ==
         "grammar");
-  const json e = s.post({{"prompt", "x"}, {"grammar", "root ::= (\"a\""}}, 400);
+  const json e = post(s, {{"prompt", "x"}, {"grammar", "root ::= (\"a\""}}, 400);
   CHECK(e["error"]["param"] == "grammar");
-  CHECK(s.post({{"prompt", "x"}, {"grammar", 5}}, 400)["error"]["param"] == "grammar");
+  CHECK(post(s, {{"prompt", "x"}, {"grammar", 5}}, 400)["error"]["param"] == "grammar");
 }
