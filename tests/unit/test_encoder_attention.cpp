@@ -55,3 +55,18 @@ TEST_CASE("encoder_attend_head equals attend() for every query, length, head siz
   }
   MESSAGE(compared << " shapes compared");
 }
+
+TEST_CASE("exp_nonpositive follows std::exp within 3e-7 relative and is 0 far below") {
+  double worst = 0;
+  for (int i = 0; i <= 200000; ++i) {
+    const float x = -87.0f * static_cast<float>(i) / 200000.0f;
+    const double want = std::exp(static_cast<double>(x));
+    worst = std::max(worst, std::abs(detail::exp_nonpositive(x) - want) / want);
+  }
+  MESSAGE("worst relative error " << worst);
+  CHECK(worst < 3e-7);
+  CHECK(detail::exp_nonpositive(0.0f) == 1.0f);
+  CHECK(detail::exp_nonpositive(-88.0f) == 0.0f);
+  CHECK(detail::exp_nonpositive(-1e30f) == 0.0f);
+  CHECK(detail::exp_nonpositive(-INFINITY) == 0.0f);
+}
