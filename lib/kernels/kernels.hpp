@@ -52,6 +52,8 @@ void dequantize_row(DType type, const std::byte* src, float* dst, std::int64_t n
 struct Workspace {
   std::vector<std::byte> activations;  // converted activation rows, shared by all threads
   std::vector<std::byte> gemm_scratch;  // one 64-byte aligned slice per thread (GemmFn)
+  // matmul_group: per product, its first activation row and first work item.
+  std::vector<std::int64_t> group_rows, group_items;
 };
 
 // Collective. y[t * M + m] = dot(row m of w, x[t * K ...]) for t < n_tokens, where
@@ -66,6 +68,22 @@ inline void matmul(Isa isa, const TensorView& w, const float* x, int n_tokens, f
   detail::TeamMember alone;
   matmul(isa, w, x, n_tokens, y, ws, alone);
 }
+
+// One product of a group: y[t * M + m] = dot(row m of *w, x[t * K ...]) for t < n_tokens.
+struct GroupProduct {
+  const TensorView* w = nullptr;
+  const float* x = nullptr;
+  int n_tokens = 0;
+  float* y = nullptr;
+};
+// Collective. Every product of `group` (whose weights share one type, layout and row
+// length, as a mixture-of-experts layer's experts do), as matmul computes each: the
+// activations of all of them converted in one loop, then the row blocks of all of them
+// handed out from one counter. A few small products (a token through its few experts)
+// thus cost two loops and their barriers, not three per product, and the threads share
+// the products however unevenly the tokens chose them. `group` is read by every member:
+// fill it before the call (in a single()).
+void matmul_group(Isa isa, const GroupProduct* group, int n_products, Workspace& ws, detail::TeamMember& team);
 
 // Plain f32 helpers used by attention and norms (not collective).
 float dot_f32(Isa isa, const float* a, const float* b, std::int64_t n);

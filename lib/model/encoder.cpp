@@ -7,6 +7,7 @@
 #include <string>
 
 #include "inkling/error.hpp"
+#include "model/encoder_attention.hpp"
 #include "model/gelu_table.hpp"
 #include "model/layers.hpp"
 #include "model/model_impl.hpp"
@@ -106,11 +107,14 @@ struct EncoderPass {
       grow(b.rope_cos, un * half_rot);
       grow(b.rope_sin, un * half_rot);
     }
-    grow(b.scores, static_cast<std::size_t>(threads) * longest);
+    grow(b.scores, static_cast<std::size_t>(threads) * scratch_floats());
     q_base = b.q.data();
     k_base = fused ? q_base + q_dim : q_base + un * q_dim;
     v_base = fused ? q_base + q_dim + kv_dim : k_base + un * kv_dim;
   }
+
+  // Each thread's attention scratch: one sequence's scores and its transposed keys.
+  std::size_t scratch_floats() const { return static_cast<std::size_t>(longest) * (c.head_dim + 1); }
 
   // x = LayerNorm(x + o), the post-norm every block ends with.
   void add_norm(int t, const TensorView* weight, const TensorView* bias) {
@@ -139,7 +143,7 @@ struct EncoderPass {
   }
 
   // x = LayerNorm(x + attention(x)): every query sees all keys of its own sequence.
-  void attention(const EncoderLayer& l, TeamMember& team, float* scores) {
+  void attention(const EncoderLayer& l, TeamMember& team, float* scratch) {
     if (fused) {
       kernels::matmul(isa, *l.wqkv, b.x.data(), n, q_base, b.ws, team);
     } else {
@@ -163,13 +167,14 @@ struct EncoderPass {
     });
     const int hd = c.head_dim, group = c.n_head / c.n_head_kv;
     const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-    team.for_static(static_cast<std::int64_t>(n) * c.n_head, [&](std::int64_t item) {
-      const int t = static_cast<int>(item / c.n_head), h = static_cast<int>(item % c.n_head);
-      const auto s = static_cast<std::size_t>(b.seq_of[static_cast<std::size_t>(t)]);
-      const int first = starts[s];
+    const int n_seq = static_cast<int>(starts.size()) - 1;
+    team.for_dynamic(static_cast<std::int64_t>(n_seq) * c.n_head, [&](std::int64_t item) {
+      const auto s = static_cast<std::size_t>(item / c.n_head);
+      const int h = static_cast<int>(item % c.n_head), first = starts[s];
       const std::size_t key_off = static_cast<std::size_t>(first) * kv_stride + static_cast<std::size_t>(h / group) * hd;
-      attend(isa, q_base + static_cast<std::size_t>(t) * qkv_stride + h * hd, k_base + key_off, v_base + key_off,
-             kv_stride, starts[s + 1] - first, hd, scale, 0.0f, scores, row(b.att, t, q_dim) + h * hd);
+      encoder_attend_head(isa, q_base + static_cast<std::size_t>(first) * qkv_stride + h * hd, qkv_stride,
+                          k_base + key_off, v_base + key_off, kv_stride, starts[s + 1] - first, hd, scale,
+                          scratch + longest, scratch, row(b.att, first, q_dim) + h * hd, q_dim);
     });
     kernels::matmul(isa, *l.wo, b.att.data(), n, b.o.data(), b.ws, team);
     team.for_static(n, [&](int t) {
@@ -218,10 +223,10 @@ std::span<const float> encode(const Model& model, std::span<const TokenId> token
   pass.grow_buffers(threads);
 
   b.team.run(threads, [&](TeamMember& team) {
-    float* scores = b.scores.data() + static_cast<std::size_t>(team.id()) * pass.longest;
+    float* scratch = b.scores.data() + static_cast<std::size_t>(team.id()) * pass.scratch_floats();
     pass.embed(team);
     for (const EncoderLayer& l : pass.w.layers) {
-      pass.attention(l, team, scores);
+      pass.attention(l, team, scratch);
       pass.ffn(l, team);
     }
   });

@@ -63,6 +63,27 @@ void group_by_expert(const Pass& p) {
   b.expert_begin[0] = 0;
 }
 
+// The products of the experts some token chose: gate and up over the expert's rows of
+// xg, then (after them) down over its rows of eu.
+void list_products(const Pass& p, const LayerWeights& l) {
+  const ModelConfig& c = p.c;
+  ForwardWorkspace& b = p.ws;
+  const int n_embd = c.n_embd, n_ff = c.n_ff_expert;
+  int active = 0;
+  for (int e = 0; e < c.n_expert; ++e) active += b.expert_begin[static_cast<std::size_t>(e) + 1] > b.expert_begin[static_cast<std::size_t>(e)];
+  b.n_active = active;
+  kernels::GroupProduct* gate_up = b.products.data();
+  kernels::GroupProduct* down = gate_up + 2 * active;
+  for (int e = 0; e < c.n_expert; ++e) {
+    const int r0 = b.expert_begin[static_cast<std::size_t>(e)], count = b.expert_begin[static_cast<std::size_t>(e) + 1] - r0;
+    if (count == 0) continue;
+    const auto ue = static_cast<std::size_t>(e);
+    *gate_up++ = {&l.gate_exps[ue], Pass::row(b.xg, r0, n_embd), count, Pass::row(b.eg, r0, n_ff)};
+    *gate_up++ = {&l.up_exps[ue], Pass::row(b.xg, r0, n_embd), count, Pass::row(b.eu, r0, n_ff)};
+    *down++ = {&l.down_exps[ue], Pass::row(b.eu, r0, n_ff), count, Pass::row(b.ed, r0, n_embd)};
+  }
+}
+
 }  // namespace
 
 void grow_moe(const Pass& p) {
@@ -79,6 +100,7 @@ void grow_moe(const Pass& p) {
   ForwardWorkspace::grow(b.eg, n * used * static_cast<std::size_t>(c.n_ff_expert));
   ForwardWorkspace::grow(b.eu, n * used * static_cast<std::size_t>(c.n_ff_expert));
   ForwardWorkspace::grow(b.ed, n * used * static_cast<std::size_t>(c.n_embd));
+  ForwardWorkspace::grow(b.products, 3 * static_cast<std::size_t>(c.n_expert));
 }
 
 void moe_ffn(const Pass& p, TeamMember& team, int il, const float* in) {
@@ -91,26 +113,23 @@ void moe_ffn(const Pass& p, TeamMember& team, int il, const float* in) {
   team.for_static(p.n, [&](int t) {
     route(p, t);
   });
-  team.single([&] { group_by_expert(p); });
+  team.single([&] {
+    group_by_expert(p);
+    list_products(p, l);
+  });
 
-  // Gather each row's input, run every chosen expert over its rows, then sum per token.
+  // Gather each row's input, run every chosen expert over its rows (all experts' gate
+  // and up in one group, their down in another), then sum per token.
   const int rows = p.n * used;
   team.for_static(rows, [&](int r) {
     std::memcpy(Pass::row(b.xg, r, n_embd), in + static_cast<std::size_t>(b.row_token[static_cast<std::size_t>(r)]) * n_embd,
                   sizeof(float) * static_cast<std::size_t>(n_embd));
   });
-  for (int e = 0; e < c.n_expert; ++e) {
-    const int r0 = b.expert_begin[static_cast<std::size_t>(e)], count = b.expert_begin[static_cast<std::size_t>(e) + 1] - r0;
-    if (count == 0) continue;
-    const auto ue = static_cast<std::size_t>(e);
-    kernels::matmul(p.isa, l.gate_exps[ue], Pass::row(b.xg, r0, n_embd), count, Pass::row(b.eg, r0, n_ff), b.kernel_ws, team);
-    kernels::matmul(p.isa, l.up_exps[ue], Pass::row(b.xg, r0, n_embd), count, Pass::row(b.eu, r0, n_ff), b.kernel_ws, team);
-    team.for_static(count, [&](int i) {
-      const int r = r0 + i;
-      activate_gated(p.arch, Pass::row(b.eg, r, n_ff), Pass::row(b.eu, r, n_ff), Pass::row(b.eu, r, n_ff), n_ff);
-    });
-    kernels::matmul(p.isa, l.down_exps[ue], Pass::row(b.eu, r0, n_ff), count, Pass::row(b.ed, r0, n_embd), b.kernel_ws, team);
-  }
+  kernels::matmul_group(p.isa, b.products.data(), 2 * b.n_active, b.kernel_ws, team);
+  team.for_static(rows, [&](int r) {
+    activate_gated(p.arch, Pass::row(b.eg, r, n_ff), Pass::row(b.eu, r, n_ff), Pass::row(b.eu, r, n_ff), n_ff);
+  });
+  kernels::matmul_group(p.isa, b.products.data() + 2 * b.n_active, b.n_active, b.kernel_ws, team);
   team.for_static(p.n, [&](int t) {
     float* o = Pass::row(b.o, t, n_embd);
     std::memset(o, 0, sizeof(float) * static_cast<std::size_t>(n_embd));

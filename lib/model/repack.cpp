@@ -18,6 +18,7 @@
 #endif
 
 #include <cstdint>
+#include <vector>
 
 #include "kernels/kernels.hpp"
 #include "model/weights.hpp"
@@ -54,11 +55,29 @@ void repack_one(const TensorView* t, kernels::Isa isa) {
   view->layout = layout;
 }
 
+// A 3-D expert tensor, one expert at a time (its rows8 groups never span two experts,
+// and a last partial group of each expert stays plain, as in a 2-D tensor); the
+// expert views, copies of the entry made at binding, then take its layout.
+void repack_experts(const TensorView* whole, std::vector<TensorView>& views, kernels::Isa isa) {
+  if (!whole || views.empty()) return;
+  if (whole->layout == 0) {  // else another Model repacked the file's bytes already
+    const std::uint32_t layout = kernels::repack_layout(isa, whole->type);
+    if (layout == 0 || !make_writable(whole->data, whole->bytes)) return;
+    for (const TensorView& v : views) kernels::repack(isa, v, const_cast<std::byte*>(v.data));
+    const_cast<TensorView*>(whole)->layout = layout;
+  }
+  for (TensorView& v : views) v.layout = whole->layout;
+}
+
 }  // namespace
 
-void repack_weights(const Weights& w, kernels::Isa isa) {
-  for (const LayerWeights& l : w.layers)
+void repack_weights(Weights& w, kernels::Isa isa) {
+  for (LayerWeights& l : w.layers) {
     for (const TensorView* t : {l.wqkv, l.wq, l.wk, l.wv, l.wo, l.w_gate, l.w_up, l.w_down}) repack_one(t, isa);
+    repack_experts(l.exps_tensors[0], l.gate_exps, isa);
+    repack_experts(l.exps_tensors[1], l.up_exps, isa);
+    repack_experts(l.exps_tensors[2], l.down_exps, isa);
+  }
   // A tied output head is the embedding table, whose rows are read one by one.
   if (w.output != w.token_embd) repack_one(w.output, isa);
 }

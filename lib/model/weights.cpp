@@ -25,6 +25,7 @@ std::string shape_str(const TensorView& t) {
 class Binder {
  public:
   Binder(const GgufFile& f) : f_(f) {}
+  const GgufFile& file() const noexcept { return f_; }
 
   // Error(Unsupported) naming the first tensor of the file that nothing bound.
   void check_all_used() const {
@@ -159,6 +160,9 @@ void bind_ffn(Binder& b, const ArchTraits& arch, const ModelConfig& c, const std
     l.gate_exps = b.experts(p + "ffn_gate_exps.weight", c.n_embd, c.n_ff_expert, c.n_expert);
     l.up_exps = b.experts(p + "ffn_up_exps.weight", c.n_embd, c.n_ff_expert, c.n_expert);
     l.down_exps = b.experts(p + "ffn_down_exps.weight", c.n_ff_expert, c.n_embd, c.n_expert);
+    l.exps_tensors[0] = b.file().find_tensor(p + "ffn_gate_exps.weight");
+    l.exps_tensors[1] = b.file().find_tensor(p + "ffn_up_exps.weight");
+    l.exps_tensors[2] = b.file().find_tensor(p + "ffn_down_exps.weight");
     return;
   }
   if (arch.fused_gate_up) {

@@ -40,9 +40,11 @@ struct LayerWeights {
   const TensorView* b_down = nullptr;
   const TensorView* post_ffn_norm = nullptr;  // Gemma 2
   // Mixture of experts: the router {n_embd, n_expert} and one 2-D view per expert into
-  // the file's 3-D tensors (views, nothing copied).
+  // the file's 3-D tensors (views, nothing copied), and those 3-D tensors themselves
+  // (gate, up, down: the file's entries, whose layout records a repacking).
   const TensorView* ffn_gate_inp = nullptr;
   std::vector<TensorView> gate_exps, up_exps, down_exps;
+  const TensorView* exps_tensors[3] = {nullptr, nullptr, nullptr};
 };
 
 struct Weights {
@@ -64,8 +66,9 @@ struct Weights {
 struct ArchTraits;
 Weights bind_weights(const GgufFile& file, const ArchTraits& arch, ModelConfig& config);
 // Repacks the matrices whose type `isa`'s kernels read faster in another layout, in
-// place (repack.cpp; the memory trade-off with mmap is described there).
-void repack_weights(const Weights& w, kernels::Isa isa);
+// place (repack.cpp; the memory trade-off with mmap is described there). Expert views
+// are repacked one expert at a time and take their tensor's new layout.
+void repack_weights(Weights& w, kernels::Isa isa);
 
 // The same checks for binders of other layouts (model/encoder_weights.cpp): a matrix of
 // m rows of k elements in a type we can multiply; a finite F32 vector of n elements.

@@ -31,6 +31,9 @@ struct ForwardWorkspace {
   std::vector<float> router, sel_w;
   std::vector<int> sel, expert_begin, row_token, slot_row;
   std::vector<float> xg, eg, eu, ed;
+  // The chosen experts' products: gate and up of each (2 per expert), then down.
+  std::vector<kernels::GroupProduct> products;
+  int n_active = 0;  // experts chosen by at least one token
 
   template <typename T>
   static void grow(std::vector<T>& v, std::size_t n) {

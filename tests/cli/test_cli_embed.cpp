@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -62,7 +63,11 @@ TEST_CASE("inkling embed: a normalised JSON array per text; flags change the out
   REQUIRE(r.status == 0);
   REQUIRE(lines(r.out).size() == 1);
   CHECK(r.out.rfind("[-0.12659", 0) == 0);
-  CHECK(has(r.out, ", -0.2296000"));
+  // The second value as a number: its last printed digits follow the kernels' summation
+  // order (the parity tests bound the whole vector within 1e-4 of the golden).
+  const std::size_t comma = r.out.find(", ");
+  REQUIRE(comma != std::string::npos);
+  CHECK(std::abs(std::stod(r.out.substr(comma + 2)) - (-0.229600005)) < 1e-6);
 
   r = run("embed " + m + " -p 'Once upon a time' --json");
   REQUIRE(r.status == 0);

@@ -60,7 +60,7 @@ const json kWeatherTool = {{"type", "function"},
                                {"required", {"city", "days"}},
                                {"additionalProperties", false}}}}}};
 
-json chat(const std::string& text) { return json::array({{{"role", "user"}, {"content", text}}}); }
+json user_turn(const std::string& text) { return json::array({{{"role", "user"}, {"content", text}}}); }
 
 }  // namespace
 
@@ -74,7 +74,7 @@ TEST_CASE("server: response_format json_schema and json_object") {
                        {"additionalProperties", false}};
   int complete = 0;
   for (int seed = 0; seed < 5; ++seed) {
-    const json r = chat_post(s, {{"messages", chat("Tell me")}, {"seed", seed}, {"max_tokens", 150},
+    const json r = chat_post(s, {{"messages", user_turn("Tell me")}, {"seed", seed}, {"max_tokens", 150},
                            {"response_format", {{"type", "json_schema"}, {"json_schema", {{"name", "x"}, {"schema", schema}, {"strict", true}}}}}});
     const json& choice = r["choices"][0];
     if (choice["finish_reason"] != "stop") continue;
@@ -86,14 +86,14 @@ TEST_CASE("server: response_format json_schema and json_object") {
     ++complete;
   }
   CHECK(complete >= 3);
-  const json o = chat_post(s, {{"messages", chat("Tell me")}, {"seed", 1}, {"max_tokens", 100}, {"response_format", {{"type", "json_object"}}}});
+  const json o = chat_post(s, {{"messages", user_turn("Tell me")}, {"seed", 1}, {"max_tokens", 100}, {"response_format", {{"type", "json_object"}}}});
   if (o["choices"][0]["finish_reason"] == "stop") CHECK(json::parse(o["choices"][0]["message"]["content"].get<std::string>()).is_object());
   else CHECK(o["choices"][0]["message"]["content"].get<std::string>().rfind("{", 0) == 0);
   // Refused: unsupported keywords, unknown types.
-  const json e = chat_post(s, {{"messages", chat("x")}, {"response_format", {{"type", "json_schema"}, {"json_schema", {{"schema", {{"type", "string"}, {"pattern", "a"}}}}}}}}, 400);
+  const json e = chat_post(s, {{"messages", user_turn("x")}, {"response_format", {{"type", "json_schema"}, {"json_schema", {{"schema", {{"type", "string"}, {"pattern", "a"}}}}}}}}, 400);
   CHECK(e["error"]["param"] == "response_format");
   CHECK(e["error"]["message"].get<std::string>().find("'pattern'") != std::string::npos);
-  chat_post(s, {{"messages", chat("x")}, {"response_format", {{"type", "xml"}}}}, 400);
+  chat_post(s, {{"messages", user_turn("x")}, {"response_format", {{"type", "xml"}}}}, 400);
 }
 
 TEST_CASE("server: schemas keep the order their properties are written in") {
@@ -118,7 +118,7 @@ TEST_CASE("server: tools with tool_choice give tool_calls, streamed and not") {
   auto model = test::stories_model();
   if (!model) return;
   RunningServer s(model, tool_options("chatml"));
-  const json base = {{"messages", chat("Weather in Oslo?")}, {"tools", json::array({kWeatherTool})}, {"max_tokens", 300},
+  const json base = {{"messages", user_turn("Weather in Oslo?")}, {"tools", json::array({kWeatherTool})}, {"max_tokens", 300},
                      {"tool_choice", "required"}, {"parallel_tool_calls", false}};
   int calls = 0;
   for (int seed = 0; seed < 4; ++seed) {
@@ -174,14 +174,14 @@ TEST_CASE("server: tools with tool_choice give tool_calls, streamed and not") {
   json both = base;
   both["response_format"] = {{"type", "json_object"}};
   chat_post(s, both, 400);
-  chat_post(s, {{"messages", chat("x")}, {"tool_choice", "required"}}, 400);
+  chat_post(s, {{"messages", user_turn("x")}, {"tool_choice", "required"}}, 400);
 }
 
 TEST_CASE("server: tools are refused for a chat template without a tool format") {
   auto model = test::stories_model();
   if (!model) return;
   RunningServer s(model, tool_options("gemma"));
-  const json e = chat_post(s, {{"messages", chat("x")}, {"tools", json::array({kWeatherTool})}}, 400);
+  const json e = chat_post(s, {{"messages", user_turn("x")}, {"tools", json::array({kWeatherTool})}}, 400);
   CHECK(e["error"]["param"] == "tools");
   CHECK(e["error"]["message"].get<std::string>().find("gemma") != std::string::npos);
 }

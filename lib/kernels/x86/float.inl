@@ -125,7 +125,28 @@ float dot_bf16(std::int64_t k, const void* w, const void* a) {
   return static_cast<float>(s);
 }
 
+// f16 -> f32 (exact) and f32 -> f16 rounded to nearest even, as fp16.hpp's scalar
+// conversions (NaN stays a quiet NaN with its top payload bits, overflow -> inf,
+// subnormals rounded the same: F16C's conversion with round-to-nearest is that one).
+void f16_to_f32_row(const std::uint16_t* x, float* y, std::int64_t n) {
+  std::int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i))));
+  for (; i < n; ++i) y[i] = h2f(x[i]);
+}
+
+void quantize_f16(const float* x, void* out, std::int64_t n) {
+  auto* h = static_cast<std::uint16_t*>(out);
+  std::int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(h + i),
+                     _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  for (; i < n; ++i) h[i] = f32_to_fp16(x[i]);
+}
+
 #include "kernels/x86/float_gemm.inl"
+
+std::size_t gemm_f16_scratch(std::int64_t k) { return GemmF16::scratch(k); }
 
 void install_float(KernelTable& t) {
   t.dot_f32 = dot_f32;
@@ -137,5 +158,7 @@ void install_float(KernelTable& t) {
   t.at(DType::F32).gemm = GemmF32::gemm;
   t.at(DType::F16).vec_dot = dot_f16;
   t.at(DType::F16).gemm = GemmF16::gemm;
+  t.at(DType::F16).gemm_scratch = gemm_f16_scratch;
+  t.at(DType::F16).quantize = quantize_f16;
   t.at(DType::BF16).vec_dot = dot_bf16;
 }

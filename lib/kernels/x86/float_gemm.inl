@@ -13,18 +13,23 @@ namespace float_gemm {
 // F16: dot_f16 keeps two 8-lane accumulators over 16-element steps. With AVX-512 one
 // 16-lane register holds both (lanes 0-7 = the first, 8-15 = the second), which is the
 // same arithmetic lane for lane; the reduction adds the halves first, as dot_f16 does.
+// With AVX-512 the gemm converts both operands to f32 (exactly: every f16 is a float)
+// in the caller's scratch, the weights once per block of 64 rows, the activations once
+// per token tile, so the loop is loads and FMAs only: conversions (two uops on the FMA
+// ports each) were half the work when both operands were converted at every step. The
+// AVX2 tile, with half the registers, converts its weights in the loop.
 #if defined(__AVX512F__)
 template <int R, int T>
-void tile_f16(std::int64_t k, const std::uint16_t* const* w, const std::uint16_t* const* a, float* y, std::int64_t ldy) {
+void tile_f16(std::int64_t k, const float* const* w, const float* const* a, float* y, std::int64_t ldy) {
   __m512 acc[R][T];
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
   std::int64_t i = 0;
   for (; i + 16 <= k; i += 16) {
     __m512 av[T];
-    for (int t = 0; t < T; ++t) av[t] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[t] + i)));
+    for (int t = 0; t < T; ++t) av[t] = _mm512_loadu_ps(a[t] + i);
     for (int r = 0; r < R; ++r) {
-      const __m512 wv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[r] + i)));
+      const __m512 wv = _mm512_loadu_ps(w[r] + i);
       for (int t = 0; t < T; ++t) acc[r][t] = _mm512_fmadd_ps(wv, av[t], acc[r][t]);
     }
   }
@@ -33,14 +38,15 @@ void tile_f16(std::int64_t k, const std::uint16_t* const* w, const std::uint16_t
       const __m256 lo = _mm512_castps512_ps256(acc[r][t]);
       const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[r][t]), 1));
       double s = hsum(_mm256_add_ps(lo, hi));
-      for (std::int64_t j = i; j < k; ++j) s += static_cast<double>(h2f(w[r][j]) * h2f(a[t][j]));
+      for (std::int64_t j = i; j < k; ++j) s += static_cast<double>(w[r][j] * a[t][j]);
       y[t * ldy + r] = static_cast<float>(s);
     }
 }
-constexpr int kF16Rows = 4, kF16Tokens = 4;
+constexpr int kF16Rows = 4, kF16Tokens = 6;
+constexpr bool kF16ConvertWeights = true;
 #else
 template <int R, int T>
-void tile_f16(std::int64_t k, const std::uint16_t* const* w, const std::uint16_t* const* a, float* y, std::int64_t ldy) {
+void tile_f16(std::int64_t k, const std::uint16_t* const* w, const float* const* a, float* y, std::int64_t ldy) {
   __m256 acc0[R][T], acc1[R][T];
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t) acc0[r][t] = acc1[r][t] = _mm256_setzero_ps();
@@ -50,19 +56,20 @@ void tile_f16(std::int64_t k, const std::uint16_t* const* w, const std::uint16_t
       const __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[r] + i)));
       const __m256 w1 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[r] + i + 8)));
       for (int t = 0; t < T; ++t) {
-        acc0[r][t] = _mm256_fmadd_ps(w0, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a[t] + i))), acc0[r][t]);
-        acc1[r][t] = _mm256_fmadd_ps(w1, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a[t] + i + 8))), acc1[r][t]);
+        acc0[r][t] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(a[t] + i), acc0[r][t]);
+        acc1[r][t] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(a[t] + i + 8), acc1[r][t]);
       }
     }
   }
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t) {
       double s = hsum(_mm256_add_ps(acc0[r][t], acc1[r][t]));
-      for (std::int64_t j = i; j < k; ++j) s += static_cast<double>(h2f(w[r][j]) * h2f(a[t][j]));
+      for (std::int64_t j = i; j < k; ++j) s += static_cast<double>(h2f(w[r][j]) * a[t][j]);
       y[t * ldy + r] = static_cast<float>(s);
     }
 }
 constexpr int kF16Rows = 2, kF16Tokens = 2;
+constexpr bool kF16ConvertWeights = false;
 #endif
 
 // F32: dot_f32's two xsimd accumulators over 2 * kLanes steps, one more kLanes step,
@@ -99,21 +106,34 @@ constexpr int kF32Rows = 2, kF32Tokens = 4;
 constexpr int kF32Rows = 2, kF32Tokens = 2;
 #endif
 
-// Dispatch over the tails: a full R x T tile, or a smaller one at the edges.
-template <typename Elem, template <int, int> class Tile, int R, int T>
+// Dispatch over the tails: a full R x T tile, or a smaller one at the edges. Elem is the
+// weights' element; the tiles read f32 activations when Convert (F16, converted into the
+// caller's scratch per token tile), else activations of the weights' element.
+template <typename Elem, template <int, int> class Tile, int R, int T, bool Convert = false, bool ConvertW = false>
 struct Driver {
+  using AElem = std::conditional_t<Convert, float, Elem>;
+  using WElem = std::conditional_t<ConvertW, float, Elem>;
+  // Weight rows converted at a time (ConvertW): matmul's row block.
+  static constexpr int kChunk = ConvertW ? 64 : 1 << 30;
+  // Floats of one converted row: k rounded up to whole cache lines.
+  static std::int64_t converted_row(std::int64_t k) { return (k + 15) / 16 * 16; }
+  static std::size_t scratch(std::int64_t k) {
+    return sizeof(float) * static_cast<std::size_t>((T + (ConvertW ? kChunk : 0)) * converted_row(k));
+  }
   template <int r, int t>
-  static void run(std::int64_t k, const Elem* const* w, const Elem* const* a, float* y, std::int64_t ldy) {
+  static void run(std::int64_t k, const WElem* const* w, const AElem* const* a, float* y, std::int64_t ldy) {
     Tile<r, t>::call(k, w, a, y, ldy);
   }
   template <int r>
-  static void by_tokens(int tokens, std::int64_t k, const Elem* const* w, const Elem* const* a, float* y, std::int64_t ldy) {
+  static void by_tokens(int tokens, std::int64_t k, const WElem* const* w, const AElem* const* a, float* y, std::int64_t ldy) {
+    if constexpr (T >= 6) if (tokens == 5) return run<r, 5>(k, w, a, y, ldy);
+    if constexpr (T >= 5) if (tokens == 4) return run<r, 4>(k, w, a, y, ldy);
     if constexpr (T >= 4) if (tokens == 3) return run<r, 3>(k, w, a, y, ldy);
     if constexpr (T >= 3) if (tokens == 2) return run<r, 2>(k, w, a, y, ldy);
     if (tokens == 1) return run<r, 1>(k, w, a, y, ldy);
     return run<r, T>(k, w, a, y, ldy);
   }
-  static void tile(int rows, int tokens, std::int64_t k, const Elem* const* w, const Elem* const* a, float* y, std::int64_t ldy) {
+  static void tile(int rows, int tokens, std::int64_t k, const WElem* const* w, const AElem* const* a, float* y, std::int64_t ldy) {
     if constexpr (R >= 4) if (rows == 3) return by_tokens<3>(tokens, k, w, a, y, ldy);
     if constexpr (R >= 3) if (rows == 2) return by_tokens<2>(tokens, k, w, a, y, ldy);
     if (rows == 1) return by_tokens<1>(tokens, k, w, a, y, ldy);
@@ -122,16 +142,36 @@ struct Driver {
   // GemmFn: token tiles outside, row tiles inside, so a tile's activations stay in
   // registers / L1 while the rows of the (small, cache-resident) weight block stream by.
   static void gemm(std::int64_t k, const std::byte* w, std::size_t w_row, int rows, const std::byte* a, std::size_t a_row,
-                   int tokens, float* y, std::int64_t ldy, std::byte* /*scratch: none needed*/) {
-    for (int t0 = 0; t0 < tokens; t0 += T) {
-      const int nt = std::min(T, tokens - t0);
-      const Elem* ap[T];
-      for (int t = 0; t < nt; ++t) ap[t] = reinterpret_cast<const Elem*>(a + a_row * static_cast<std::size_t>(t0 + t));
-      for (int r0 = 0; r0 < rows; r0 += R) {
-        const int nr = std::min(R, rows - r0);
-        const Elem* wp[R];
-        for (int r = 0; r < nr; ++r) wp[r] = reinterpret_cast<const Elem*>(w + w_row * static_cast<std::size_t>(r0 + r));
-        tile(nr, nt, k, wp, ap, y + static_cast<std::int64_t>(t0) * ldy + r0, ldy);
+                   int tokens, float* y, std::int64_t ldy, std::byte* scratch) {
+    const std::int64_t ks = converted_row(k);
+    for (int c0 = 0; c0 < rows; c0 += kChunk) {
+      const int rows_c = std::min(kChunk, rows - c0);
+      float* wf = reinterpret_cast<float*>(scratch) + T * ks;
+      if constexpr (ConvertW)
+        for (int r = 0; r < rows_c; ++r)
+          f16_to_f32_row(reinterpret_cast<const std::uint16_t*>(w + w_row * static_cast<std::size_t>(c0 + r)), wf + r * ks, k);
+      for (int t0 = 0; t0 < tokens; t0 += T) {
+        const int nt = std::min(T, tokens - t0);
+        const AElem* ap[T];
+        for (int t = 0; t < nt; ++t) {
+          const std::byte* row = a + a_row * static_cast<std::size_t>(t0 + t);
+          if constexpr (Convert) {
+            float* f = reinterpret_cast<float*>(scratch) + t * ks;
+            f16_to_f32_row(reinterpret_cast<const std::uint16_t*>(row), f, k);
+            ap[t] = f;
+          } else {
+            ap[t] = reinterpret_cast<const Elem*>(row);
+          }
+        }
+        for (int r0 = 0; r0 < rows_c; r0 += R) {
+          const int nr = std::min(R, rows_c - r0);
+          const WElem* wp[R];
+          for (int r = 0; r < nr; ++r) {
+            if constexpr (ConvertW) wp[r] = wf + (r0 + r) * ks;
+            else wp[r] = reinterpret_cast<const Elem*>(w + w_row * static_cast<std::size_t>(c0 + r0 + r));
+          }
+          tile(nr, nt, k, wp, ap, y + static_cast<std::int64_t>(t0) * ldy + c0 + r0, ldy);
+        }
       }
     }
   }
@@ -139,7 +179,8 @@ struct Driver {
 
 template <int R, int T>
 struct F16Tile {
-  static void call(std::int64_t k, const std::uint16_t* const* w, const std::uint16_t* const* a, float* y, std::int64_t ldy) {
+  template <typename W>
+  static void call(std::int64_t k, const W* const* w, const float* const* a, float* y, std::int64_t ldy) {
     tile_f16<R, T>(k, w, a, y, ldy);
   }
 };
@@ -152,5 +193,6 @@ struct F32Tile {
 
 }  // namespace float_gemm
 
-using GemmF16 = float_gemm::Driver<std::uint16_t, float_gemm::F16Tile, float_gemm::kF16Rows, float_gemm::kF16Tokens>;
+using GemmF16 = float_gemm::Driver<std::uint16_t, float_gemm::F16Tile, float_gemm::kF16Rows, float_gemm::kF16Tokens, true,
+                                   float_gemm::kF16ConvertWeights>;
 using GemmF32 = float_gemm::Driver<float, float_gemm::F32Tile, float_gemm::kF32Rows, float_gemm::kF32Tokens>;
