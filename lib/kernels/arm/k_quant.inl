@@ -212,15 +212,16 @@ void k_tile_mmla(std::int64_t k, const std::byte* w, std::size_t w_row, const st
         const std::int32_t sc[4] = {u0.scale[g], u0.scale[g], u1.scale[g], u1.scale[g]};
         sum = vmlaq_s32(sum, s, vld1q_s32(sc));
       }
-      // k_tile's float steps (the reference's), lane by lane.
-      const float ud[4] = {u0.d, u0.d, u1.d, u1.d}, bd[4] = {b0.d, b1.d, b0.d, b1.d};
-      float32x4_t v = vmulq_f32(vld1q_f32(ud), vcvtq_f32_s32(sum));
+      const float d[4] = {u0.d * b0.d, u0.d * b1.d, u1.d * b0.d, u1.d * b1.d};
+      float32x4_t v = vmulq_f32(vcvtq_f32_s32(sum), vld1q_f32(d));
       if constexpr (F::kMin) {
-        const float m[4] = {u0.dmin * static_cast<float>(mins_dot(u0, b0)), u0.dmin * static_cast<float>(mins_dot(u0, b1)),
-                            u1.dmin * static_cast<float>(mins_dot(u1, b0)), u1.dmin * static_cast<float>(mins_dot(u1, b1))};
+        const float m[4] = {u0.dmin * b0.d * static_cast<float>(mins_dot(u0, b0)),
+                            u0.dmin * b1.d * static_cast<float>(mins_dot(u0, b1)),
+                            u1.dmin * b0.d * static_cast<float>(mins_dot(u1, b0)),
+                            u1.dmin * b1.d * static_cast<float>(mins_dot(u1, b1))};
         v = vsubq_f32(v, vld1q_f32(m));
       }
-      acc[p] = vaddq_f32(acc[p], vmulq_f32(vld1q_f32(bd), v));
+      acc[p] = vaddq_f32(acc[p], v);
     }
   }
   for (int p = 0; p < TP; ++p) {

@@ -81,20 +81,8 @@ inline float act_sum(const Act& a) {
   else return 0.0f;
 }
 
-// One block's term of a dot product, in the scalar reference's order and rounding
-// (formats/<type>.hpp): the block's exact int32 sum times (d_w * d_a), plus m * s for the
-// types with offsets. Every level computes each block's full sum before it meets a float,
-// so NEON, SDOT and SMMLA (whose lanes split the 32 products differently) give the same
-// floats, and whole models write the same text at every ARM level.
-template <class F>
-inline float q32_term(std::int32_t sum, const Q32& q, float da, const typename F::Act& b) {
-  const float v = static_cast<float>(sum) * (q.d * da);
-  if constexpr (F::kMin) return v + q.m * act_sum(b);
-  else return v;
-}
-
 // R weight rows x T tokens with SDOT (or SMULL + SADALP): per block, each row's int8
-// values meet each token's, and each block's int32 sum is scaled into a float sum.
+// values meet each token's, and the int32 sums are scaled into float accumulators.
 template <class F, int R, int T>
 void q32_tile(std::int64_t k, const std::byte* w, std::size_t w_row, const std::byte* a, std::size_t a_row, float* y,
               std::int64_t ldy) {
@@ -105,7 +93,10 @@ void q32_tile(std::int64_t k, const std::byte* w, std::size_t w_row, const std::
   const Act* ar[T];
   for (int r = 0; r < R; ++r) wr[r] = reinterpret_cast<const Block*>(w + w_row * static_cast<std::size_t>(r));
   for (int t = 0; t < T; ++t) ar[t] = reinterpret_cast<const Act*>(a + a_row * static_cast<std::size_t>(t));
-  float acc[R][T] = {};
+  float32x4_t acc[R][T];
+  float mins[R][T] = {};
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) acc[r][t] = vdupq_n_f32(0.0f);
   for (std::int64_t i = 0; i < nb; ++i) {
     Q32 q[R];
     for (int r = 0; r < R; ++r) q[r] = F::unpack(wr[r][i]);
@@ -115,12 +106,13 @@ void q32_tile(std::int64_t k, const std::byte* w, std::size_t w_row, const std::
       const float da = h2f(b.d);
       for (int r = 0; r < R; ++r) {
         const int32x4_t s = dot_s8(dot_s8(vdupq_n_s32(0), q[r].lo, a0), q[r].hi, a1);
-        acc[r][t] += q32_term<F>(vaddvq_s32(s), q[r], da, b);
+        acc[r][t] = vfmaq_n_f32(acc[r][t], vcvtq_f32_s32(s), q[r].d * da);
+        if constexpr (F::kMin) mins[r][t] += q[r].m * act_sum(b);
       }
     }
   }
   for (int r = 0; r < R; ++r)
-    for (int t = 0; t < T; ++t) y[t * ldy + r] = acc[r][t];
+    for (int t = 0; t < T; ++t) y[t * ldy + r] = vaddvq_f32(acc[r][t]) + mins[r][t];
 }
 
 #if defined(__ARM_FEATURE_MATMUL_INT8)
@@ -138,7 +130,8 @@ void q32_tile_mmla(std::int64_t k, const std::byte* w, std::size_t w_row, const 
   const Act* ar[2 * TP];
   for (int t = 0; t < 2 * TP; ++t) ar[t] = reinterpret_cast<const Act*>(a + a_row * static_cast<std::size_t>(t));
   float32x4_t acc[TP];
-  for (int p = 0; p < TP; ++p) acc[p] = vdupq_n_f32(0.0f);
+  float32x4_t mins[TP];
+  for (int p = 0; p < TP; ++p) acc[p] = mins[p] = vdupq_n_f32(0.0f);
   for (std::int64_t i = 0; i < nb; ++i) {
     const Q32 q0 = F::unpack(w0[i]), q1 = F::unpack(w1[i]);
     for (int p = 0; p < TP; ++p) {
@@ -146,21 +139,19 @@ void q32_tile_mmla(std::int64_t k, const std::byte* w, std::size_t w_row, const 
       const Act& b1 = ar[2 * p + 1][i];
       int32x4_t s = mmla16(vdupq_n_s32(0), q0.lo, q1.lo, vld1q_s8(b0.qs), vld1q_s8(b1.qs));
       s = mmla16(s, q0.hi, q1.hi, vld1q_s8(b0.qs + 16), vld1q_s8(b1.qs + 16));
-      // q32_term for the four pairs, lane by lane.
       const float da0 = h2f(b0.d), da1 = h2f(b1.d);
       const float scale[4] = {q0.d * da0, q0.d * da1, q1.d * da0, q1.d * da1};
-      float32x4_t v = vmulq_f32(vcvtq_f32_s32(s), vld1q_f32(scale));
+      acc[p] = vfmaq_f32(acc[p], vcvtq_f32_s32(s), vld1q_f32(scale));
       if constexpr (F::kMin) {
         const float s0 = act_sum(b0), s1 = act_sum(b1);
         const float m[4] = {q0.m * s0, q0.m * s1, q1.m * s0, q1.m * s1};
-        v = vaddq_f32(v, vld1q_f32(m));
+        mins[p] = vaddq_f32(mins[p], vld1q_f32(m));
       }
-      acc[p] = vaddq_f32(acc[p], v);
     }
   }
   for (int p = 0; p < TP; ++p) {
     float out[4];
-    vst1q_f32(out, acc[p]);
+    vst1q_f32(out, vaddq_f32(acc[p], mins[p]));
     y[(2 * p) * ldy] = out[0];
     y[(2 * p + 1) * ldy] = out[1];
     y[(2 * p) * ldy + 1] = out[2];
