@@ -13,7 +13,7 @@
 
 namespace inkling {
 
-namespace chat {
+namespace detail {
 struct MarkedText;  // lib/chat/marked_text.hpp
 }
 
@@ -142,7 +142,7 @@ class ChatTemplate {
   // The newer families (chat_families.cpp): appends the text and the spans the template
   // wrote itself (its markers) to `out`.
   void render_more(std::span<const ChatMessage> messages, bool add_generation_prompt, bool lead_bos,
-                   chat::MarkedText& out) const;
+                   detail::MarkedText& out) const;
   Family family_;
   std::string date_;  // llama3.1: the "Today Date" of the system preamble
   std::string bos_;

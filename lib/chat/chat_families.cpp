@@ -10,9 +10,9 @@
 namespace inkling {
 namespace {
 
-using chat::lstrip_newlines;
-using chat::rstrip_newlines;
-using Out = chat::MarkedText;
+using detail::lstrip_newlines;
+using detail::rstrip_newlines;
+using Out = detail::MarkedText;
 
 // Qwen3's template: the last user message that is not a tool response splits the history;
 // assistant turns after it keep their reasoning.
@@ -62,13 +62,13 @@ void llama31(std::span<const ChatMessage> msgs, bool add_generation_prompt, cons
   w.mark("<|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\nToday Date: " + date + "\n\n");
   std::size_t first = 0;
   if (!msgs.empty() && msgs[0].role == "system") {
-    w.content(chat::strip(msgs[0].content));
+    w.content(detail::strip(msgs[0].content));
     first = 1;
   }
   w.mark("<|eot_id|>");
   for (std::size_t i = first; i < msgs.size(); ++i) {
     w.mark("<|start_header_id|>" + msgs[i].role + "<|end_header_id|>\n\n");
-    w.content(chat::strip(msgs[i].content));
+    w.content(detail::strip(msgs[i].content));
     w.mark("<|eot_id|>");
   }
   if (add_generation_prompt) w.mark("<|start_header_id|>assistant<|end_header_id|>\n\n");
@@ -77,7 +77,7 @@ void llama31(std::span<const ChatMessage> msgs, bool add_generation_prompt, cons
 }  // namespace
 
 void ChatTemplate::render_more(std::span<const ChatMessage> msgs, bool add_generation_prompt, bool lead_bos,
-                               chat::MarkedText& w) const {
+                               detail::MarkedText& w) const {
   switch (family_) {
     case Family::Qwen3: return qwen3(msgs, add_generation_prompt, w);
     case Family::Llama31:

@@ -71,8 +71,8 @@ std::string known_list() {
 
 bool contains(std::string_view text, std::string_view what) { return text.find(what) != std::string_view::npos; }
 
-using chat::rstrip;
-using chat::strip;
+using detail::rstrip;
+using detail::strip;
 
 enum class Role { System, User, Assistant };
 
@@ -234,14 +234,14 @@ std::vector<TokenId> ChatTemplate::stop_tokens(const Tokenizer& tokenizer) const
 
 struct ChatTemplateRender {
   static void more(const ChatTemplate& t, std::span<const ChatMessage> msgs, bool add_generation_prompt, bool lead_bos,
-                   chat::MarkedText& out) {
+                   detail::MarkedText& out) {
     t.render_more(msgs, add_generation_prompt, lead_bos, out);
   }
 };
 
 namespace {
 
-using Rendered = chat::MarkedText;
+using Rendered = detail::MarkedText;
 
 void render_llama2(std::span<const ChatMessage> msgs, bool lead_bos, const std::string& bos_, const std::string& eos_,
                    Rendered& w) {

@@ -11,7 +11,7 @@
 
 #include "inkling/tokenizer.hpp"
 
-namespace inkling::chat {
+namespace inkling::detail {
 
 struct MarkedText {
   std::string text;
@@ -50,4 +50,4 @@ inline std::string_view rstrip_newlines(std::string_view s) {
   return s;
 }
 
-}  // namespace inkling::chat
+}  // namespace inkling::detail

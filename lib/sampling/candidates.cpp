@@ -1,5 +1,6 @@
 #include "sampling/candidates.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -41,18 +42,45 @@ void CandidateSet::sort_prefix(std::size_t m) {
   identity_ = false;
 }
 
+namespace {
+
+// Appends to `best` the items at -inf with the lowest ids until it holds m: a bounded
+// max-heap on the id, one pass.
+void fill_with_lowest_ids_at_minus_inf(std::span<const Candidate> items, std::size_t m, std::vector<Candidate>& best) {
+  const std::size_t want = m - best.size();
+  std::vector<Candidate> low;
+  low.reserve(want);
+  auto higher_id_first = [](const Candidate& a, const Candidate& b) { return a.id < b.id; };
+  for (const Candidate& c : items) {
+    if (c.logit != -kInf) continue;
+    if (low.size() < want) {
+      low.push_back(c);
+      std::push_heap(low.begin(), low.end(), higher_id_first);
+    } else if (c.id < low.front().id) {
+      std::pop_heap(low.begin(), low.end(), higher_id_first);
+      low.back() = c;
+      std::push_heap(low.begin(), low.end(), higher_id_first);
+    }
+  }
+  std::sort_heap(low.begin(), low.end(), higher_id_first);
+  best.insert(best.end(), low.begin(), low.end());
+}
+
+}  // namespace
+
 void CandidateSet::keep_best(std::size_t m) {
   constexpr std::size_t kHeapLimit = 1024;
   if (m >= items_.size()) return sort_prefix(m);
   if (m <= kHeapLimit && sorted_ == 0) {
     select_best(items_, m, best_);
-    if (best_.size() == m) {  // else fewer than m finite logits: -inf ones must fill in
-      std::copy(best_.begin(), best_.end(), items_.begin());
-      items_.resize(m);
-      sorted_ = m;
-      identity_ = false;
-      return;
-    }
+    // Fewer than m finite logits (a grammar's mask often leaves a handful): -inf ones fill
+    // in, and among equal logits the lower ids rank first.
+    if (best_.size() < m) fill_with_lowest_ids_at_minus_inf(items_, m, best_);
+    std::copy(best_.begin(), best_.end(), items_.begin());
+    items_.resize(m);
+    sorted_ = m;
+    identity_ = false;
+    return;
   }
   sort_prefix(m);
   keep_first(m);
