@@ -8,17 +8,23 @@ inline float h2f(std::uint16_t h) {
   return static_cast<float>(v);
 }
 
-// acc + the products of 16 int8 pairs, spread over the four lanes (only lane sums are
-// meaningful: the two instruction sequences distribute them differently).
+// acc + the products of 16 int8 pairs, lane i holding those of bytes 4i..4i+3 as SDOT
+// does: plain NEON pairs them (SADDLP) and the pairs' pairs (ADDP), so lane sums, and
+// the float sums kept per lane, are the same at every level.
 inline int32x4_t dot_s8(int32x4_t acc, int8x16_t a, int8x16_t b) {
 #if defined(__ARM_FEATURE_DOTPROD)
   return vdotq_s32(acc, a, b);
 #else
-  const int16x8_t lo = vmull_s8(vget_low_s8(a), vget_low_s8(b));
-  const int16x8_t hi = vmull_high_s8(a, b);
-  return vpadalq_s16(vpadalq_s16(acc, lo), hi);
+  const int32x4_t lo = vpaddlq_s16(vmull_s8(vget_low_s8(a), vget_low_s8(b)));
+  const int32x4_t hi = vpaddlq_s16(vmull_high_s8(a, b));
+  return vaddq_s32(acc, vpaddq_s32(lo, hi));
 #endif
 }
+
+// [w0.a0, w0.a1, w1.a0, w1.a1] over 16 int8 elements of two rows and two tokens, added to
+// acc: what SMMLA computes (mmla16 below); without i8mm, from four dot_s8 and ADDPs.
+// Exact integers either way, so the 2-row tiles' float steps are the same at every level.
+inline int32x4_t dot2x2(int32x4_t acc, int8x16_t w0, int8x16_t w1, int8x16_t a0, int8x16_t a1);
 
 #if defined(__ARM_FEATURE_MATMUL_INT8)
 // SMMLA operands: bytes 0-7 of a and of b side by side (chunk 0) or bytes 8-15 (chunk 1).
@@ -34,6 +40,17 @@ inline int32x4_t mmla16(int32x4_t acc, int8x16_t w0, int8x16_t w1, int8x16_t a0,
   return vmmlaq_s32(acc, pair_hi(w0, w1), pair_hi(a0, a1));
 }
 #endif
+
+inline int32x4_t dot2x2(int32x4_t acc, int8x16_t w0, int8x16_t w1, int8x16_t a0, int8x16_t a1) {
+#if defined(__ARM_FEATURE_MATMUL_INT8)
+  return mmla16(acc, w0, w1, a0, a1);
+#else
+  const int32x4_t z = vdupq_n_s32(0);
+  const int32x4_t r0 = vpaddq_s32(dot_s8(z, w0, a0), dot_s8(z, w0, a1));
+  const int32x4_t r1 = vpaddq_s32(dot_s8(z, w1, a0), dot_s8(z, w1, a1));
+  return vaddq_s32(acc, vpaddq_s32(r0, r1));
+#endif
+}
 
 
 // Walks a rows x tokens product in R x T tiles, calling Tile<1, 1> for the tails (Tile<R, T>::run does one full tile).

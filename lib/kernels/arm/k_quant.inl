@@ -188,9 +188,9 @@ void k_tile(std::int64_t k, const std::byte* w, std::size_t w_row, const std::by
     for (int t = 0; t < T; ++t) y[t * ldy + r] = acc[r][t];
 }
 
-#if defined(__ARM_FEATURE_MATMUL_INT8)
-// Two rows x 2*TP tokens with SMMLA: per 16-element group, two instructions give the
-// four int32 dots [r0.t0, r0.t1, r1.t0, r1.t1], scaled by [s0, s0, s1, s1].
+// Two rows x 2*TP tokens with SMMLA (dot2x2; the other levels run it too, for the same
+// floats): per 16-element group, the four int32 dots [r0.t0, r0.t1, r1.t0, r1.t1],
+// scaled by [s0, s0, s1, s1].
 template <class F, int TP>
 void k_tile_mmla(std::int64_t k, const std::byte* w, std::size_t w_row, const std::byte* a, std::size_t a_row,
                  float* y, std::int64_t ldy) {
@@ -207,7 +207,7 @@ void k_tile_mmla(std::int64_t k, const std::byte* w, std::size_t w_row, const st
       const BlockQ8_K& b1 = reinterpret_cast<const BlockQ8_K*>(a + a_row * static_cast<std::size_t>(2 * p + 1))[i];
       int32x4_t sum = vdupq_n_s32(0);
       for (int g = 0; g < 16; ++g) {
-        const int32x4_t s = mmla16(vdupq_n_s32(0), vld1q_s8(u0.q + 16 * g), vld1q_s8(u1.q + 16 * g),
+        const int32x4_t s = dot2x2(vdupq_n_s32(0), vld1q_s8(u0.q + 16 * g), vld1q_s8(u1.q + 16 * g),
                                    vld1q_s8(b0.qs + 16 * g), vld1q_s8(b1.qs + 16 * g));
         const std::int32_t sc[4] = {u0.scale[g], u0.scale[g], u1.scale[g], u1.scale[g]};
         sum = vmlaq_s32(sum, s, vld1q_s32(sc));
@@ -233,7 +233,6 @@ void k_tile_mmla(std::int64_t k, const std::byte* w, std::size_t w_row, const st
     y[(2 * p + 1) * ldy + 1] = out[3];
   }
 }
-#endif
 
 template <class F>
 struct KTile {
@@ -241,9 +240,7 @@ struct KTile {
   struct Of {
     static void run(std::int64_t k, const std::byte* w, std::size_t w_row, const std::byte* a, std::size_t a_row,
                     float* y, std::int64_t ldy) {
-#if defined(__ARM_FEATURE_MATMUL_INT8)
       if constexpr (R == 2 && T % 2 == 0) return k_tile_mmla<F, T / 2>(k, w, w_row, a, a_row, y, ldy);
-#endif
       k_tile<F, R, T>(k, w, w_row, a, a_row, y, ldy);
     }
   };

@@ -115,10 +115,10 @@ void q32_tile(std::int64_t k, const std::byte* w, std::size_t w_row, const std::
     for (int t = 0; t < T; ++t) y[t * ldy + r] = vaddvq_f32(acc[r][t]) + mins[r][t];
 }
 
-#if defined(__ARM_FEATURE_MATMUL_INT8)
-// Two weight rows x 2*TP tokens with SMMLA: one instruction multiplies an 8-element
-// slice of both rows with the same slice of two tokens, giving the four int32 dots
-// [r0.t0, r0.t1, r1.t0, r1.t1].
+// Two weight rows x 2*TP tokens with SMMLA (dot2x2): one instruction multiplies an
+// 8-element slice of both rows with the same slice of two tokens, giving the four int32
+// dots [r0.t0, r0.t1, r1.t0, r1.t1]. The levels without i8mm run it too (dot2x2 from
+// SDOT or SMULL), so a prefill tile's floats are the same at every level.
 template <class F, int TP>
 void q32_tile_mmla(std::int64_t k, const std::byte* w, std::size_t w_row, const std::byte* a, std::size_t a_row,
                    float* y, std::int64_t ldy) {
@@ -137,8 +137,8 @@ void q32_tile_mmla(std::int64_t k, const std::byte* w, std::size_t w_row, const 
     for (int p = 0; p < TP; ++p) {
       const Act& b0 = ar[2 * p][i];
       const Act& b1 = ar[2 * p + 1][i];
-      int32x4_t s = mmla16(vdupq_n_s32(0), q0.lo, q1.lo, vld1q_s8(b0.qs), vld1q_s8(b1.qs));
-      s = mmla16(s, q0.hi, q1.hi, vld1q_s8(b0.qs + 16), vld1q_s8(b1.qs + 16));
+      int32x4_t s = dot2x2(vdupq_n_s32(0), q0.lo, q1.lo, vld1q_s8(b0.qs), vld1q_s8(b1.qs));
+      s = dot2x2(s, q0.hi, q1.hi, vld1q_s8(b0.qs + 16), vld1q_s8(b1.qs + 16));
       const float da0 = h2f(b0.d), da1 = h2f(b1.d);
       const float scale[4] = {q0.d * da0, q0.d * da1, q1.d * da0, q1.d * da1};
       acc[p] = vfmaq_f32(acc[p], vcvtq_f32_s32(s), vld1q_f32(scale));
@@ -158,7 +158,6 @@ void q32_tile_mmla(std::int64_t k, const std::byte* w, std::size_t w_row, const 
     y[(2 * p + 1) * ldy + 1] = out[3];
   }
 }
-#endif
 
 template <class F>
 struct Q32Tile {
@@ -166,9 +165,7 @@ struct Q32Tile {
   struct Of {
     static void run(std::int64_t k, const std::byte* w, std::size_t w_row, const std::byte* a, std::size_t a_row,
                     float* y, std::int64_t ldy) {
-#if defined(__ARM_FEATURE_MATMUL_INT8)
       if constexpr (R == 2 && T % 2 == 0) return q32_tile_mmla<F, T / 2>(k, w, w_row, a, a_row, y, ldy);
-#endif
       q32_tile<F, R, T>(k, w, w_row, a, a_row, y, ldy);
     }
   };
