@@ -311,10 +311,7 @@ int cmd_bench(int argc, char** argv) {
   for (std::size_t ti = 0; ti < o.threads.size(); ++ti) {
     const int threads = o.threads[ti];
     const double triad = ti < bandwidth.size() ? bandwidth[ti] : 0.0;
-    inkling::ModelOptions mo;
-    mo.threads = threads;
-    mo.use_mmap = !o.no_mmap;
-    auto model = inkling::Model::load(o.model, mo);
+    auto model = inkling::Model::load(o.model, {.threads = threads, .use_mmap = !o.no_mmap});
     const int longest = std::max(max_ctx, o.prefix + 16);
     const float stretch = rope_scale_for(*model, longest);
     if (ti == 0 && stretch > 1 && stretch <= 64)
