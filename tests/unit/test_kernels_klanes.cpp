@@ -13,47 +13,16 @@
 #include "kernels/fp16.hpp"
 #include "kernels/kernel_table.hpp"
 #include "kernels/kernels.hpp"
+#include "kernel_test_data.hpp"
 
 using namespace inkling;
 using namespace inkling::kernels;
 
 namespace {
 
-// Random quant bits with finite fp16 scales (d, and dmin for Q4_K).
-std::vector<std::byte> random_k_weights(DType type, std::int64_t k, std::int64_t m, std::mt19937& rng) {
-  const auto bytes = static_cast<std::size_t>(dtype_row_bytes(type, k) * m);
-  std::vector<std::byte> w(bytes);
-  std::uniform_int_distribution<int> byte(0, 255);
-  for (auto& b : w) b = static_cast<std::byte>(byte(rng));
-  const auto block = static_cast<std::size_t>(dtype_traits(type).block_bytes);
-  std::uniform_real_distribution<float> scale(0.001f, 0.05f);
-  const std::vector<std::size_t> offsets = type == DType::Q6_K ? std::vector<std::size_t>{208} : std::vector<std::size_t>{0, 2};
-  for (std::size_t b = 0; b < bytes; b += block)
-    for (auto off : offsets) {
-      const std::uint16_t h = f32_to_fp16(scale(rng));
-      std::memcpy(w.data() + b + off, &h, 2);
-    }
-  return w;
-}
-
-TensorView view_of(DType type, std::int64_t k, std::int64_t m, const std::vector<std::byte>& data) {
-  TensorView t;
-  t.name = "w";
-  t.type = type;
-  t.n_dims = 2;
-  t.shape = {k, m, 1, 1};
-  t.data = data.data();
-  t.bytes = data.size();
-  return t;
-}
-
-std::vector<float> run(Isa isa, const TensorView& w, const std::vector<float>& x, int n, int threads) {
-  std::vector<float> y(static_cast<std::size_t>(n * w.rows()));
-  Workspace ws;
-  inkling::detail::ThreadTeam team;
-  team.run(threads, [&](inkling::detail::TeamMember& member) { matmul(isa, w, x.data(), n, y.data(), ws, member); });
-  return y;
-}
+const auto random_k_weights = test::random_weights;
+const auto view_of = test::weight_view;
+const auto run = test::run_matmul;
 
 template <typename Block>
 void check_round_trip(DType type, std::mt19937& rng) {
