@@ -146,10 +146,12 @@ struct Driver {
     const std::int64_t ks = converted_row(k);
     for (int c0 = 0; c0 < rows; c0 += kChunk) {
       const int rows_c = std::min(kChunk, rows - c0);
-      float* wf = reinterpret_cast<float*>(scratch) + T * ks;
-      if constexpr (ConvertW)
+      float* wf = nullptr;  // converted weight rows; scratch is null when nothing is converted
+      if constexpr (ConvertW) {
+        wf = reinterpret_cast<float*>(scratch) + T * ks;
         for (int r = 0; r < rows_c; ++r)
           f16_to_f32_row(reinterpret_cast<const std::uint16_t*>(w + w_row * static_cast<std::size_t>(c0 + r)), wf + r * ks, k);
+      }
       for (int t0 = 0; t0 < tokens; t0 += T) {
         const int nt = std::min(T, tokens - t0);
         const AElem* ap[T];
