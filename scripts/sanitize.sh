@@ -43,13 +43,14 @@ for target in fuzz_gguf fuzz_gguf_metadata fuzz_tokenizer fuzz_sampler fuzz_capi
 done
 # ThreadSanitizer on the concurrency tests: several generators on one shared model on
 # several threads, create/free races, cancellation from another thread, the
-# OpenMP-parallel forward pass (the OpenMP runtime itself is not instrumented), a batch
-# fed and cancelled from other threads, and the HTTP server with concurrent clients.
+# forward pass run by the thread team on 2 threads, a batch
+# fed and cancelled from other threads, the HTTP server with concurrent clients, and the
+# blocked attention's tiles shared out over 2 threads.
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
   -DCMAKE_CXX_FLAGS="-fsanitize=thread" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" \
   -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=thread" -DINKLING_BUILD_BENCH=OFF -DINKLING_BUILD_C_PROGRAMS=OFF \
   -DINKLING_SHARED_DIR="$SHARED" >/dev/null
-TSAN_TESTS="test_capi test_model test_generator test_batch_generator test_server"
+TSAN_TESTS="test_capi test_model test_generator test_batch_generator test_server test_blocked_attention"
 cmake --build build-tsan --target $TSAN_TESTS -j"$(nproc)"
 export TSAN_OPTIONS="halt_on_error=1 ignore_noninstrumented_modules=1"
 for t in $TSAN_TESTS; do
