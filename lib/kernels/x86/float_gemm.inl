@@ -19,6 +19,49 @@ namespace float_gemm {
 // ports each) were half the work when both operands were converted at every step. The
 // AVX2 tile, with half the registers, converts its weights in the loop.
 #if defined(__AVX512F__)
+// The horizontal sums of a tile's accumulators, four at a time: each add of a reduction
+// tree runs as one lane-wise add over four accumulators side by side, so four sums cost
+// about what one costs alone (a sum per accumulator was a fifth of the tile's time at
+// k = 384). The trees are exactly those of the single-row dot products, so the results
+// stay bit-identical to vec_dot: every tree first adds lane i + 8 (the 256-bit halves),
+// then lane i + 4 (the 128-bit halves); Hsum (common.inl's hsum, dot_f16) ends with
+// (s0 + s2) + (s1 + s3), Xsimd (xsimd's avx512 hadd, dot_f32) with (s0 + s1) + (s2 + s3).
+enum class Tree { Hsum, Xsimd };
+
+template <Tree tree>
+inline __m128 reduce4(__m512 a, __m512 b, __m512 c, __m512 d) {
+  // [a lanes 0-7 + 8-15, b lanes 0-7 + 8-15], the same for c and d.
+  const __m512 ab = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(1, 0, 1, 0)),
+                                  _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(3, 2, 3, 2)));
+  const __m512 cd = _mm512_add_ps(_mm512_shuffle_f32x4(c, d, _MM_SHUFFLE(1, 0, 1, 0)),
+                                  _mm512_shuffle_f32x4(c, d, _MM_SHUFFLE(3, 2, 3, 2)));
+  // 128-bit chunk n holds s0..s3 of accumulator n (a, b, c, d).
+  const __m512 s = _mm512_add_ps(_mm512_shuffle_f32x4(ab, cd, _MM_SHUFFLE(2, 0, 2, 0)),
+                                 _mm512_shuffle_f32x4(ab, cd, _MM_SHUFFLE(3, 1, 3, 1)));
+  __m512 r;
+  if constexpr (tree == Tree::Hsum) {
+    const __m512 s2 = _mm512_add_ps(s, _mm512_permute_ps(s, _MM_SHUFFLE(1, 0, 3, 2)));  // s0 + s2, s1 + s3
+    r = _mm512_add_ps(s2, _mm512_permute_ps(s2, _MM_SHUFFLE(2, 3, 0, 1)));
+  } else {
+    const __m512 s2 = _mm512_add_ps(s, _mm512_permute_ps(s, _MM_SHUFFLE(2, 3, 0, 1)));  // s0 + s1, -, s2 + s3
+    r = _mm512_add_ps(s2, _mm512_permute_ps(s2, _MM_SHUFFLE(1, 0, 3, 2)));
+  }
+  return _mm512_castps512_ps128(_mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12), r));
+}
+
+// out[i] = the tree sum of acc[i], i < N.
+template <Tree tree, int N>
+inline void reduce_all(const __m512* acc, float* out) {
+  int i = 0;
+  for (; i + 4 <= N; i += 4) _mm_storeu_ps(out + i, reduce4<tree>(acc[i], acc[i + 1], acc[i + 2], acc[i + 3]));
+  if constexpr (N % 4 != 0) {
+    const __m512 z = _mm512_setzero_ps();
+    alignas(16) float rest[4];
+    _mm_store_ps(rest, reduce4<tree>(acc[i], N % 4 > 1 ? acc[i + 1] : z, N % 4 > 2 ? acc[i + 2] : z, z));
+    for (int j = 0; j < N % 4; ++j) out[i + j] = rest[j];
+  }
+}
+
 template <int R, int T>
 void tile_f16(std::int64_t k, const float* const* w, const float* const* a, float* y, std::int64_t ldy) {
   __m512 acc[R][T];
@@ -33,11 +76,12 @@ void tile_f16(std::int64_t k, const float* const* w, const float* const* a, floa
       for (int t = 0; t < T; ++t) acc[r][t] = _mm512_fmadd_ps(wv, av[t], acc[r][t]);
     }
   }
+  // Sums as dot_f16's: hsum of the halves added, then the tail in double.
+  float sums[R * T];
+  reduce_all<Tree::Hsum, R * T>(&acc[0][0], sums);
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t) {
-      const __m256 lo = _mm512_castps512_ps256(acc[r][t]);
-      const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[r][t]), 1));
-      double s = hsum(_mm256_add_ps(lo, hi));
+      double s = sums[r * T + t];
       for (std::int64_t j = i; j < k; ++j) s += static_cast<double>(w[r][j] * a[t][j]);
       y[t * ldy + r] = static_cast<float>(s);
     }
@@ -90,6 +134,25 @@ void tile_f32(std::int64_t k, const float* const* w, const float* const* a, floa
     }
   }
   const std::int64_t main_end = i;
+#if defined(__AVX512F__)
+  // dot_f32's single-vector step, then all the hadds at once (reduce_all).
+  const std::int64_t tail = k - main_end >= kLanes ? main_end + kLanes : main_end;
+  __m512 sum[R][T];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) {
+      FBatch a0 = acc0[r][t];
+      if (tail != main_end) a0 = xsimd::fma(FBatch::load_unaligned(w[r] + main_end), FBatch::load_unaligned(a[t] + main_end), a0);
+      sum[r][t] = a0 + acc1[r][t];
+    }
+  float sums[R * T];
+  reduce_all<Tree::Xsimd, R * T>(&sum[0][0], sums);
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) {
+      float s = sums[r * T + t];
+      for (std::int64_t j = tail; j < k; ++j) s += w[r][j] * a[t][j];
+      y[t * ldy + r] = s;
+    }
+#else
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t) {
       FBatch a0 = acc0[r][t];
@@ -99,6 +162,7 @@ void tile_f32(std::int64_t k, const float* const* w, const float* const* a, floa
       for (; j < k; ++j) s += w[r][j] * a[t][j];
       y[t * ldy + r] = s;
     }
+#endif
 }
 #if defined(__AVX512F__)
 constexpr int kF32Rows = 2, kF32Tokens = 4;
