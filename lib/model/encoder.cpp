@@ -113,8 +113,8 @@ struct EncoderPass {
     v_base = fused ? q_base + q_dim + kv_dim : k_base + un * kv_dim;
   }
 
-  // Each thread's attention scratch: one sequence's scores and its transposed keys.
-  std::size_t scratch_floats() const { return static_cast<std::size_t>(longest) * (c.head_dim + 1); }
+  // Each thread's attention scratch (encoder_attend_head's, for the longest sequence).
+  std::size_t scratch_floats() const { return encoder_attention_scratch(longest, c.head_dim); }
 
   // x = LayerNorm(x + o), the post-norm every block ends with.
   void add_norm(int t, const TensorView* weight, const TensorView* bias) {
@@ -173,8 +173,8 @@ struct EncoderPass {
       const int h = static_cast<int>(item % c.n_head), first = starts[s];
       const std::size_t key_off = static_cast<std::size_t>(first) * kv_stride + static_cast<std::size_t>(h / group) * hd;
       encoder_attend_head(isa, q_base + static_cast<std::size_t>(first) * qkv_stride + h * hd, qkv_stride,
-                          k_base + key_off, v_base + key_off, kv_stride, starts[s + 1] - first, hd, scale,
-                          scratch + longest, scratch, row(b.att, first, q_dim) + h * hd, q_dim);
+                          k_base + key_off, v_base + key_off, kv_stride, starts[s + 1] - first, hd, scale, scratch,
+                          row(b.att, first, q_dim) + h * hd, q_dim);
     });
     kernels::matmul(isa, *l.wo, b.att.data(), n, b.o.data(), b.ws, team);
     team.for_static(n, [&](int t) {

@@ -17,7 +17,7 @@ namespace inkling::detail {
 struct EncoderBuffers {
   std::vector<float> x, q, att, o, gate, up, tmp;
   std::vector<float> rope_cos, rope_sin;  // per token, n_rot/2 each
-  std::vector<float> scores;              // per thread: scores and transposed keys of a sequence
+  std::vector<float> scores;              // per thread: encoder_attend_head's scratch
   std::vector<int> seq_of, pos_of;        // per token: its sequence and position in it
   kernels::Workspace ws;
   ThreadTeam team;
