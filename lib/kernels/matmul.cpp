@@ -16,6 +16,10 @@ constexpr std::int64_t kRowBlock = 16;
 // With a gemm tile, larger blocks: the tile reads each block's weights from L2 once per
 // few tokens, and its per-call setup (activation-scale tables) is shared by more rows.
 constexpr std::int64_t kGemmRowBlock = 64;
+// Work items a gemm is cut into per thread at least (row blocks x token parts), and the
+// fewest tokens a part is cut down to for that.
+constexpr std::int64_t kMinItemsPerThread = 4;
+constexpr std::int64_t kMinPartTokens = 16;
 
 }  // namespace
 
@@ -65,11 +69,20 @@ void matmul(Isa isa, const TensorView& w, const float* x, int n_tokens, float* y
   const VecDotFn dot = wk->vec_dot;
   const std::int64_t row_block = gemm ? kGemmRowBlock : kRowBlock;
   const std::int64_t n_blocks = (m + row_block - 1) / row_block;
-  team.for_dynamic(n_blocks, [&](std::int64_t blk) {
+  // A small model's matrices have fewer row blocks than a team needs to keep busy (64
+  // rows: one block, one thread): the tokens are then split too. Every (row, token) sum
+  // is the same whatever tile computes it, so the split changes no result.
+  std::int64_t token_parts = 1;
+  if (gemm && team.size() > 1)
+    while (n_blocks * token_parts < kMinItemsPerThread * team.size() && n_tokens / (2 * token_parts) >= kMinPartTokens)
+      token_parts *= 2;
+  team.for_dynamic(n_blocks * token_parts, [&](std::int64_t item) {
+    const std::int64_t blk = item % n_blocks, part = item / n_blocks;
     const std::int64_t r0 = blk * row_block, r1 = std::min(m, r0 + row_block);
     if (gemm) {
-      gemm(k, w.data + w_row * static_cast<std::size_t>(r0), w_row, static_cast<int>(r1 - r0), act, act_row, n_tokens,
-           y + r0, m, scratch);
+      const std::int64_t t0 = n_tokens * part / token_parts, t1 = n_tokens * (part + 1) / token_parts;
+      gemm(k, w.data + w_row * static_cast<std::size_t>(r0), w_row, static_cast<int>(r1 - r0),
+           act + act_row * static_cast<std::size_t>(t0), act_row, static_cast<int>(t1 - t0), y + t0 * m + r0, m, scratch);
       return;
     }
     for (int t = 0; t < n_tokens; ++t) {
