@@ -83,6 +83,10 @@ struct KernelTable {
                           int head_dim, const float* alpha, float* o) = nullptr;
   void (*f16_rows_to_f32)(const std::byte* x, std::size_t stride, int rows, std::int64_t n, float* y) = nullptr;
   void (*q8_0_rows_to_f32)(const std::byte* x, std::size_t stride, int rows, std::int64_t n, float* y) = nullptr;
+  // Encoder row steps (encoder_ops.hpp).
+  void (*add_norm)(float* x, const float* o, const float* bias, const float* weight, const float* norm_bias, float eps,
+                   std::int64_t n) = nullptr;
+  void (*bias_gelu)(float* x, const float* bias, const float* table, std::int64_t n) = nullptr;
 
   // nullptr for a type without kernels.
   const WeightKernels* for_type(DType t) const noexcept {

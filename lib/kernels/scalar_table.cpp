@@ -1,6 +1,7 @@
 // The scalar reference table: one registration line per format (formats/<type>.hpp),
 // plus the plain f32 helpers. Every vectorised table starts from it.
 #include "kernels/formats/all.hpp"
+#include "kernels/encoder_ops.hpp"
 #include "kernels/formats/attention.hpp"
 #include "kernels/kernel_table.hpp"
 
@@ -34,6 +35,8 @@ KernelTable make_scalar_table() {
   t.attn_accumulate = ref::attn_accumulate;
   t.f16_rows_to_f32 = ref::f16_rows_to_f32;
   t.q8_0_rows_to_f32 = ref::q8_0_rows_to_f32;
+  t.add_norm = ref::add_norm;
+  t.bias_gelu = ref::bias_gelu;
   return t;
 }
 

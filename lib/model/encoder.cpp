@@ -7,6 +7,8 @@
 #include <string>
 
 #include "inkling/error.hpp"
+#include "kernels/attention_tile.hpp"
+#include "kernels/encoder_ops.hpp"
 #include "model/encoder_attention.hpp"
 #include "model/gelu_table.hpp"
 #include "model/layers.hpp"
@@ -116,27 +118,30 @@ struct EncoderPass {
   // Each thread's attention scratch (encoder_attend_head's, for the longest sequence).
   std::size_t scratch_floats() const { return encoder_attention_scratch(longest, c.head_dim); }
 
-  // x = LayerNorm(x + o), the post-norm every block ends with.
-  void add_norm(int t, const TensorView* weight, const TensorView* bias) {
-    float* x = row(b.x, t, c.n_embd);
-    float* o = row(b.o, t, c.n_embd);
-    add_in_place(o, x, c.n_embd);
-    layer_norm(o, f32(weight), f32(bias), c.norm_eps, x, c.n_embd);
+  // x = LayerNorm(x + o + o_bias), the post-norm every block ends with.
+  void add_norm(int t, const TensorView* o_bias, const TensorView* weight, const TensorView* bias) {
+    kernels::add_norm(isa, row(b.x, t, c.n_embd), row(b.o, t, c.n_embd), f32(o_bias), f32(weight), f32(bias), c.norm_eps,
+                      c.n_embd);
+  }
+
+  // Row `id` of an embedding table as floats (F16 rows by the vectorised conversion).
+  void embedding_row(const TensorView& table, int id, float* out) const {
+    if (table.type == DType::F16) kernels::f16_rows_to_f32(isa, table.row(id), 0, 1, c.n_embd, out);
+    else kernels::dequantize_row(table.type, table.row(id), out, c.n_embd);
   }
 
   // Token + token type 0 + absolute position, LayerNorm; RoPE angles of each position.
   void embed(TeamMember& team) {
     team.for_static(n, [&](int t) {
       const int pos = b.pos_of[static_cast<std::size_t>(t)];
-      float* e = row(b.tmp, t, c.n_embd);
-      kernels::dequantize_row(w.token_embd->type, w.token_embd->row(tokens[static_cast<std::size_t>(t)]), e, c.n_embd);
-      if (w.token_types) add_in_place(e, f32(w.token_types), c.n_embd);
+      float* e = row(b.x, t, c.n_embd);
+      embedding_row(*w.token_embd, tokens[static_cast<std::size_t>(t)], e);
+      float* p = nullptr;
       if (w.position_embd) {
-        float* p = row(b.o, t, c.n_embd);
-        kernels::dequantize_row(w.position_embd->type, w.position_embd->row(pos), p, c.n_embd);
-        add_in_place(e, p, c.n_embd);
+        p = row(b.o, t, c.n_embd);
+        embedding_row(*w.position_embd, pos, p);
       }
-      layer_norm(e, f32(w.embd_norm), f32(w.embd_norm_b), c.norm_eps, row(b.x, t, c.n_embd), c.n_embd);
+      kernels::add_norm(isa, e, p, f32(w.token_types), f32(w.embd_norm), f32(w.embd_norm_b), c.norm_eps, c.n_embd);
       if (arch.rope)
         rope_angles(pos, rope, /*unit=*/false, row(b.rope_cos, t, half_rot), row(b.rope_sin, t, half_rot));
     });
@@ -177,10 +182,7 @@ struct EncoderPass {
                           row(b.att, first, q_dim) + h * hd, q_dim);
     });
     kernels::matmul(isa, *l.wo, b.att.data(), n, b.o.data(), b.ws, team);
-    team.for_static(n, [&](int t) {
-      if (l.bo) add_in_place(row(b.o, t, c.n_embd), f32(l.bo), c.n_embd);
-      add_norm(t, l.attn_out_norm, l.attn_out_norm_b);
-    });
+    team.for_static(n, [&](int t) { add_norm(t, l.bo, l.attn_out_norm, l.attn_out_norm_b); });
   }
 
   // x = LayerNorm(x + down(act(up x)))  or, gated,  LayerNorm(x + down(act(gate x) * up x)).
@@ -191,22 +193,18 @@ struct EncoderPass {
     const bool gated = arch.ffn == FfnKind::Gated, gelu_act = arch.act == Activation::Gelu;
     team.for_static(n, [&](int t) {
       float* u = row(b.up, t, n_ff);
+      if (!gated && gelu_act) return kernels::bias_gelu(isa, u, f32(l.b_up), gelu.data(), n_ff);
       if (l.b_up) add_in_place(u, f32(l.b_up), n_ff);
       if (gated && gelu_act) {
         gelu_mul(row(b.gate, t, n_ff), u, u, n_ff);
       } else if (gated) {
         silu_mul(row(b.gate, t, n_ff), u, u, n_ff);
-      } else if (gelu_act) {
-        gelu.apply(u, n_ff);
       } else {
         for (int i = 0; i < n_ff; ++i) u[i] = u[i] / (1.0f + std::exp(-u[i]));
       }
     });
     kernels::matmul(isa, *l.w_down, b.up.data(), n, b.o.data(), b.ws, team);
-    team.for_static(n, [&](int t) {
-      if (l.b_down) add_in_place(row(b.o, t, c.n_embd), f32(l.b_down), c.n_embd);
-      add_norm(t, l.layer_out_norm, l.layer_out_norm_b);
-    });
+    team.for_static(n, [&](int t) { add_norm(t, l.b_down, l.layer_out_norm, l.layer_out_norm_b); });
   }
 };
 

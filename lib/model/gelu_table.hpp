@@ -12,6 +12,8 @@ class GeluTable {
   GeluTable();  // 65536 evaluations of detail::gelu, about a millisecond
   // x[i] = gelu(x[i]), bit for bit what detail::gelu returns.
   void apply(float* x, std::int64_t n) const noexcept;
+  // The 65536 values, indexed by the fp16 bits of the input (kernels::bias_gelu's table).
+  const float* data() const noexcept { return values_; }
 
  private:
   float values_[1 << 16];

@@ -10,6 +10,7 @@
 #include "kernels/x86/activations.inl"
 #include "kernels/x86/float.inl"
 #include "kernels/x86/attention.inl"
+#include "kernels/x86/encoder_ops.inl"
 #if defined(__AVX512VNNI__) && defined(__AVX512VL__)
 #include "kernels/x86/tile_q8_avx512.inl"
 #include "kernels/x86/tile_k_avx512.inl"
@@ -33,6 +34,7 @@ KernelTable make_table() {
   KernelTable t = scalar_table();
   install_float(t);
   install_attention(t);
+  install_encoder_ops(t);
   install_q2_k(t);
   install_q3_k(t);
   install_q4_0(t);
