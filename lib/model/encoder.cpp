@@ -99,7 +99,6 @@ struct EncoderPass {
   void grow_buffers(int threads) {
     const auto un = static_cast<std::size_t>(n);
     grow(b.x, un * c.n_embd);
-    grow(b.tmp, un * c.n_embd);
     grow(b.q, un * (q_dim + 2 * kv_dim));
     grow(b.att, un * q_dim);
     grow(b.o, un * c.n_embd);

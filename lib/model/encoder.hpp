@@ -15,7 +15,7 @@ namespace inkling::detail {
 // Activations of one pass, grown to the largest batch seen and then reused. One
 // thread (one Embedder) at a time.
 struct EncoderBuffers {
-  std::vector<float> x, q, att, o, gate, up, tmp;
+  std::vector<float> x, q, att, o, gate, up;
   std::vector<float> rope_cos, rope_sin;  // per token, n_rot/2 each
   std::vector<float> scores;              // per thread: encoder_attend_head's scratch
   std::vector<int> seq_of, pos_of;        // per token: its sequence and position in it
