@@ -3,6 +3,7 @@
 // F16 weights (384 wide, 12 layers, 12 heads, FFN 1536, the bge vocabulary) written once
 // to $TMPDIR/inkling-bench-bge-small.gguf, so that llama.cpp's llama-bench can run on the
 // same file:  llama-bench -m FILE -embd 1 -p 128 -n 0 -t 1,2   (its pp128 is tokens/s).
+// Each file runs twice: inputs packed 4 to a pass, and one input per pass (pp128's shape).
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -122,14 +123,17 @@ std::vector<std::vector<inkling::TokenId>> inputs() {
   return v;
 }
 
-void BM_embed(benchmark::State& state, bool bge_shape) {
+// bge_shape: the bge-small-shaped file, else synth-bert. one_per_pass: each input its own
+// pass of 128 tokens (EmbedOptions::batch_tokens = 128), the shape of llama-bench's pp128;
+// else inputs packed up to the context (4 to a pass).
+void BM_embed(benchmark::State& state, bool bge_shape, bool one_per_pass) {
   if (!fs::exists(shared_model())) {
     state.SkipWithError(("missing " + shared_model().string() + " (set INKLING_SHARED)").c_str());
     return;
   }
   const auto model = inkling::Model::load(bge_shape ? bge_small_file() : shared_model(),
                                           {.threads = static_cast<int>(state.range(0))});
-  inkling::Embedder embedder(model);
+  inkling::Embedder embedder(model, {.batch_tokens = one_per_pass ? 128 : 0});
   const auto in = inputs();
   for (auto _ : state) {
     const auto e = embedder.embed_tokens(in);
@@ -141,7 +145,9 @@ void BM_embed(benchmark::State& state, bool bge_shape) {
 
 }  // namespace
 
-BENCHMARK_CAPTURE(BM_embed, synth_bert, false)->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_CAPTURE(BM_embed, bge_small_shape, true)->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_embed, synth_bert, false, false)->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_embed, synth_bert_one_per_pass, false, true)->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_embed, bge_small_shape, true, false)->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_embed, bge_small_shape_one_per_pass, true, true)->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 BENCHMARK_MAIN();
