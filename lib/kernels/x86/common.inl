@@ -77,6 +77,21 @@ inline void k_scales_mins8(const std::uint8_t* q, std::uint64_t& sc, std::uint64
 }
 
 
+// The 16 6-bit scales of a Q3_K super-block as bytes, unsigned (scale + 32), as
+// q3_k_scales orders them: low nibbles in bytes 0-7 (sub-blocks 0-7 low, 8-15 high
+// nibble), two top bits each in bytes 8-11. Done on 32-bit words, four at a time.
+inline __m128i q3_k_scale_bytes(const std::uint8_t* s) {
+  std::uint32_t w0, w1, w2;
+  std::memcpy(&w0, s, 4);
+  std::memcpy(&w1, s + 4, 4);
+  std::memcpy(&w2, s + 8, 4);
+  constexpr std::uint32_t low4 = 0x0F0F0F0Fu, bits45 = 0x30303030u;
+  return _mm_setr_epi32(static_cast<int>((w0 & low4) | ((w2 << 4) & bits45)),
+                        static_cast<int>((w1 & low4) | ((w2 << 2) & bits45)),
+                        static_cast<int>(((w0 >> 4) & low4) | (w2 & bits45)),
+                        static_cast<int>(((w1 >> 4) & low4) | ((w2 >> 2) & bits45)));
+}
+
 // Runs Tile::tile<R, n> for a token tail of n < T tokens (compile-time sizes).
 template <class Tile, int R, int T>
 void token_tail(int n, std::int64_t nb, const std::byte* w, std::size_t w_row, const std::byte* a, std::size_t a_row,
