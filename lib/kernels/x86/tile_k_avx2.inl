@@ -128,6 +128,7 @@ struct TileQ23K {
     const __m256i three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
     for (std::int64_t b = 0; b < nb; ++b) {
       const Block* wb = reinterpret_cast<const Block*>(w) + b;
+      prefetch_ahead<sizeof(Block)>(wb);
       const BlockQ8_K* ab[T];
       __m256i sc16, offset16;  // scales as words; what multiplies each activation sum
       if constexpr (Q3) {

@@ -171,6 +171,7 @@ struct TileQ23K {
       }
       for (int r = 0; r < R; ++r) {
         const Block* wb = reinterpret_cast<const Block*>(w + w_row * static_cast<std::size_t>(r)) + b;
+        prefetch_ahead<sizeof(Block)>(wb);
         __m256i sc256;     // the 16 sub-block scales as words
         __m512i offset16;  // per sub-block, what multiplies its activation sum (upper half zero)
         if constexpr (Q3) {
