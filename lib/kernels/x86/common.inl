@@ -91,6 +91,22 @@ inline void k_scales_mins8(const std::uint8_t* q, std::uint64_t& sc, std::uint64
 }
 
 
+// The 16 6-bit scales of a Q3_K super-block as bytes, unsigned (scale + 32), as
+// q3_k_scales orders them: low nibbles in bytes 0-7 (sub-blocks 0-7 low, 8-15 high
+// nibble), two top bits each in bytes 8-11 (bit pairs 0, 2, 4, 6 for the four groups
+// of four). Done on 32-bit lanes, one per group of four scales.
+inline __m128i q3_k_scale_bytes(const std::uint8_t* s) {
+  std::uint32_t w2;
+  std::memcpy(&w2, s + 8, 4);
+  const __m128i w01 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(s));
+  const __m128i low = _mm_and_si128(_mm_unpacklo_epi64(w01, _mm_srli_epi16(w01, 4)), _mm_set1_epi8(0x0F));
+  const __m128i top = _mm_set1_epi32(static_cast<int>(w2));
+  // Lane g takes bit pair g of each byte of w2 at bits 4-5 (shifts of 32 give zero).
+  const __m128i high = _mm_or_si128(_mm_sllv_epi32(top, _mm_setr_epi32(4, 2, 0, 32)),
+                                    _mm_srlv_epi32(top, _mm_setr_epi32(32, 32, 32, 2)));
+  return _mm_or_si128(low, _mm_and_si128(high, _mm_set1_epi8(0x30)));
+}
+
 // Runs Tile::tile<R, n> for a token tail of n < T tokens (compile-time sizes).
 template <class Tile, int R, int T>
 void token_tail(int n, std::int64_t nb, const std::byte* w, std::size_t w_row, const std::byte* a, std::size_t a_row,

@@ -111,4 +111,66 @@ struct TileQ6K {
   }
 };
 
+// Q2_K and Q3_K as the AVX-512 TileQ23K reads them, one row by T tokens, one 32-element
+// chunk (bit pair j of half h's 32 qs bytes) at a time; Q3_K's -4 and Q2_K's mins enter
+// through the activation sums.
+template <bool Q3>
+struct TileQ23K {
+  using Block = std::conditional_t<Q3, BlockQ3_K, BlockQ2_K>;
+
+  template <int R, int T>
+  static void tile(std::int64_t nb, const std::byte* w, std::size_t w_row, const std::byte* a, std::size_t a_row,
+                   float* y, std::int64_t ldy) {
+    static_assert(R == 1, "one row per AVX2 tile");
+    (void)w_row;
+    __m256 acc[T];
+    for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+    const __m256i three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+    for (std::int64_t b = 0; b < nb; ++b) {
+      const Block* wb = reinterpret_cast<const Block*>(w) + b;
+      prefetch_ahead<sizeof(Block)>(wb);
+      const BlockQ8_K* ab[T];
+      __m256i sc16, offset16;  // scales as words; what multiplies each activation sum
+      if constexpr (Q3) {
+        sc16 = _mm256_sub_epi16(_mm256_cvtepu8_epi16(q3_k_scale_bytes(wb->scales)), _mm256_set1_epi16(32));
+        offset16 = _mm256_slli_epi16(sc16, 2);
+      } else {
+        const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(wb->scales)), nib = _mm_set1_epi8(0x0F);
+        sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(raw, nib));
+        offset16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(raw, 4), nib));
+      }
+      alignas(32) std::int16_t sc[16];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(sc), sc16);
+      __m256i sum[T], off[T];
+      for (int t = 0; t < T; ++t) {
+        ab[t] = reinterpret_cast<const BlockQ8_K*>(a + a_row * static_cast<std::size_t>(t)) + b;
+        off[t] = _mm256_madd_epi16(offset16, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab[t]->bsums)));
+        sum[t] = Q3 ? _mm256_sub_epi32(_mm256_setzero_si256(), off[t]) : _mm256_setzero_si256();
+      }
+      [[maybe_unused]] __m256i hm;
+      if constexpr (Q3) hm = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb->hmask));
+      for (int h = 0; h < 2; ++h) {
+        const __m256i bits = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb->qs + 32 * h));
+        for (int j = 0; j < 4; ++j) {
+          __m256i q = _mm256_and_si256(_mm256_srli_epi16(bits, 2 * j), three);
+          if constexpr (Q3) q = _mm256_or_si256(q, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hm, 4 * h + j), one), 2));
+          const int s = 8 * h + 2 * j;
+          const __m256i scale = _mm256_set_m128i(_mm_set1_epi16(sc[s + 1]), _mm_set1_epi16(sc[s]));
+          for (int t = 0; t < T; ++t) {
+            const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab[t]->qs + 128 * h + 32 * j));
+            sum[t] = _mm256_add_epi32(sum[t], _mm256_madd_epi16(_mm256_maddubs_epi16(q, av), scale));
+          }
+        }
+      }
+      const __m256 dw = _mm256_set1_ps(h2f(wb->d));
+      for (int t = 0; t < T; ++t) {
+        __m256 v = _mm256_mul_ps(dw, _mm256_cvtepi32_ps(sum[t]));
+        if constexpr (!Q3) v = _mm256_fnmadd_ps(_mm256_set1_ps(h2f(wb->dmin)), _mm256_cvtepi32_ps(off[t]), v);
+        acc[t] = _mm256_fmadd_ps(v, _mm256_set1_ps(ab[t]->d), acc[t]);
+      }
+    }
+    for (int t = 0; t < T; ++t) y[static_cast<std::int64_t>(t) * ldy] = hsum(acc[t]);
+  }
+};
+
 constexpr int kKTileRows = 1;

@@ -80,6 +80,17 @@ struct TileQ45K {
   }
 };
 
+// The scales of 64-element chunk g of a super-block with 16-element sub-blocks, for the
+// 32 words vpmaddubsw leaves: words 8i..8i+7 (elements 16i..16i+15) take scale 4g+i of
+// sc16 (the 16 scales as words, in either half).
+inline __m512i chunk_scales16(__m512i sc16, int g) {
+  const __m512i idx = _mm512_inserti64x4(
+      _mm512_castsi256_si512(
+          _mm256_set_m128i(_mm_set1_epi16(static_cast<short>(4 * g + 1)), _mm_set1_epi16(static_cast<short>(4 * g)))),
+      _mm256_set_m128i(_mm_set1_epi16(static_cast<short>(4 * g + 3)), _mm_set1_epi16(static_cast<short>(4 * g + 2))), 1);
+  return _mm512_permutexvar_epi16(idx, sc16);
+}
+
 // Q6_K: ql's 64 bytes of each 128-element half hold elements 0..63 of the half in their
 // low nibbles and 64..127 in their high nibbles; qh's 32 bytes supply two bits to each,
 // at bit pairs 0/2 (first 64, halves of 32) and 4/6 (last 64). The quants carry an
@@ -116,15 +127,7 @@ struct TileQ6K {
           q[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), nib),
                                          _mm512_and_si512(_mm512_srlv_epi16(qh, shr_last), top2));
         }
-        for (int g = 0; g < 4; ++g) {
-          // Words 8i..8i+7 (elements 16i..16i+15 of the chunk) take scale 4g+i.
-          const __m512i idx = _mm512_inserti64x4(
-              _mm512_castsi256_si512(_mm256_set_m128i(_mm_set1_epi16(static_cast<short>(4 * g + 1)),
-                                                      _mm_set1_epi16(static_cast<short>(4 * g)))),
-              _mm256_set_m128i(_mm_set1_epi16(static_cast<short>(4 * g + 3)), _mm_set1_epi16(static_cast<short>(4 * g + 2))),
-              1);
-          s[g] = _mm512_permutexvar_epi16(idx, sc16);
-        }
+        for (int g = 0; g < 4; ++g) s[g] = chunk_scales16(sc16, g);
         const __m512 dw = _mm512_set1_ps(h2f(wb->d));
         for (int t = 0; t < T; ++t) {
           __m512i sum = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_madd_epi16(bsum[t], offset_sc));
@@ -141,5 +144,79 @@ struct TileQ6K {
   }
 };
 
+
+// Q2_K and Q3_K: byte 32h + l of qs holds, at bit pair j, element 128h + 32j + l.
+// Broadcasting half h's 32 bytes to both register halves and shifting the upper half two
+// bits further puts chunk c = 2h + j / 2 (pairs j and j + 1) in element order. Q3_K's
+// third bit (bit 4h + j of hmask[l]) adds 4, so its quants are q + 4 (0..7) and the -4
+// returns through the activation sums, as Q6_K's offset 32 does; Q2_K's 4-bit mins enter
+// through the same sums with their own scale dmin.
+template <bool Q3>
+struct TileQ23K {
+  using Block = std::conditional_t<Q3, BlockQ3_K, BlockQ2_K>;
+
+  template <int R, int T>
+  static void tile(std::int64_t nb, const std::byte* w, std::size_t w_row, const std::byte* a, std::size_t a_row,
+                   float* y, std::int64_t ldy) {
+    __m512 acc[R][T];
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+    const __m512i three = _mm512_set1_epi8(3);
+    for (std::int64_t b = 0; b < nb; ++b) {
+      const BlockQ8_K* ab[T];
+      __m512i bsum[T];  // the 16 activation sums as words, upper half zero
+      for (int t = 0; t < T; ++t) {
+        ab[t] = reinterpret_cast<const BlockQ8_K*>(a + a_row * static_cast<std::size_t>(t)) + b;
+        bsum[t] = _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab[t]->bsums)));
+      }
+      for (int r = 0; r < R; ++r) {
+        const Block* wb = reinterpret_cast<const Block*>(w + w_row * static_cast<std::size_t>(r)) + b;
+        prefetch_ahead<sizeof(Block)>(wb);
+        __m256i sc256;     // the 16 sub-block scales as words
+        __m512i offset16;  // per sub-block, what multiplies its activation sum (upper half zero)
+        if constexpr (Q3) {
+          sc256 = _mm256_sub_epi16(_mm256_cvtepu8_epi16(q3_k_scale_bytes(wb->scales)), _mm256_set1_epi16(32));
+          offset16 = _mm512_zextsi256_si512(_mm256_slli_epi16(sc256, 2));  // 4 * scale
+        } else {
+          const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(wb->scales)), nib = _mm_set1_epi8(0x0F);
+          sc256 = _mm256_cvtepu8_epi16(_mm_and_si128(raw, nib));
+          offset16 = _mm512_zextsi256_si512(_mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(raw, 4), nib)));  // mins
+        }
+        const __m512i sc16 = _mm512_broadcast_i64x4(sc256);
+        __m512i q[4], s[4];
+        [[maybe_unused]] __m512i hm;
+        if constexpr (Q3) hm = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb->hmask)));
+        for (int c = 0; c < 4; ++c) {
+          const int h = c / 2, j = 2 * (c % 2);
+          const __m512i bits = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb->qs + 32 * h)));
+          q[c] = _mm512_and_si512(_mm512_srlv_epi16(bits, halves_epi16(static_cast<short>(2 * j), static_cast<short>(2 * j + 2))), three);
+          if constexpr (Q3) {
+            const __mmask64 high = _mm512_test_epi8_mask(
+                hm, _mm512_inserti64x4(_mm512_set1_epi8(static_cast<char>(1 << (4 * h + j))),
+                                       _mm256_set1_epi8(static_cast<char>(1 << (4 * h + j + 1))), 1));
+            q[c] = _mm512_mask_add_epi8(q[c], high, q[c], _mm512_set1_epi8(4));
+          }
+          s[c] = chunk_scales16(sc16, c);
+        }
+        const __m512 dw = _mm512_set1_ps(h2f(wb->d));
+        [[maybe_unused]] __m512 dmin;
+        if constexpr (!Q3) dmin = _mm512_set1_ps(h2f(wb->dmin));
+        for (int t = 0; t < T; ++t) {
+          const __m512i off = _mm512_madd_epi16(bsum[t], offset16);
+          __m512i sum = Q3 ? _mm512_sub_epi32(_mm512_setzero_si512(), off) : _mm512_setzero_si512();
+          for (int c = 0; c < 4; ++c) {
+            const __m512i av = _mm512_loadu_si512(ab[t]->qs + 64 * c);
+            sum = _mm512_dpwssd_epi32(sum, _mm512_maddubs_epi16(q[c], av), s[c]);
+          }
+          __m512 v = _mm512_mul_ps(dw, _mm512_cvtepi32_ps(sum));
+          if constexpr (!Q3) v = _mm512_fnmadd_ps(dmin, _mm512_cvtepi32_ps(off), v);
+          acc[r][t] = _mm512_fmadd_ps(v, _mm512_set1_ps(ab[t]->d), acc[r][t]);
+        }
+      }
+    }
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) y[static_cast<std::int64_t>(t) * ldy + r] = _mm512_reduce_add_ps(acc[r][t]);
+  }
+};
 
 constexpr int kKTileRows = 4;
