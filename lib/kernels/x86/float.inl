@@ -93,12 +93,64 @@ float dot_f32_w(std::int64_t k, const void* w, const void* a) {
   return dot_f32(static_cast<const float*>(w), static_cast<const float*>(a), k);
 }
 
+#if defined(__AVX512F__)
+inline __m512 f16x16_to_f32(const std::uint16_t* p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+
+inline __m512 bf16x16_to_f32(const std::uint16_t* p) {
+  const __m512i wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
+}
+
+inline float h2f_one(std::uint16_t h) { return h2f(h); }
+inline float bf16_one(std::uint16_t h) { return bf16_to_f32(h); }
+
+// Dot of two 16-bit float rows (F16 or BF16, by Convert / One). A one-token matmul streams
+// each weight row once, and what bounds it is how far ahead the core can run its loads:
+// 512-bit conversions take half the instructions per byte of 256-bit ones, and a
+// four-step unroll keeps two cache lines of weights in flight. One 16-lane accumulator,
+// lane j summing elements i + j, reduced as its two 8-lane halves: the arithmetic of the
+// AVX-512 float gemm tile (float_gemm.inl), so a token gets the same logits alone or in a
+// batch.
+template <__m512 (*Convert)(const std::uint16_t*), float (*One)(std::uint16_t)>
+float dot_16bit(std::int64_t k, const void* w, const void* a) {
+  const auto* x = static_cast<const std::uint16_t*>(w);
+  const auto* y = static_cast<const std::uint16_t*>(a);
+  __m512 acc = _mm512_setzero_ps();
+  std::int64_t i = 0;
+  for (; i + 64 <= k; i += 64) {
+    prefetch_ahead<128>(x + i);
+    acc = _mm512_fmadd_ps(Convert(x + i), Convert(y + i), acc);
+    acc = _mm512_fmadd_ps(Convert(x + i + 16), Convert(y + i + 16), acc);
+    acc = _mm512_fmadd_ps(Convert(x + i + 32), Convert(y + i + 32), acc);
+    acc = _mm512_fmadd_ps(Convert(x + i + 48), Convert(y + i + 48), acc);
+  }
+  for (; i + 16 <= k; i += 16) acc = _mm512_fmadd_ps(Convert(x + i), Convert(y + i), acc);
+  const __m256 lo = _mm512_castps512_ps256(acc);
+  const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1));
+  double s = hsum(_mm256_add_ps(lo, hi));
+  for (; i < k; ++i) s += static_cast<double>(One(x[i]) * One(y[i]));
+  return static_cast<float>(s);
+}
+
+float dot_f16(std::int64_t k, const void* w, const void* a) { return dot_16bit<f16x16_to_f32, h2f_one>(k, w, a); }
+float dot_bf16(std::int64_t k, const void* w, const void* a) { return dot_16bit<bf16x16_to_f32, bf16_one>(k, w, a); }
+
+// bf16 -> f32 (exact: a bf16 is the top half of a float), for the gemm's converted rows.
+void bf16_to_f32_row(const std::uint16_t* x, float* y, std::int64_t n) {
+  std::int64_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, bf16x16_to_f32(x + i));
+  for (; i < n; ++i) y[i] = bf16_to_f32(x[i]);
+}
+#else
 float dot_f16(std::int64_t k, const void* w, const void* a) {
   const auto* x = static_cast<const std::uint16_t*>(w);
   const auto* y = static_cast<const std::uint16_t*>(a);
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
   std::int64_t i = 0;
   for (; i + 16 <= k; i += 16) {
+    prefetch_ahead<32>(x + i);
     acc0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i))),
                            _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(y + i))), acc0);
     acc1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i + 8))),
@@ -119,11 +171,16 @@ float dot_bf16(std::int64_t k, const void* w, const void* a) {
   const auto* y = static_cast<const std::uint16_t*>(a);
   __m256 acc = _mm256_setzero_ps();
   std::int64_t i = 0;
-  for (; i + 8 <= k; i += 8) acc = _mm256_fmadd_ps(bf16x8_to_f32(x + i), bf16x8_to_f32(y + i), acc);
+  for (; i + 8 <= k; i += 8) {
+    prefetch_ahead<16>(x + i);
+    acc = _mm256_fmadd_ps(bf16x8_to_f32(x + i), bf16x8_to_f32(y + i), acc);
+  }
   double s = hsum(acc);
   for (; i < k; ++i) s += static_cast<double>(bf16_to_f32(x[i]) * bf16_to_f32(y[i]));
   return static_cast<float>(s);
 }
+
+#endif
 
 // f16 -> f32 (exact) and f32 -> f16 rounded to nearest even, as fp16.hpp's scalar
 // conversions (NaN stays a quiet NaN with its top payload bits, overflow -> inf,
@@ -147,6 +204,9 @@ void quantize_f16(const float* x, void* out, std::int64_t n) {
 #include "kernels/x86/float_gemm.inl"
 
 std::size_t gemm_f16_scratch(std::int64_t k) { return GemmF16::scratch(k); }
+#if defined(__AVX512F__)
+std::size_t gemm_bf16_scratch(std::int64_t k) { return GemmBF16::scratch(k); }
+#endif
 
 void install_float(KernelTable& t) {
   t.dot_f32 = dot_f32;
@@ -161,4 +221,8 @@ void install_float(KernelTable& t) {
   t.at(DType::F16).gemm_scratch = gemm_f16_scratch;
   t.at(DType::F16).quantize = quantize_f16;
   t.at(DType::BF16).vec_dot = dot_bf16;
+#if defined(__AVX512F__)
+  t.at(DType::BF16).gemm = GemmBF16::gemm;
+  t.at(DType::BF16).gemm_scratch = gemm_bf16_scratch;
+#endif
 }

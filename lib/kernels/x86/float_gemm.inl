@@ -10,9 +10,9 @@
 
 namespace float_gemm {
 
-// F16: dot_f16 keeps two 8-lane accumulators over 16-element steps. With AVX-512 one
-// 16-lane register holds both (lanes 0-7 = the first, 8-15 = the second), which is the
-// same arithmetic lane for lane; the reduction adds the halves first, as dot_f16 does.
+// F16 (and BF16): dot_f16 keeps one 16-lane accumulator over 16-element steps (with AVX2
+// two 8-lane ones, lanes 0-7 and 8-15 of it: the same arithmetic lane for lane); the
+// reduction adds the halves first, as dot_f16 does.
 // With AVX-512 the gemm converts both operands to f32 (exactly: every f16 is a float)
 // in the caller's scratch, the weights once per block of 64 rows, the activations once
 // per token tile, so the loop is loads and FMAs only: conversions (two uops on the FMA
@@ -107,9 +107,12 @@ constexpr int kF32Rows = 2, kF32Tokens = 2;
 #endif
 
 // Dispatch over the tails: a full R x T tile, or a smaller one at the edges. Elem is the
-// weights' element; the tiles read f32 activations when Convert (F16, converted into the
-// caller's scratch per token tile), else activations of the weights' element.
-template <typename Elem, template <int, int> class Tile, int R, int T, bool Convert = false, bool ConvertW = false>
+// weights' element; the tiles read f32 activations when Convert (F16 or BF16, converted
+// by ToF32 into the caller's scratch per token tile), else activations of the weights'
+// element.
+using RowToF32 = void (*)(const std::uint16_t*, float*, std::int64_t);
+template <typename Elem, template <int, int> class Tile, int R, int T, bool Convert = false, bool ConvertW = false,
+          RowToF32 ToF32 = f16_to_f32_row>
 struct Driver {
   using AElem = std::conditional_t<Convert, float, Elem>;
   using WElem = std::conditional_t<ConvertW, float, Elem>;
@@ -150,7 +153,7 @@ struct Driver {
       if constexpr (ConvertW) {
         wf = reinterpret_cast<float*>(scratch) + T * ks;
         for (int r = 0; r < rows_c; ++r)
-          f16_to_f32_row(reinterpret_cast<const std::uint16_t*>(w + w_row * static_cast<std::size_t>(c0 + r)), wf + r * ks, k);
+          ToF32(reinterpret_cast<const std::uint16_t*>(w + w_row * static_cast<std::size_t>(c0 + r)), wf + r * ks, k);
       }
       for (int t0 = 0; t0 < tokens; t0 += T) {
         const int nt = std::min(T, tokens - t0);
@@ -159,7 +162,7 @@ struct Driver {
           const std::byte* row = a + a_row * static_cast<std::size_t>(t0 + t);
           if constexpr (Convert) {
             float* f = reinterpret_cast<float*>(scratch) + t * ks;
-            f16_to_f32_row(reinterpret_cast<const std::uint16_t*>(row), f, k);
+            ToF32(reinterpret_cast<const std::uint16_t*>(row), f, k);
             ap[t] = f;
           } else {
             ap[t] = reinterpret_cast<const Elem*>(row);
@@ -197,4 +200,10 @@ struct F32Tile {
 
 using GemmF16 = float_gemm::Driver<std::uint16_t, float_gemm::F16Tile, float_gemm::kF16Rows, float_gemm::kF16Tokens, true,
                                    float_gemm::kF16ConvertWeights>;
+#if defined(__AVX512F__)
+// BF16 weights and activations, converted to f32 like F16's and run through the same
+// f32 tile (dot_bf16 keeps its arithmetic).
+using GemmBF16 = float_gemm::Driver<std::uint16_t, float_gemm::F16Tile, float_gemm::kF16Rows, float_gemm::kF16Tokens, true,
+                                    true, bf16_to_f32_row>;
+#endif
 using GemmF32 = float_gemm::Driver<float, float_gemm::F32Tile, float_gemm::kF32Rows, float_gemm::kF32Tokens>;

@@ -21,6 +21,8 @@ void klanes_tile(std::int64_t nb, const std::byte* w, const std::byte* a, std::s
   const __m512i nib = _mm512_set1_epi8(0x0F);
   [[maybe_unused]] const __m512i top2 = _mm512_set1_epi8(0x30);
   for (std::int64_t b = 0; b < nb; ++b) {
+    constexpr std::size_t kBlock = Q6 ? sizeof(BlockQ6_K) : sizeof(BlockQ4_K);
+    prefetch_ahead<kBlock>(w + kBlock * static_cast<std::size_t>(b));
     __m512i q[4], sc;  // sc: each lane's integer scale
     __m512 off;        // each lane's factor of d * sum(a): dmin * min, or 32 * d * scale
     float dw;

@@ -6,6 +6,7 @@ float dot_q8_0(std::int64_t k, const void* w, const void* a) {
   const auto* y = static_cast<const BlockQ8_0*>(a);
   __m256 acc = _mm256_setzero_ps();
   for (std::int64_t i = 0; i < k / kQK; ++i) {
+    prefetch_ahead<sizeof(BlockQ8_0)>(x + i);
     const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i].qs));
     const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].qs));
     const __m256 s = _mm256_cvtepi32_ps(dot_i8x32(qx, qy));

@@ -28,6 +28,7 @@ void rows8_tile(std::int64_t nb, const std::uint8_t* w, const std::byte* a, std:
   for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
   const __m512i m4 = _mm512_set1_epi8(0x0F);
   for (std::int64_t b = 0; b < nb; ++b, w += F::kBytes) {
+    prefetch_ahead<F::kBytes>(w);
     const __m512i v0 = _mm512_loadu_si512(w + F::kQs), v1 = _mm512_loadu_si512(w + F::kQs + 64);
     __m512i q[4] = {_mm512_and_si512(v0, m4), _mm512_and_si512(v1, m4), _mm512_and_si512(_mm512_srli_epi16(v0, 4), m4),
                     _mm512_and_si512(_mm512_srli_epi16(v1, 4), m4)};
@@ -90,6 +91,7 @@ void rows8_half(std::int64_t nb, const std::uint8_t* w, int h, const std::byte* 
   __m256 acc[T];
   for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
   for (std::int64_t b = 0; b < nb; ++b, w += F::kBytes) {
+    if (h == 0) prefetch_ahead<F::kBytes>(w);
     const __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + F::kQs + 32 * h));
     const __m256i v1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + F::kQs + 64 + 32 * h));
     __m256i q[4] = {_mm256_and_si256(v0, m4), _mm256_and_si256(v1, m4), _mm256_and_si256(_mm256_srli_epi16(v0, 4), m4),

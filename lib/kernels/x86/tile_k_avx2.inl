@@ -18,6 +18,7 @@ struct TileQ45K {
     const __m256i nib = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
     for (std::int64_t b = 0; b < nb; ++b) {
       const Block* wb = reinterpret_cast<const Block*>(w) + b;
+      prefetch_ahead<sizeof(Block)>(wb);
       const BlockQ8_K* ab[T];
       for (int t = 0; t < T; ++t) ab[t] = reinterpret_cast<const BlockQ8_K*>(a + a_row * static_cast<std::size_t>(t)) + b;
       std::uint64_t sc_bits, mn_bits;
@@ -71,6 +72,7 @@ struct TileQ6K {
     const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x30);
     for (std::int64_t b = 0; b < nb; ++b) {
       const BlockQ6_K* wb = reinterpret_cast<const BlockQ6_K*>(w) + b;
+      prefetch_ahead<sizeof(BlockQ6_K)>(wb);
       const BlockQ8_K* ab[T];
       const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wb->scales)));
       __m256i sum[T];

@@ -39,6 +39,7 @@ struct TileQ45K {
       }
       for (int r = 0; r < R; ++r) {
         const Block* wb = reinterpret_cast<const Block*>(w + w_row * static_cast<std::size_t>(r)) + b;
+        prefetch_ahead<sizeof(Block)>(wb);
         std::uint64_t sc, mn;
         k_scales_mins8(wb->scales, sc, mn);
         // The 8 scales as words, repeated in every 128-bit lane, picked per chunk below.
@@ -103,6 +104,7 @@ struct TileQ6K {
       }
       for (int r = 0; r < R; ++r) {
         const BlockQ6_K* wb = reinterpret_cast<const BlockQ6_K*>(w + w_row * static_cast<std::size_t>(r)) + b;
+        prefetch_ahead<sizeof(BlockQ6_K)>(wb);
         const __m256i sc256 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wb->scales)));
         const __m512i sc16 = _mm512_broadcast_i64x4(sc256);
         const __m512i offset_sc = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_slli_epi16(sc256, 5), 0);
