@@ -34,7 +34,8 @@ void attn_scores_keys(const float* k, std::int64_t ks, int j, int d, const float
 template <class B, int C>
 void attn_scores_lanes(const float* k, std::int64_t ks, int n_keys, int d, const float* qt, int rs, int r0, float scale,
                        float* st) {
-  constexpr int K = C == 1 ? 8 : C == 2 ? 4 : 2;
+  // K * C accumulators plus C query vectors stay within 16 registers (AVX2) / 32 (AVX-512).
+  constexpr int K = C == 1 ? 8 : C == 2 ? 4 : (kLanes > 8 ? 4 : 2);
   int j = 0;
   for (; j + K <= n_keys; j += K) attn_scores_keys<B, C, K>(k, ks, j, d, qt, rs, r0, scale, st);
   for (; j < n_keys; ++j) attn_scores_keys<B, C, 1>(k, ks, j, d, qt, rs, r0, scale, st);
@@ -128,7 +129,10 @@ void attn_accumulate_rows(const float* p, int n_keys, int rs, int r0, const floa
 
 void attn_accumulate(const float* p, int n_keys, int rs, int rows, const float* v, std::int64_t vs, int d,
                      const float* alpha, float* o) {
+  // AVX-512 has the registers for 4 rows x 4 vectors, so each load of v feeds 4 rows.
   int r = 0;
+  if constexpr (kLanes > 8)
+    for (; r + 4 <= rows; r += 4) attn_accumulate_rows<4>(p, n_keys, rs, r, v, vs, d, alpha, o);
   for (; r + 2 <= rows; r += 2) attn_accumulate_rows<2>(p, n_keys, rs, r, v, vs, d, alpha, o);
   if (r < rows) attn_accumulate_rows<1>(p, n_keys, rs, r, v, vs, d, alpha, o);
 }
@@ -138,6 +142,10 @@ void f16_rows_to_f32(const std::byte* x, std::size_t stride, int rows, std::int6
   for (int r = 0; r < rows; ++r, x += stride, y += n) {
     const auto* h = reinterpret_cast<const std::uint16_t*>(x);
     std::int64_t i = 0;
+#if defined(__AVX512F__)
+    for (; i + 16 <= n; i += 16)
+      _mm512_storeu_ps(y + i, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(h + i))));
+#endif
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h + i))));
     for (; i < n; ++i) y[i] = h2f(h[i]);
   }
