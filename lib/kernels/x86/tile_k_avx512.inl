@@ -164,26 +164,39 @@ struct TileQ23K {
     const __m512i three = _mm512_set1_epi8(3);
     for (std::int64_t b = 0; b < nb; ++b) {
       const BlockQ8_K* ab[T];
-      __m512i bsum[T];  // the 16 activation sums as words, upper half zero
+      __m512i bsum[T];  // Q3_K: the 16 activation sums as words, upper half zero
+      // Q2_K: the 16 activation sums as floats times the token's scale, so that a row's
+      // mins enter with one FMA per token (the mins' scale dmin differs from d).
+      [[maybe_unused]] __m512 bsd[T];
       for (int t = 0; t < T; ++t) {
         ab[t] = reinterpret_cast<const BlockQ8_K*>(a + a_row * static_cast<std::size_t>(t)) + b;
-        bsum[t] = _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab[t]->bsums)));
+        const __m256i sums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab[t]->bsums));
+        if constexpr (Q3) bsum[t] = _mm512_zextsi256_si512(sums);
+        else bsd[t] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(sums)), _mm512_set1_ps(ab[t]->d));
       }
       for (int r = 0; r < R; ++r) {
         const Block* wb = reinterpret_cast<const Block*>(w + w_row * static_cast<std::size_t>(r)) + b;
         prefetch_ahead<sizeof(Block)>(wb);
-        __m256i sc256;     // the 16 sub-block scales as words
-        __m512i offset16;  // per sub-block, what multiplies its activation sum (upper half zero)
+        [[maybe_unused]] __m512i sc16;      // Q3_K: the 16 sub-block scales as words, in both halves
+        [[maybe_unused]] __m512i offset16;  // Q3_K: 4 * scale per sub-block, as words (upper half zero)
+        [[maybe_unused]] __m512 mins;       // Q2_K: dmin * min per sub-block
+        // Q2_K: a 2-bit quant times its 4-bit scale fits a byte (<= 45), so each row's
+        // quants are scaled once here and a chunk costs each token one vpdpbusd (instead
+        // of vpmaddubsw + vpdpwssd). Dword i of `products`: bytes {0, s_i, 2 s_i, 3 s_i},
+        // a vpshufb table from quant to product for sub-block i.
+        [[maybe_unused]] __m512i products;
         if constexpr (Q3) {
-          sc256 = _mm256_sub_epi16(_mm256_cvtepu8_epi16(q3_k_scale_bytes(wb->scales)), _mm256_set1_epi16(32));
-          offset16 = _mm512_zextsi256_si512(_mm256_slli_epi16(sc256, 2));  // 4 * scale
+          const __m256i sc256 = _mm256_sub_epi16(_mm256_cvtepu8_epi16(q3_k_scale_bytes(wb->scales)), _mm256_set1_epi16(32));
+          sc16 = _mm512_broadcast_i64x4(sc256);
+          offset16 = _mm512_zextsi256_si512(_mm256_slli_epi16(sc256, 2));
         } else {
           const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(wb->scales)), nib = _mm_set1_epi8(0x0F);
-          sc256 = _mm256_cvtepu8_epi16(_mm_and_si128(raw, nib));
-          offset16 = _mm512_zextsi256_si512(_mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(raw, 4), nib)));  // mins
+          products = _mm512_mullo_epi32(_mm512_cvtepu8_epi32(_mm_and_si128(raw, nib)), _mm512_set1_epi32(0x03020100));
+          mins = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(raw, 4), nib))),
+                               _mm512_set1_ps(h2f(wb->dmin)));
         }
-        const __m512i sc16 = _mm512_broadcast_i64x4(sc256);
-        __m512i q[4], s[4];
+        __m512i q[4];
+        [[maybe_unused]] __m512i s[4];
         [[maybe_unused]] __m512i hm;
         if constexpr (Q3) hm = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb->hmask)));
         for (int c = 0; c < 4; ++c) {
@@ -195,22 +208,24 @@ struct TileQ23K {
                 hm, _mm512_inserti64x4(_mm512_set1_epi8(static_cast<char>(1 << (4 * h + j))),
                                        _mm256_set1_epi8(static_cast<char>(1 << (4 * h + j + 1))), 1));
             q[c] = _mm512_mask_add_epi8(q[c], high, q[c], _mm512_set1_epi8(4));
+            s[c] = chunk_scales16(sc16, c);
+          } else {  // 128-bit lane i of chunk c is sub-block 4c + i: its table, then q * s
+            const __m512i lane = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+            const __m512i table = _mm512_permutexvar_epi32(_mm512_add_epi32(lane, _mm512_set1_epi32(4 * c)), products);
+            q[c] = _mm512_shuffle_epi8(table, q[c]);
           }
-          s[c] = chunk_scales16(sc16, c);
         }
-        const __m512 dw = _mm512_set1_ps(h2f(wb->d));
-        [[maybe_unused]] __m512 dmin;
-        if constexpr (!Q3) dmin = _mm512_set1_ps(h2f(wb->dmin));
+        const float dw = h2f(wb->d);
         for (int t = 0; t < T; ++t) {
-          const __m512i off = _mm512_madd_epi16(bsum[t], offset16);
-          __m512i sum = Q3 ? _mm512_sub_epi32(_mm512_setzero_si512(), off) : _mm512_setzero_si512();
+          __m512i sum = _mm512_setzero_si512();
+          if constexpr (Q3) sum = _mm512_sub_epi32(sum, _mm512_madd_epi16(bsum[t], offset16));
           for (int c = 0; c < 4; ++c) {
             const __m512i av = _mm512_loadu_si512(ab[t]->qs + 64 * c);
-            sum = _mm512_dpwssd_epi32(sum, _mm512_maddubs_epi16(q[c], av), s[c]);
+            if constexpr (Q3) sum = _mm512_dpwssd_epi32(sum, _mm512_maddubs_epi16(q[c], av), s[c]);
+            else sum = _mm512_dpbusd_epi32(sum, q[c], av);
           }
-          __m512 v = _mm512_mul_ps(dw, _mm512_cvtepi32_ps(sum));
-          if constexpr (!Q3) v = _mm512_fnmadd_ps(dmin, _mm512_cvtepi32_ps(off), v);
-          acc[r][t] = _mm512_fmadd_ps(v, _mm512_set1_ps(ab[t]->d), acc[r][t]);
+          acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_set1_ps(dw * ab[t]->d), acc[r][t]);
+          if constexpr (!Q3) acc[r][t] = _mm512_fnmadd_ps(mins, bsd[t], acc[r][t]);
         }
       }
     }
