@@ -67,7 +67,7 @@ inline void reduce_all(const __m512* acc, float* out) {
 inline void f16_to_f32_row16(const std::uint16_t* x, float* y, std::int64_t n) {
   std::int64_t i = 0;
   for (; i + 16 <= n; i += 16)
-    _mm512_storeu_ps(y + i, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i))));
+    _mm512_storeu_ps(y + i, f16x16_to_f32(x + i));
   f16_to_f32_row(x + i, y + i, n - i);
 }
 
